@@ -1,0 +1,11 @@
+//! Integration tests of the Salesforce emulator over real loopback HTTP.
+
+mod common;
+mod control;
+mod faults;
+mod limits;
+mod oauth;
+mod query;
+mod users_create;
+mod users_read_update;
+mod versions;
