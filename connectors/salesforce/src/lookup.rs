@@ -1,0 +1,178 @@
+//! Finds a Salesforce user by one attribute, with SOQL.
+//!
+//! `attribute` keys query `WHERE <attribute> = '<value>'`; `entity` keys query by the Username
+//! the provisioning pattern computes for the entity. At most two rows are fetched: none is
+//! `None`, one is the match, two is a `conflict`.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::api::Api;
+use crate::errors::{self, Action};
+use crate::host::Host;
+use crate::provisioning::connector::http::Method;
+use crate::provisioning::connector::types::{
+    ConnectorConfig, EntityKind, LookupKey, ProvisionError, RemoteObject,
+};
+use crate::settings::Settings;
+use crate::username;
+
+/// The fields every lookup selects.
+pub const SELECTED: [&str; 6] = [
+    "Id",
+    "Username",
+    "IsActive",
+    "FederationIdentifier",
+    "Email",
+    "LastName",
+];
+
+/// Escapes a value for a single-quoted SOQL string literal.
+pub fn escape_soql(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The SOQL that finds users whose `attribute` equals `value`; `attribute` must be a field name.
+pub fn soql(attribute: &str, value: &str) -> Result<String, ProvisionError> {
+    if !crate::mapping::is_field_name(attribute) {
+        return Err(errors::invalid_data(
+            format!("`{attribute}` is not a Salesforce field name (letters, digits and `_`, starting with a letter)"),
+            None,
+            vec![attribute.to_string()],
+            None,
+        ));
+    }
+    Ok(format!(
+        "SELECT {} FROM User WHERE {attribute} = '{}' LIMIT 2",
+        SELECTED.join(", "),
+        escape_soql(value)
+    ))
+}
+
+/// Finds the user `key` names.
+pub fn lookup(
+    host: &dyn Host,
+    config: &ConnectorConfig,
+    key: &LookupKey,
+) -> Result<Option<RemoteObject>, ProvisionError> {
+    let kind = match key {
+        LookupKey::Attribute(a) => a.kind,
+        LookupKey::Entity(e) => e.kind,
+    };
+    if kind == EntityKind::Group {
+        return Err(errors::unsupported(
+            "the Salesforce connector provisions users only; groups cannot be looked up".into(),
+        ));
+    }
+    let settings = Settings::parse(config).map_err(|problems| {
+        let text: Vec<String> = problems.into_iter().map(|p| p.message).collect();
+        errors::permanent(format!(
+            "the Salesforce target's configuration is invalid: {}",
+            text.join("; ")
+        ))
+    })?;
+    let query = match key {
+        LookupKey::Attribute(a) => soql(&a.attribute, &a.value)?,
+        LookupKey::Entity(e) => {
+            let name = username::build(&settings, &e.name);
+            username::check(&name)
+                .map_err(|m| errors::invalid_data(m, None, vec!["Username".into()], None))?;
+            soql("Username", &name)?
+        }
+    };
+    let api = Api::new(host, &settings);
+    let request = api.request(Method::Get, api.query_url(&query), None);
+    let response = api.execute(Action::Query, &request)?;
+    let result: QueryResult = serde_json::from_slice(&response.body)
+        .map_err(|_| errors::unexpected_success(Action::Query, &response, "a query result"))?;
+    match result.records.as_slice() {
+        [] => Ok(None),
+        [record] => to_remote(record)
+            .map(Some)
+            .ok_or_else(|| errors::unexpected_success(Action::Query, &response, "a record Id")),
+        records => {
+            let ids: Vec<&str> = records
+                .iter()
+                .filter_map(|r| r.get("Id").and_then(Value::as_str))
+                .collect();
+            Err(errors::conflict(format!(
+                "{} Salesforce users match ({}{}); correlate them by hand",
+                result.total_size.max(records.len() as u64),
+                ids.join(", "),
+                if result.total_size > records.len() as u64 {
+                    ", ..."
+                } else {
+                    ""
+                }
+            )))
+        }
+    }
+}
+
+/// The part of a query response the connector reads.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryResult {
+    #[serde(default)]
+    total_size: u64,
+    records: Vec<Value>,
+}
+
+/// A record as a remote object: Id, IsActive, and the other selected fields as text.
+fn to_remote(record: &Value) -> Option<RemoteObject> {
+    let remote_id = record.get("Id")?.as_str()?.to_string();
+    let active = record.get("IsActive").and_then(Value::as_bool);
+    let attributes = SELECTED
+        .iter()
+        .filter(|f| !matches!(**f, "Id" | "IsActive"))
+        .filter_map(|f| {
+            let text = match record.get(*f)? {
+                Value::Null => return None,
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            Some((f.to_string(), text))
+        })
+        .collect();
+    Some(RemoteObject {
+        remote_id,
+        active,
+        attributes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_quotes_and_backslashes() {
+        assert_eq!(escape_soql(r"o'brien\x"), r"o\'brien\\x");
+        assert_eq!(
+            soql("Username", "a' OR Name != '").unwrap(),
+            "SELECT Id, Username, IsActive, FederationIdentifier, Email, LastName FROM User WHERE Username = 'a\\' OR Name != \\'' LIMIT 2"
+        );
+    }
+
+    #[test]
+    fn attribute_names_are_restricted() {
+        for bad in ["", "1Id", "Name OR Id", "Username--", "Name='x'", "Ü"] {
+            assert!(
+                matches!(soql(bad, "x"), Err(ProvisionError::InvalidData(_))),
+                "{bad}"
+            );
+        }
+        assert!(soql("Federation_Identifier__c", "x").is_ok());
+    }
+}
