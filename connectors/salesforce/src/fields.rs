@@ -54,8 +54,12 @@ pub fn finish(
     alias_overflow: AliasOverflow,
     purpose: Purpose,
 ) -> Result<(Map<String, Value>, Vec<String>), ProvisionError> {
+    // The code Salesforce itself would answer for the first problem found, so a refusal reads
+    // the same whether it is caught here or by the org.
+    let mut code: Option<&str> = None;
     if let Some(u) = username {
         if let Err(message) = crate::username::check(u) {
+            code.get_or_insert("FIELD_INTEGRITY_EXCEPTION");
             set.rejected.push(("Username".into(), message));
         }
         set.fields
@@ -80,6 +84,7 @@ pub fn finish(
         if let Some(Value::String(v)) = set.fields.get(field) {
             let len = v.chars().count();
             if len > max {
+                code.get_or_insert("STRING_TOO_LONG");
                 set.rejected.push((
                     field.to_string(),
                     format!("{field} is {len} characters; Salesforce allows {max}"),
@@ -94,6 +99,7 @@ pub fn finish(
             .filter(|f| matches!(set.fields.get(*f), None | Some(Value::Null)))
             .collect();
         if !missing.is_empty() {
+            code = Some("REQUIRED_FIELD_MISSING");
             let message = format!(
                 "Required fields are missing: [{}]; give the users these claims or add defaults to the mappings",
                 missing.join(", ")
@@ -117,7 +123,7 @@ pub fn finish(
     }
     Err(errors::invalid_data(
         messages.join("; "),
-        None,
+        code.map(String::from),
         fields,
         None,
     ))

@@ -1,5 +1,10 @@
 //! Command-line interface: one module per command group.
 
+mod connector;
+mod dispatch;
+mod ops;
+mod quickstart;
+
 use clap::{Parser, Subcommand};
 
 /// Outbound identity provisioning through sandboxed WebAssembly connectors.
@@ -11,10 +16,34 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Work with connector components.
+    Connector(connector::ConnectorArgs),
+    /// Run the tutorial's create/update/deactivate flow against an embedded Salesforce emulator.
+    Quickstart(quickstart::QuickstartArgs),
+    /// Run the outbox dispatcher: claim due jobs and provision them into their targets.
+    Dispatch(dispatch::DispatchArgs),
+    #[command(flatten)]
+    Ops(ops::OpsCommand),
+}
 
 /// Parses the command line and runs the chosen command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    match cli.command {}
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Connector(args) => connector::run(args).await,
+            Command::Quickstart(args) => quickstart::run(args).await,
+            Command::Dispatch(args) => dispatch::run(args).await,
+            Command::Ops(command) => ops::run(command).await,
+        }
+    })
 }

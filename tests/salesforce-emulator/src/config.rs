@@ -46,6 +46,15 @@ pub struct EmulatorConfig {
     /// When true the token endpoint behaves like login/test.salesforce.com: client credentials
     /// answer invalid_grant "request not supported on this domain".
     pub login_host: bool,
+    /// PEM RSA public key (`-----BEGIN PUBLIC KEY-----` or `RSA PUBLIC KEY`) of the connected
+    /// app's certificate; verifies JWT bearer assertions (RS256). `None`: every assertion answers
+    /// invalid_grant "invalid assertion".
+    pub jwt_public_key_pem: Option<String>,
+    /// Accepted JWT `aud` values besides the emulator's own base URL (its "My Domain"), which is
+    /// always accepted. Defaults to the login and test URLs.
+    pub jwt_audiences: Vec<String>,
+    /// Usernames pre-authorised for the JWT bearer flow (`sub`); defaults to the integration user.
+    pub jwt_approved_users: Vec<String>,
     /// Profiles that exist in the org.
     pub profiles: Vec<Profile>,
     /// Usernames taken in other Salesforce orgs (creating them gives DUPLICATE_USERNAME).
@@ -94,6 +103,12 @@ impl Default for EmulatorConfig {
             trusted_ip: false,
             password_flow_blocked: false,
             login_host: false,
+            jwt_public_key_pem: None,
+            jwt_audiences: vec![
+                "https://login.salesforce.com".into(),
+                "https://test.salesforce.com".into(),
+            ],
+            jwt_approved_users: vec!["integration@emulator.example.com".into()],
             profiles: default_profiles(),
             other_org_usernames: vec![
                 "taken@other-org.example.com".into(),

@@ -15,7 +15,8 @@
 //! documentation is silent the behaviour is configurable in [`EmulatorConfig`].
 //!
 //! Routes:
-//! - `POST /services/oauth2/token`: password and client-credentials grants ([`oauth`]).
+//! - `POST /services/oauth2/token`: password, client-credentials and JWT bearer grants
+//!   ([`oauth`], [`jwt`]).
 //! - `/services/data/…`: versions, User sObject, query, limits ([`rest`], [`sobjects`], [`query`]).
 //! - `/__emulator__/…`: the unauthenticated control API ([`control`]): `GET info`, `GET users`,
 //!   `GET users/{id}`, `GET counters`, `GET requests`, `POST reset`, `GET|POST|DELETE faults`,
@@ -30,6 +31,7 @@ pub mod faults;
 pub mod fields;
 pub mod ids;
 pub mod injection;
+pub mod jwt;
 pub mod limits;
 pub mod oauth;
 pub mod picklists;

@@ -32,6 +32,9 @@ struct Args {
     /// Daily API request allocation.
     #[arg(long)]
     api_max: Option<u64>,
+    /// PEM RSA public key file that verifies JWT bearer assertions.
+    #[arg(long)]
+    jwt_public_key: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -58,6 +61,11 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(m) = args.api_max {
         config.api_max = m;
+    }
+    if let Some(path) = &args.jwt_public_key {
+        let pem =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        config.jwt_public_key_pem = Some(pem);
     }
     let emu = Emulator::start_on(args.listen, config.clone()).await?;
     println!("Salesforce emulator listening on {}", emu.base_url());

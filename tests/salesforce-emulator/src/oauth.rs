@@ -1,5 +1,5 @@
-//! The OAuth 2.0 token endpoint: password and client-credentials grants with Salesforce's
-//! response shape, signature and error answers.
+//! The OAuth 2.0 token endpoint: password, client-credentials and JWT bearer ([`crate::jwt`])
+//! grants with Salesforce's response shape, signature and error answers.
 
 use std::collections::HashMap;
 
@@ -17,6 +17,7 @@ use sha2::Sha256;
 use crate::faults::{CallInfo, Operation};
 use crate::ids;
 use crate::injection::run_with_fault;
+use crate::jwt::{verify_assertion, JWT_BEARER_GRANT};
 use crate::response::{json_response, OAuthError};
 use crate::state::{AppState, Org};
 use crate::time::now_ms;
@@ -118,6 +119,26 @@ fn grant_token(
     headers: &HeaderMap,
 ) -> Result<Response, OAuthError> {
     let grant = params.get("grant_type").map(String::as_str).unwrap_or("");
+    if grant == JWT_BEARER_GRANT {
+        let subject = verify_assertion(
+            &org.config,
+            base_url,
+            params.get("assertion").map(String::as_str),
+        )?;
+        let user_id = if subject.eq_ignore_ascii_case(&org.config.username) {
+            Some(org.directory.integration_user_id.clone())
+        } else {
+            org.directory
+                .users()
+                .iter()
+                .find(|u| u.username().eq_ignore_ascii_case(&subject))
+                .map(|u| u.id.clone())
+        };
+        let Some(user_id) = user_id else {
+            return Err(OAuthError::AUTHENTICATION_FAILURE);
+        };
+        return issue(org, base_url, user_id, Some("id api"));
+    }
     if grant != "password" && grant != "client_credentials" {
         return Err(OAuthError::UNSUPPORTED_GRANT_TYPE);
     }
@@ -156,7 +177,19 @@ fn grant_token(
         Some("id api")
     };
     let user_id = org.directory.integration_user_id.clone();
-    if org.config.seed_integration_user
+    issue(org, base_url, user_id, scope)
+}
+
+/// Issues a session for `user_id` and renders the §1.3 token response; an inactive (or
+/// missing) user record answers invalid_grant "authentication failure".
+fn issue(
+    org: &mut Org,
+    base_url: &str,
+    user_id: String,
+    scope: Option<&str>,
+) -> Result<Response, OAuthError> {
+    let is_integration = user_id == org.directory.integration_user_id;
+    if (org.config.seed_integration_user || !is_integration)
         && org.directory.get(&user_id).is_none_or(|u| !u.is_active())
     {
         return Err(OAuthError::AUTHENTICATION_FAILURE);

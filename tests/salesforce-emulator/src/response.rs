@@ -161,6 +161,26 @@ impl OAuthError {
         error: "invalid_grant",
         description: "request not supported on this domain",
     };
+    /// invalid_grant / invalid assertion (JWT unparsable or its signature does not verify).
+    pub const INVALID_ASSERTION: Self = Self {
+        error: "invalid_grant",
+        description: "invalid assertion",
+    };
+    /// invalid_grant / Audience validation failed (JWT `aud` not accepted).
+    pub const AUDIENCE_VALIDATION_FAILED: Self = Self {
+        error: "invalid_grant",
+        description: "Audience validation failed",
+    };
+    /// invalid_grant / expired authorization code (JWT `exp` passed).
+    pub const EXPIRED_AUTHORIZATION_CODE: Self = Self {
+        error: "invalid_grant",
+        description: "expired authorization code",
+    };
+    /// invalid_grant / user hasn't approved this consumer (JWT `sub` not pre-authorised).
+    pub const USER_NOT_APPROVED: Self = Self {
+        error: "invalid_grant",
+        description: "user hasn't approved this consumer",
+    };
 }
 
 impl IntoResponse for OAuthError {

@@ -137,6 +137,9 @@ fn check_config(config: &EmulatorConfig) -> Result<(), EmulatorError> {
             )));
         }
     }
+    if let Some(pem) = &config.jwt_public_key_pem {
+        crate::jwt::parse_public_key(pem).map_err(EmulatorError::Config)?;
+    }
     if config.latest_api_version < config.oldest_api_version {
         return Err(EmulatorError::Config(
             "latest_api_version is below oldest_api_version".into(),

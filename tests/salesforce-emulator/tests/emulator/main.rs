@@ -3,6 +3,7 @@
 mod common;
 mod control;
 mod faults;
+mod jwt;
 mod limits;
 mod oauth;
 mod query;

@@ -1,0 +1,563 @@
+//! PATCH (RFC 7644 §3.5.2): parsing `PatchOp` requests and applying them to a resource's JSON.
+//!
+//! Operations are applied in order to a copy; the caller re-validates the result and writes it
+//! only if every operation succeeded. Tolerated client quirks: capitalised ops (`Replace`),
+//! string booleans (`"False"`), path-less values whose keys are paths (`"name.givenName"`,
+//! extension-URN-prefixed names), `remove` with a value list (Entra's member removal), and
+//! `add`/`replace` through an `eq` value filter that matches nothing, which creates the element
+//! (`emails[type eq "work"].value`).
+
+use serde_json::{Map, Value};
+
+use crate::error::{ScimError, ScimResult};
+use crate::filter::{self, AttrPath, CompareOp, Filter, PatchPath};
+use crate::schema::{self, AttrDef, ResourceKind, PATCH_OP_URN};
+
+/// The three PATCH operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// `add`
+    Add,
+    /// `replace`
+    Replace,
+    /// `remove`
+    Remove,
+}
+
+/// One parsed operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOp {
+    /// What to do.
+    pub op: OpKind,
+    /// Where (absent: the resource itself).
+    pub path: Option<PatchPath>,
+    /// The value (absent for most removes).
+    pub value: Option<Value>,
+}
+
+/// Parses a `PatchOp` message body.
+pub fn parse_request(body: &Value) -> ScimResult<Vec<PatchOp>> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("a PatchOp must be a JSON object"))?;
+    if let Some(schemas) = filter::get_ci(body, "schemas") {
+        let ok = schemas
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(PATCH_OP_URN)));
+        if !ok {
+            return Err(ScimError::invalid_value(format!(
+                "\"schemas\" must be [\"{PATCH_OP_URN}\"]"
+            )));
+        }
+    }
+    let ops = obj
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
+        .and_then(|(_, v)| v.as_array())
+        .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
+    if ops.is_empty() {
+        return Err(ScimError::invalid_value("\"Operations\" is empty"));
+    }
+    ops.iter().map(parse_op).collect()
+}
+
+fn parse_op(v: &Value) -> ScimResult<PatchOp> {
+    let op = filter::get_ci(v, "op")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::invalid_syntax("each operation needs an \"op\""))?;
+    let op = match op.to_ascii_lowercase().as_str() {
+        "add" => OpKind::Add,
+        "replace" => OpKind::Replace,
+        "remove" => OpKind::Remove,
+        other => {
+            return Err(ScimError::invalid_syntax(format!(
+                "unknown PATCH op \"{other}\""
+            )))
+        }
+    };
+    let path = match filter::get_ci(v, "path") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.trim().is_empty() => None,
+        Some(Value::String(p)) => Some(filter::parse_patch_path(p.trim())?),
+        Some(_) => return Err(ScimError::invalid_path("\"path\" must be a string")),
+    };
+    let value = filter::get_ci(v, "value").cloned();
+    if op != OpKind::Remove && value.is_none() {
+        return Err(ScimError::invalid_value("add/replace need a \"value\""));
+    }
+    if op == OpKind::Remove && path.is_none() {
+        return Err(ScimError::no_target("remove needs a \"path\""));
+    }
+    Ok(PatchOp { op, path, value })
+}
+
+/// Applies `ops` in order to `resource` (JSON of a `kind` resource).
+pub fn apply(kind: ResourceKind, resource: &mut Value, ops: &[PatchOp]) -> ScimResult<()> {
+    for op in ops {
+        match &op.path {
+            None => apply_pathless(kind, resource, op.op, op.value.clone().unwrap_or_default())?,
+            Some(p) => apply_path(kind, resource, op.op, p, op.value.clone())?,
+        }
+    }
+    Ok(())
+}
+
+fn apply_pathless(kind: ResourceKind, res: &mut Value, op: OpKind, value: Value) -> ScimResult<()> {
+    let Value::Object(map) = value else {
+        return Err(ScimError::invalid_value(
+            "a PATCH operation without a path needs an object value",
+        ));
+    };
+    for (k, v) in map {
+        if k.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let path = filter::parse_patch_path(&k)?;
+        apply_path(kind, res, op, &path, Some(v))?;
+    }
+    Ok(())
+}
+
+fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
+    if !v.is_object() {
+        *v = Value::Object(Map::new());
+    }
+    v.as_object_mut().expect("just made an object")
+}
+
+/// The canonical key under which `name` lives in `map` (the existing spelling, else `canonical`).
+fn key_in(map: &Map<String, Value>, canonical: &str) -> String {
+    map.keys()
+        .find(|k| k.eq_ignore_ascii_case(canonical))
+        .cloned()
+        .unwrap_or_else(|| canonical.to_string())
+}
+
+fn apply_path(
+    kind: ResourceKind,
+    res: &mut Value,
+    op: OpKind,
+    path: &PatchPath,
+    value: Option<Value>,
+) -> ScimResult<()> {
+    let attr = &path.attr;
+    // A whole extension: treat its keys as attribute paths of that extension.
+    if attr.name.is_empty() {
+        let urn = attr.urn.clone().unwrap_or_default();
+        return match op {
+            OpKind::Remove => {
+                if let Some(m) = res.as_object_mut() {
+                    let k = key_in(m, &urn);
+                    m.remove(&k);
+                }
+                Ok(())
+            }
+            _ => {
+                let Some(Value::Object(map)) = value else {
+                    return Err(ScimError::invalid_value(format!(
+                        "the value for \"{urn}\" must be an object"
+                    )));
+                };
+                for (k, v) in map {
+                    let p = filter::parse_patch_path(&format!("{urn}:{k}"))?;
+                    apply_path(kind, res, op, &p, Some(v))?;
+                }
+                Ok(())
+            }
+        };
+    }
+
+    let top_def = schema::lookup(kind, attr.urn.as_deref(), &attr.name, None).ok_or_else(|| {
+        ScimError::invalid_path(format!("unknown attribute \"{attr}\""))
+    })?;
+    if top_def.mutability == "readOnly" {
+        return Err(ScimError::mutability(format!(
+            "\"{}\" is read-only",
+            top_def.name
+        )));
+    }
+    let sub_name = attr.sub.as_deref().or(path.sub_after_filter.as_deref());
+    let sub_def = match sub_name {
+        Some(s) => Some(top_def.sub.iter().find(|d| d.name.eq_ignore_ascii_case(s)).ok_or_else(
+            || ScimError::invalid_path(format!("unknown sub-attribute \"{s}\" of \"{}\"", top_def.name)),
+        )?),
+        None => None,
+    };
+    // Coerce the value (canonical keys, string booleans) for the targeted definition.
+    let mut value = value;
+    if let Some(v) = value.as_mut() {
+        match sub_def {
+            Some(d) => schema::canonicalize_value(d, v),
+            None if top_def.multi && path.filter.is_some() => {
+                // A value replacing/merging into one element.
+                schema::canonicalize_value(&AttrDef { multi: false, ..*top_def }, v)
+            }
+            None => schema::canonicalize_value(top_def, v),
+        }
+    }
+    // `null` as an add/replace value clears the attribute.
+    if matches!(value, Some(Value::Null)) && op != OpKind::Remove {
+        let p = PatchPath {
+            attr: attr.clone(),
+            filter: path.filter.clone(),
+            sub_after_filter: path.sub_after_filter.clone(),
+        };
+        return apply_path(kind, res, OpKind::Remove, &p, None);
+    }
+
+    // The object holding the attribute: the resource or its extension object.
+    let root = ensure_object(res);
+    let container: &mut Map<String, Value> = match &attr.urn {
+        Some(urn) => {
+            let k = key_in(root, urn);
+            if op == OpKind::Remove && !root.contains_key(&k) {
+                return Ok(());
+            }
+            ensure_object(root.entry(k).or_insert(Value::Null))
+        }
+        None => root,
+    };
+    let key = key_in(container, top_def.name);
+
+    match (&path.filter, top_def.multi) {
+        (Some(f), _) => apply_filtered(kind, container, &key, top_def, attr, f, sub_def, op, value)?,
+        (None, true) => apply_multi(container, &key, sub_def, op, value)?,
+        (None, false) => apply_single(container, &key, top_def, sub_def, op, value)?,
+    }
+    Ok(())
+}
+
+fn apply_single(
+    container: &mut Map<String, Value>,
+    key: &str,
+    def: &AttrDef,
+    sub: Option<&AttrDef>,
+    op: OpKind,
+    value: Option<Value>,
+) -> ScimResult<()> {
+    match (sub, op) {
+        (None, OpKind::Remove) => {
+            container.remove(key);
+        }
+        (None, _) => {
+            let value = value.unwrap_or_default();
+            if def.ty == schema::AttrType::Complex {
+                // add/replace on a complex attribute merge the given sub-attributes.
+                let Value::Object(new) = value else {
+                    return Err(ScimError::invalid_value(format!(
+                        "\"{}\" needs an object value",
+                        def.name
+                    )));
+                };
+                let target = ensure_object(container.entry(key).or_insert(Value::Null));
+                for (k, v) in new {
+                    if v.is_null() {
+                        target.remove(&k);
+                    } else {
+                        target.insert(k, v);
+                    }
+                }
+            } else {
+                container.insert(key.to_string(), value);
+            }
+        }
+        (Some(s), OpKind::Remove) => {
+            if let Some(Value::Object(o)) = container.get_mut(key) {
+                let k = key_in(o, s.name);
+                o.remove(&k);
+                if o.is_empty() {
+                    container.remove(key);
+                }
+            }
+        }
+        (Some(s), _) => {
+            let target = ensure_object(container.entry(key).or_insert(Value::Null));
+            target.insert(key_in(target, s.name), value.unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+fn same_element(a: &Value, b: &Value) -> bool {
+    match (filter::get_ci(a, "value"), filter::get_ci(b, "value")) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn as_list(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    }
+}
+
+/// Keeps at most one `primary: true`, preferring the last one set.
+fn fix_primary(items: &mut [Value]) {
+    let Some(last) = items
+        .iter()
+        .rposition(|v| filter::get_ci(v, "primary") == Some(&Value::Bool(true)))
+    else {
+        return;
+    };
+    for (i, item) in items.iter_mut().enumerate() {
+        if i != last {
+            if let Some(o) = item.as_object_mut() {
+                if o.get("primary") == Some(&Value::Bool(true)) {
+                    o.insert("primary".into(), Value::Bool(false));
+                }
+            }
+        }
+    }
+}
+
+fn finish_multi(container: &mut Map<String, Value>, key: &str, mut items: Vec<Value>) {
+    if items.is_empty() {
+        container.remove(key);
+    } else {
+        fix_primary(&mut items);
+        container.insert(key.to_string(), Value::Array(items));
+    }
+}
+
+fn take_items(container: &mut Map<String, Value>, key: &str) -> Vec<Value> {
+    match container.remove(key) {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => vec![other],
+    }
+}
+
+fn apply_multi(
+    container: &mut Map<String, Value>,
+    key: &str,
+    sub: Option<&AttrDef>,
+    op: OpKind,
+    value: Option<Value>,
+) -> ScimResult<()> {
+    let mut items = take_items(container, key);
+    match (sub, op) {
+        (None, OpKind::Add) => {
+            for v in as_list(value.unwrap_or_default()) {
+                if let Some(pos) = items.iter().position(|e| same_element(e, &v)) {
+                    items[pos] = v;
+                } else {
+                    items.push(v);
+                }
+            }
+        }
+        (None, OpKind::Replace) => items = as_list(value.unwrap_or_default()),
+        (None, OpKind::Remove) => match value {
+            // Entra ID removes members by listing them in `value`.
+            Some(v) => {
+                let gone = as_list(v);
+                items.retain(|e| !gone.iter().any(|g| same_element(e, g)));
+            }
+            None => items.clear(),
+        },
+        (Some(s), OpKind::Remove) => {
+            for item in &mut items {
+                if let Some(o) = item.as_object_mut() {
+                    let k = key_in(o, s.name);
+                    o.remove(&k);
+                }
+            }
+        }
+        (Some(s), _) => {
+            let v = value.unwrap_or_default();
+            if items.is_empty() {
+                items.push(Value::Object(Map::new()));
+            }
+            for item in &mut items {
+                let o = ensure_object(item);
+                o.insert(key_in(o, s.name), v.clone());
+            }
+        }
+    }
+    finish_multi(container, key, items);
+    Ok(())
+}
+
+/// The attributes implied by a filter made only of `eq` comparisons joined by `and`.
+fn eq_template(f: &Filter, out: &mut Map<String, Value>) -> bool {
+    match f {
+        Filter::And(a, b) => eq_template(a, out) && eq_template(b, out),
+        Filter::Compare(p, CompareOp::Eq, v) if p.sub.is_none() && p.urn.is_none() => {
+            out.insert(p.name.clone(), v.clone());
+            true
+        }
+        _ => false,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply_filtered(
+    kind: ResourceKind,
+    container: &mut Map<String, Value>,
+    key: &str,
+    def: &AttrDef,
+    attr: &AttrPath,
+    f: &Filter,
+    sub: Option<&AttrDef>,
+    op: OpKind,
+    value: Option<Value>,
+) -> ScimResult<()> {
+    if !def.multi {
+        return Err(ScimError::invalid_path(format!(
+            "\"{}\" is not multi-valued; a value filter does not apply",
+            def.name
+        )));
+    }
+    let mut items = take_items(container, key);
+    let hits: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| filter::element_matches(f, kind, attr, e))
+        .map(|(i, _)| i)
+        .collect();
+
+    if hits.is_empty() {
+        let mut template = Map::new();
+        let creatable = eq_template(f, &mut template)
+            && (op == OpKind::Add || (op == OpKind::Replace && sub.is_some()));
+        if !creatable {
+            return Err(ScimError::no_target(format!(
+                "no value of \"{}\" matches the filter",
+                def.name
+            )));
+        }
+        let mut elem = Value::Object(template);
+        schema::canonicalize_value(&AttrDef { multi: false, ..*def }, &mut elem);
+        let o = ensure_object(&mut elem);
+        match (sub, value) {
+            (Some(s), Some(v)) => {
+                o.insert(s.name.to_string(), v);
+            }
+            (None, Some(Value::Object(v))) => o.extend(v),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "the value must be an object when no sub-attribute is named",
+                ))
+            }
+        }
+        items.push(elem);
+        finish_multi(container, key, items);
+        return Ok(());
+    }
+
+    match (sub, op) {
+        (None, OpKind::Remove) => {
+            let mut i = 0;
+            items.retain(|_| {
+                let keep = !hits.contains(&i);
+                i += 1;
+                keep
+            });
+        }
+        (None, OpKind::Replace) => {
+            let v = value.unwrap_or_default();
+            if !v.is_object() {
+                return Err(ScimError::invalid_value(
+                    "the value must be an object when no sub-attribute is named",
+                ));
+            }
+            for &i in &hits {
+                items[i] = v.clone();
+            }
+        }
+        (None, OpKind::Add) => {
+            let Some(Value::Object(v)) = value else {
+                return Err(ScimError::invalid_value(
+                    "the value must be an object when no sub-attribute is named",
+                ));
+            };
+            for &i in &hits {
+                ensure_object(&mut items[i]).extend(v.clone());
+            }
+        }
+        (Some(s), OpKind::Remove) => {
+            for &i in &hits {
+                let o = ensure_object(&mut items[i]);
+                let k = key_in(o, s.name);
+                o.remove(&k);
+            }
+        }
+        (Some(s), _) => {
+            let v = value.unwrap_or_default();
+            for &i in &hits {
+                let o = ensure_object(&mut items[i]);
+                o.insert(key_in(o, s.name), v.clone());
+            }
+        }
+    }
+    finish_multi(container, key, items);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(res: Value, body: Value) -> ScimResult<Value> {
+        let mut res = res;
+        apply(ResourceKind::User, &mut res, &parse_request(&body)?)?;
+        Ok(res)
+    }
+
+    #[test]
+    fn entra_quirks() {
+        let r = run(
+            json!({"userName": "a", "active": true}),
+            json!({"schemas": [PATCH_OP_URN], "Operations": [
+                {"op": "Replace", "path": "active", "value": "False"},
+                {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@x.com"},
+                {"op": "Add", "value": {"name.givenName": "Ann", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "R&D"}}
+            ]}),
+        )
+        .unwrap();
+        assert_eq!(r["active"], json!(false));
+        assert_eq!(r["emails"], json!([{"type": "work", "value": "a@x.com"}]));
+        assert_eq!(r["name"]["givenName"], json!("Ann"));
+        assert_eq!(
+            r[schema::ENTERPRISE_URN]["department"],
+            json!("R&D")
+        );
+    }
+
+    #[test]
+    fn filtered_replace_and_remove() {
+        let base = json!({"userName": "a", "emails": [
+            {"value": "w@x.com", "type": "work"}, {"value": "h@x.com", "type": "home"}]});
+        let r = run(base.clone(), json!({"Operations": [
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]}))
+        .unwrap();
+        assert_eq!(r["emails"][0]["value"], json!("new@x.com"));
+        let r = run(base.clone(), json!({"Operations": [
+            {"op": "remove", "path": "emails[type eq \"home\"]"}]}))
+        .unwrap();
+        assert_eq!(r["emails"].as_array().unwrap().len(), 1);
+        let e = run(base, json!({"Operations": [
+            {"op": "remove", "path": "emails[type eq \"other\"]"}]}))
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::error::ScimType::NoTarget));
+    }
+
+    #[test]
+    fn bad_paths() {
+        for p in ["nosuch", "emails[type eq", "name.nosuch", "id", "meta.version"] {
+            let r = run(
+                json!({"userName": "a"}),
+                json!({"Operations": [{"op": "replace", "path": p, "value": "x"}]}),
+            );
+            let e = r.unwrap_err();
+            assert!(
+                matches!(
+                    e.scim_type,
+                    Some(crate::error::ScimType::InvalidPath | crate::error::ScimType::Mutability)
+                ),
+                "{p}: {e:?}"
+            );
+        }
+    }
+}

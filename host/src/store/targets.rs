@@ -1,0 +1,210 @@
+//! Targets: each tenant's configured connector instances and their pause state.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{
+    now_ms, DbConn, OutboundSettings, Store, StoreError, StoreResult, TargetRecord, TargetSpec,
+};
+
+const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_mappings, blocking,
+    blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts, backoff_base_ms,
+    backoff_cap_ms, paused, pause_reason, paused_until, revision, created_at, updated_at";
+
+fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
+    let scope_filter: Option<String> = row.try_get("scope_filter")?;
+    Ok(TargetRecord {
+        spec: TargetSpec {
+            tenant: row.try_get("tenant")?,
+            name: row.try_get("name")?,
+            connector: row.try_get("connector")?,
+            properties: serde_json::from_str(row.try_get("properties")?)?,
+            secret_refs: serde_json::from_str(row.try_get("secret_refs")?)?,
+            claim_mappings: serde_json::from_str(row.try_get("claim_mappings")?)?,
+            settings: OutboundSettings {
+                blocking: row.try_get("blocking")?,
+                blocking_timeout_ms: row.try_get("blocking_timeout_ms")?,
+                provisioning_roles: serde_json::from_str(row.try_get("provisioning_roles")?)?,
+                scope_filter: scope_filter
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()?,
+                max_attempts: row.try_get("max_attempts")?,
+                backoff_base_ms: row.try_get("backoff_base_ms")?,
+                backoff_cap_ms: row.try_get("backoff_cap_ms")?,
+            },
+        },
+        paused: row.try_get("paused")?,
+        pause_reason: row.try_get("pause_reason")?,
+        paused_until: row.try_get("paused_until")?,
+        revision: row.try_get("revision")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Every target of a tenant, inside a transaction.
+pub async fn targets_in(conn: &mut DbConn, tenant: &str) -> StoreResult<Vec<TargetRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM targets WHERE tenant = $1 ORDER BY name");
+    let rows = sqlx::query(&sql).bind(tenant).fetch_all(&mut *conn).await?;
+    rows.iter().map(target_from_row).collect()
+}
+
+fn validate(spec: &TargetSpec) -> StoreResult<()> {
+    let bad = |what: &str| {
+        Err(StoreError::Conflict(format!(
+            "target `{}`: {what}",
+            spec.name
+        )))
+    };
+    if spec.tenant.is_empty() || spec.name.is_empty() {
+        return bad("tenant and name must not be empty");
+    }
+    if spec.connector.is_empty() {
+        return bad("a connector (component path or digest) is required");
+    }
+    let s = &spec.settings;
+    if s.max_attempts < 1 {
+        return bad("max_attempts must be at least 1");
+    }
+    if s.backoff_base_ms < 0 || s.backoff_cap_ms < s.backoff_base_ms {
+        return bad("backoff_base_ms must be >= 0 and backoff_cap_ms >= backoff_base_ms");
+    }
+    if s.blocking_timeout_ms < 0 {
+        return bad("blocking_timeout_ms must be >= 0");
+    }
+    for (key, reference) in &spec.secret_refs {
+        if !(reference.starts_with("env:") || reference.starts_with("file:")) {
+            return bad(&format!(
+                "secret `{key}` must be a reference `env:VAR` or `file:/path`, not a value"
+            ));
+        }
+    }
+    for (key, value) in &spec.properties {
+        if !(value.is_string() || value.is_boolean() || value.is_i64()) {
+            return bad(&format!(
+                "property `{key}` must be text, a boolean or an integer"
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a target, or replaces the configuration of an existing one (keeping its pause
+    /// state and bumping its revision).
+    pub async fn put_target(&self, spec: &TargetSpec) -> StoreResult<TargetRecord> {
+        validate(spec)?;
+        let s = &spec.settings;
+        let now = now_ms();
+        let sql = format!(
+            "INSERT INTO targets (tenant, name, connector, properties, secret_refs, claim_mappings,
+               blocking, blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts,
+               backoff_base_ms, backoff_cap_ms, paused, revision, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, 1, $14, $14)
+             ON CONFLICT (tenant, name) DO UPDATE SET
+               connector = excluded.connector, properties = excluded.properties,
+               secret_refs = excluded.secret_refs, claim_mappings = excluded.claim_mappings,
+               blocking = excluded.blocking, blocking_timeout_ms = excluded.blocking_timeout_ms,
+               provisioning_roles = excluded.provisioning_roles,
+               scope_filter = excluded.scope_filter, max_attempts = excluded.max_attempts,
+               backoff_base_ms = excluded.backoff_base_ms, backoff_cap_ms = excluded.backoff_cap_ms,
+               revision = targets.revision + 1, updated_at = excluded.updated_at
+             RETURNING {COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&spec.tenant)
+            .bind(&spec.name)
+            .bind(&spec.connector)
+            .bind(serde_json::to_string(&spec.properties)?)
+            .bind(serde_json::to_string(&spec.secret_refs)?)
+            .bind(serde_json::to_string(&spec.claim_mappings)?)
+            .bind(s.blocking)
+            .bind(s.blocking_timeout_ms)
+            .bind(serde_json::to_string(&s.provisioning_roles)?)
+            .bind(
+                s.scope_filter
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()?,
+            )
+            .bind(s.max_attempts)
+            .bind(s.backoff_base_ms)
+            .bind(s.backoff_cap_ms)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        target_from_row(&row)
+    }
+
+    /// A target by tenant and name.
+    pub async fn target(&self, tenant: &str, name: &str) -> StoreResult<Option<TargetRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM targets WHERE tenant = $1 AND name = $2");
+        let row = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(target_from_row).transpose()
+    }
+
+    /// Every target, of one tenant or of all.
+    pub async fn targets(&self, tenant: Option<&str>) -> StoreResult<Vec<TargetRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM targets WHERE ($1 IS NULL OR tenant = $1) ORDER BY tenant, name"
+        );
+        let rows = sqlx::query(&sql).bind(tenant).fetch_all(&self.pool).await?;
+        rows.iter().map(target_from_row).collect()
+    }
+
+    /// Pauses a target: no job of it is claimed until `until` (epoch ms) or, with none, until
+    /// an operator resumes it. Returns whether the target exists.
+    pub async fn pause_target(
+        &self,
+        tenant: &str,
+        name: &str,
+        reason: &str,
+        until: Option<i64>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE targets SET paused = TRUE, pause_reason = $3, paused_until = $4, updated_at = $5
+             WHERE tenant = $1 AND name = $2",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(reason)
+        .bind(until)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Resumes a paused target. Returns whether the target exists.
+    pub async fn resume_target(&self, tenant: &str, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE targets SET paused = FALSE, pause_reason = NULL, paused_until = NULL,
+               updated_at = $3
+             WHERE tenant = $1 AND name = $2",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Clears the pauses whose window has ended; returns how many targets resumed.
+    pub async fn resume_expired_pauses(&self, now: i64) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE targets SET paused = FALSE, pause_reason = NULL, paused_until = NULL,
+               updated_at = $1
+             WHERE paused = TRUE AND paused_until IS NOT NULL AND paused_until <= $1",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

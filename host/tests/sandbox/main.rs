@@ -1,0 +1,10 @@
+//! Sandbox and capability tests of the connector runtime, against real loopback HTTP servers and
+//! the hostile guests in `tests/guests/`.
+
+mod common;
+
+mod cache;
+mod egress;
+mod exfiltration;
+mod limits;
+mod tokens;

@@ -1,0 +1,239 @@
+//! Well-behaved test connector: `provision` sends one request through the host's HTTP capability
+//! and reports what came back. The entity's claims choose the request, so one component serves
+//! many host tests (huge responses, redirects, egress denials, credentials, OAuth tokens).
+//!
+//! Claims read (all optional):
+//! - `urn:echo:method`: `GET` (default), `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE`;
+//! - `urn:echo:path`: appended to the `endpoint` property;
+//! - `urn:echo:url`: an absolute URL used instead of `endpoint` + path;
+//! - `urn:echo:credential`: `none` (default), `bearer`, `basic`, `header`, `oauth-cc`,
+//!   `oauth-cc-basic`, `oauth-password`, `oauth-jwt`, or `ref:<key>` (bearer with any key);
+//! - `urn:echo:invalidate`: `true` to call `invalidate-token` for the grant first;
+//! - `urn:echo:repeat`: how many times to send the request (default 1);
+//! - `urn:echo:body-size`: send a body of this many bytes;
+//! - `urn:echo:header`: `name: value`, one per value;
+//! - `urn:echo:timeout-ms`: the per-request timeout to ask for.
+//!
+//! On success the outcome's warnings are `status=`, `body-len=`, `body=` (first 512 bytes) and
+//! `location=` (when present) of the last response. An HTTP error becomes a `permanent` provision
+//! error whose message is `http error: <debug of the error>`.
+
+wit_bindgen::generate!({ path: "../../../wit", world: "connector" });
+
+use exports::provisioning::connector::provisioning::Guest;
+use provisioning::connector::http::{self, *};
+use provisioning::connector::types::{
+    ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata, Entity,
+    EntityKind, ErrorDetail, LookupKey, PropertyKind, ProvisionError, ProvisionOutcome,
+    RemoteObject,
+};
+
+struct Echo;
+
+fn property(key: &str, kind: PropertyKind, required: bool, secret: bool) -> ConfigProperty {
+    ConfigProperty {
+        key: key.into(),
+        label: key.into(),
+        description: format!("Test property {key}."),
+        kind,
+        required,
+        secret,
+        default_value: None,
+        options: vec![],
+    }
+}
+
+fn text(config: &ConnectorConfig, key: &str) -> Option<String> {
+    config
+        .entries
+        .iter()
+        .find(|e| e.key == key)
+        .and_then(|e| match &e.value {
+            ConfigValue::Text(t) => Some(t.clone()),
+            _ => None,
+        })
+}
+
+fn claim<'a>(entity: &'a Entity, uri: &str) -> Option<&'a str> {
+    entity
+        .claims
+        .iter()
+        .find(|c| c.uri == uri)
+        .and_then(|c| c.values.first())
+        .map(String::as_str)
+}
+
+fn secret(key: &str) -> SecretRef {
+    SecretRef { key: key.into() }
+}
+
+fn grant(config: &ConnectorConfig, kind: &str) -> OauthGrant {
+    let token_url = text(config, "token-url").unwrap_or_default();
+    let client_id = text(config, "client-id").unwrap_or_default();
+    match kind {
+        "oauth-password" => OauthGrant::Password(PasswordGrant {
+            token_url,
+            client_id,
+            client_secret: secret("api-key"),
+            username: text(config, "username").unwrap_or_default(),
+            password: secret("password"),
+        }),
+        "oauth-jwt" => OauthGrant::JwtBearer(JwtBearerGrant {
+            token_url: token_url.clone(),
+            issuer: client_id,
+            subject: text(config, "username").unwrap_or_default(),
+            audience: token_url,
+            private_key: secret("private-key"),
+            lifetime_seconds: 300,
+        }),
+        _ => OauthGrant::ClientCredentials(ClientCredentialsGrant {
+            token_url,
+            client_id,
+            client_secret: secret("api-key"),
+            use_basic_auth: kind == "oauth-cc-basic",
+        }),
+    }
+}
+
+fn fail(message: String) -> ProvisionError {
+    ProvisionError::Permanent(ErrorDetail {
+        message,
+        target_code: None,
+        fields: vec![],
+        http_status: None,
+    })
+}
+
+impl Guest for Echo {
+    fn metadata() -> ConnectorMetadata {
+        ConnectorMetadata {
+            id: "echo".into(),
+            name: "Echo".into(),
+            version: "0.1.0".into(),
+            description: "Sends one request chosen by the entity's claims.".into(),
+            entity_kinds: vec![EntityKind::User, EntityKind::Group],
+            properties: vec![
+                property("endpoint", PropertyKind::Url, true, false),
+                property("api-key", PropertyKind::Text, false, true),
+                property("token-url", PropertyKind::Url, false, false),
+                property("client-id", PropertyKind::Text, false, false),
+                property("username", PropertyKind::Text, false, false),
+                property("password", PropertyKind::Text, false, true),
+                property("private-key", PropertyKind::MultilineText, false, true),
+            ],
+        }
+    }
+
+    fn validate(config: ConnectorConfig) -> Vec<ConfigProblem> {
+        match text(&config, "endpoint") {
+            Some(_) => vec![],
+            None => vec![ConfigProblem {
+                key: Some("endpoint".into()),
+                message: "endpoint is not set".into(),
+            }],
+        }
+    }
+
+    fn provision(
+        config: ConnectorConfig,
+        entity: Entity,
+    ) -> Result<ProvisionOutcome, ProvisionError> {
+        let method = match claim(&entity, "urn:echo:method").unwrap_or("GET") {
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            _ => Method::Get,
+        };
+        let url = match claim(&entity, "urn:echo:url") {
+            Some(url) => url.to_string(),
+            None => {
+                let endpoint =
+                    text(&config, "endpoint").ok_or_else(|| fail("no endpoint".into()))?;
+                format!(
+                    "{}{}",
+                    endpoint.trim_end_matches('/'),
+                    claim(&entity, "urn:echo:path").unwrap_or("")
+                )
+            }
+        };
+        let kind = claim(&entity, "urn:echo:credential").unwrap_or("none");
+        let credential = match kind {
+            "none" => None,
+            "bearer" => Some(Credential::Bearer(secret("api-key"))),
+            "basic" => Some(Credential::Basic(BasicCredential {
+                username: text(&config, "username").unwrap_or_default(),
+                password: secret("api-key"),
+            })),
+            "header" => Some(Credential::Header(SecretHeader {
+                name: "x-api-key".into(),
+                value: secret("api-key"),
+            })),
+            k if k.starts_with("oauth") => Some(Credential::Oauth(grant(&config, k))),
+            k => Some(Credential::Bearer(secret(
+                k.strip_prefix("ref:").unwrap_or(k),
+            ))),
+        };
+        if claim(&entity, "urn:echo:invalidate") == Some("true") {
+            if let Some(Credential::Oauth(grant)) = &credential {
+                http::invalidate_token(grant);
+            }
+        }
+        let headers = entity
+            .claims
+            .iter()
+            .filter(|c| c.uri == "urn:echo:header")
+            .flat_map(|c| c.values.iter())
+            .filter_map(|h| h.split_once(':'))
+            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+            .collect();
+        let body = claim(&entity, "urn:echo:body-size")
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(|n| vec![b'x'; n]);
+        let request = Request {
+            method,
+            url,
+            headers,
+            body,
+            credential,
+            timeout_ms: claim(&entity, "urn:echo:timeout-ms").and_then(|t| t.parse().ok()),
+        };
+        let repeat = claim(&entity, "urn:echo:repeat")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1u32);
+        let mut last = None;
+        for _ in 0..repeat.max(1) {
+            last = Some(http::send(&request).map_err(|e| fail(format!("http error: {e:?}")))?);
+        }
+        let response = last.expect("at least one request");
+        let mut warnings = vec![
+            format!("status={}", response.status),
+            format!("body-len={}", response.body.len()),
+            format!(
+                "body={}",
+                String::from_utf8_lossy(&response.body[..response.body.len().min(512)])
+            ),
+        ];
+        if let Some((_, location)) = response
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+        {
+            warnings.push(format!("location={location}"));
+        }
+        Ok(ProvisionOutcome {
+            remote_id: None,
+            warnings,
+        })
+    }
+
+    fn lookup(
+        _config: ConnectorConfig,
+        _key: LookupKey,
+    ) -> Result<Option<RemoteObject>, ProvisionError> {
+        Ok(None)
+    }
+}
+
+export!(Echo);

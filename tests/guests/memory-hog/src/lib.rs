@@ -1,0 +1,59 @@
+//! Hostile test connector whose `provision` allocates 1 MiB blocks until growth fails, to prove
+//! the per-store memory limit. A correct host traps the guest at the limit, so the "growth refused"
+//! report below should never reach the host.
+
+wit_bindgen::generate!({ path: "../../../wit", world: "connector" });
+
+use exports::provisioning::connector::provisioning::Guest;
+use provisioning::connector::types::*;
+
+struct Hog;
+
+const BLOCK: usize = 1 << 20;
+
+impl Guest for Hog {
+    fn metadata() -> ConnectorMetadata {
+        ConnectorMetadata {
+            id: "memory-hog".into(),
+            name: "Memory hog".into(),
+            version: "0.1.0".into(),
+            description: "Grows memory without bound in provision.".into(),
+            entity_kinds: vec![EntityKind::User],
+            properties: vec![],
+        }
+    }
+    fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
+        vec![]
+    }
+    fn provision(
+        _config: ConnectorConfig,
+        _entity: Entity,
+    ) -> Result<ProvisionOutcome, ProvisionError> {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            let mut block = Vec::new();
+            if block.try_reserve_exact(BLOCK).is_err() {
+                return Ok(ProvisionOutcome {
+                    remote_id: None,
+                    warnings: vec![format!("growth refused after {} MiB", hoard.len())],
+                });
+            }
+            block.resize(BLOCK, 0xA5);
+            hoard.push(std::hint::black_box(block));
+        }
+    }
+    fn lookup(
+        _config: ConnectorConfig,
+        _key: LookupKey,
+    ) -> Result<Option<RemoteObject>, ProvisionError> {
+        // Raw `memory.grow` of 1 GiB in one step, bypassing the allocator.
+        let pages = core::arch::wasm32::memory_grow(0, 16384);
+        Ok(Some(RemoteObject {
+            remote_id: format!("memory.grow returned {pages}"),
+            active: None,
+            attributes: vec![],
+        }))
+    }
+}
+
+export!(Hog);
