@@ -10,7 +10,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::RwLock;
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -46,7 +48,9 @@ impl Credentials {
         let (scheme, rest) = value.trim().split_once(' ')?;
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("basic") {
-            let raw = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .ok()?;
             let text = String::from_utf8(raw).ok()?;
             let (u, p) = text.split_once(':')?;
             Some(Credentials::Basic {
@@ -76,7 +80,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Decides who a request comes from. `None` means 401.
 pub trait Authenticator: Send + Sync + 'static {
     /// Verifies credentials and returns the principal they belong to.
-    fn authenticate<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Option<Principal>>;
+    fn authenticate<'a>(&'a self, credentials: &'a Credentials)
+        -> BoxFuture<'a, Option<Principal>>;
 }
 
 struct BasicEntry {
@@ -138,7 +143,11 @@ pub fn hash_password(password: &str) -> String {
 /// Verifies a password against an argon2 PHC string.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -147,14 +156,16 @@ fn token_digest(token: &str) -> [u8; 32] {
 }
 
 impl Authenticator for CredentialStore {
-    fn authenticate<'a>(&'a self, credentials: &'a Credentials) -> BoxFuture<'a, Option<Principal>> {
+    fn authenticate<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+    ) -> BoxFuture<'a, Option<Principal>> {
         Box::pin(async move {
             match credentials {
                 Credentials::Basic { username, password } => {
                     let entry = {
                         let map = self.basic.read().unwrap_or_else(|p| p.into_inner());
-                        map.get(username)
-                            .map(|e| (e.phc.clone(), e.tenant.clone()))
+                        map.get(username).map(|e| (e.phc.clone(), e.tenant.clone()))
                     };
                     let (phc, tenant) = entry?;
                     let password = password.clone();

@@ -49,9 +49,9 @@ impl From<BackendError> for ScimError {
         match e {
             BackendError::NotFound => ScimError::not_found("resource not found"),
             BackendError::Conflict(d) => ScimError::uniqueness(d),
-            BackendError::PreconditionFailed => ScimError::precondition_failed(
-                "the resource was modified: version does not match",
-            ),
+            BackendError::PreconditionFailed => {
+                ScimError::precondition_failed("the resource was modified: version does not match")
+            }
             BackendError::Unavailable(d) => {
                 tracing::error!(error = %d, "scim backend failure");
                 ScimError::internal("storage failure")

@@ -35,15 +35,13 @@ fn parse(body: &Value, max_ops: usize) -> ScimResult<(Option<usize>, Vec<BulkOp>
             "\"schemas\" must be [\"{BULK_REQUEST_URN}\"]"
         )));
     }
-    let fail_on_errors = match filter::get_ci(body, "failOnErrors") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(
-            v.as_u64()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ScimError::invalid_value("failOnErrors must be a positive integer"))?
-                as usize,
-        ),
-    };
+    let fail_on_errors =
+        match filter::get_ci(body, "failOnErrors") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+                ScimError::invalid_value("failOnErrors must be a positive integer")
+            })? as usize),
+        };
     let ops = filter::get_ci(body, "Operations")
         .and_then(Value::as_array)
         .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
@@ -56,7 +54,11 @@ fn parse(body: &Value, max_ops: usize) -> ScimResult<(Option<usize>, Vec<BulkOp>
     }
     let mut out = Vec::new();
     for (index, op) in ops.iter().enumerate() {
-        let s = |k: &str| filter::get_ci(op, k).and_then(Value::as_str).map(str::to_string);
+        let s = |k: &str| {
+            filter::get_ci(op, k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
         let method = s("method")
             .ok_or_else(|| ScimError::invalid_syntax(format!("operation {index}: missing method")))?
             .to_ascii_uppercase();
@@ -136,12 +138,30 @@ async fn exec<B: ScimBackend>(b: &B, ctx: &Ctx, op: &BulkOp, path: &str) -> Scim
         id: Some(g.id.clone()),
     };
     match (op.method.as_str(), segs.as_slice()) {
-        ("POST", ["Users"]) => Ok(user_out(&ops::create_user(b, ctx, data()?).await?, StatusCode::CREATED)),
-        ("POST", ["Groups"]) => Ok(group_out(&ops::create_group(b, ctx, data()?).await?, StatusCode::CREATED)),
-        ("PUT", ["Users", id]) => Ok(user_out(&ops::replace_user(b, ctx, id, data()?, im).await?, StatusCode::OK)),
-        ("PUT", ["Groups", id]) => Ok(group_out(&ops::replace_group(b, ctx, id, data()?, im).await?, StatusCode::OK)),
-        ("PATCH", ["Users", id]) => Ok(user_out(&ops::patch_user(b, ctx, id, data()?, im).await?, StatusCode::OK)),
-        ("PATCH", ["Groups", id]) => Ok(group_out(&ops::patch_group(b, ctx, id, data()?, im).await?, StatusCode::OK)),
+        ("POST", ["Users"]) => Ok(user_out(
+            &ops::create_user(b, ctx, data()?).await?,
+            StatusCode::CREATED,
+        )),
+        ("POST", ["Groups"]) => Ok(group_out(
+            &ops::create_group(b, ctx, data()?).await?,
+            StatusCode::CREATED,
+        )),
+        ("PUT", ["Users", id]) => Ok(user_out(
+            &ops::replace_user(b, ctx, id, data()?, im).await?,
+            StatusCode::OK,
+        )),
+        ("PUT", ["Groups", id]) => Ok(group_out(
+            &ops::replace_group(b, ctx, id, data()?, im).await?,
+            StatusCode::OK,
+        )),
+        ("PATCH", ["Users", id]) => Ok(user_out(
+            &ops::patch_user(b, ctx, id, data()?, im).await?,
+            StatusCode::OK,
+        )),
+        ("PATCH", ["Groups", id]) => Ok(group_out(
+            &ops::patch_group(b, ctx, id, data()?, im).await?,
+            StatusCode::OK,
+        )),
         ("DELETE", ["Users", id]) => {
             ops::delete_user(b, ctx, id, im).await?;
             Ok(Outcome {
@@ -168,7 +188,12 @@ async fn exec<B: ScimBackend>(b: &B, ctx: &Ctx, op: &BulkOp, path: &str) -> Scim
 }
 
 /// Runs a BulkRequest; returns the BulkResponse body.
-pub async fn run<B: ScimBackend>(b: &B, ctx: &Ctx, body: Value, max_ops: usize) -> ScimResult<Value> {
+pub async fn run<B: ScimBackend>(
+    b: &B,
+    ctx: &Ctx,
+    body: Value,
+    max_ops: usize,
+) -> ScimResult<Value> {
     let (fail_on_errors, ops) = parse(&body, max_ops)?;
     let declared: Vec<String> = ops.iter().filter_map(|o| o.bulk_id.clone()).collect();
     let mut ids: HashMap<String, String> = HashMap::new();
@@ -188,7 +213,8 @@ pub async fn run<B: ScimBackend>(b: &B, ctx: &Ctx, body: Value, max_ops: usize) 
             for seg in op.path.split('/') {
                 refs(&Value::String(seg.to_string()), &mut wanted);
             }
-            let unresolved: Vec<&String> = wanted.iter().filter(|w| !ids.contains_key(*w)).collect();
+            let unresolved: Vec<&String> =
+                wanted.iter().filter(|w| !ids.contains_key(*w)).collect();
             let outcome = if unresolved.is_empty() {
                 if let Some(d) = op.data.as_mut() {
                     substitute(d, &ids);
@@ -196,10 +222,12 @@ pub async fn run<B: ScimBackend>(b: &B, ctx: &Ctx, body: Value, max_ops: usize) 
                 let path = op
                     .path
                     .split('/')
-                    .map(|s| match s.strip_prefix("bulkId:").and_then(|b| ids.get(b)) {
-                        Some(id) => id.clone(),
-                        None => s.to_string(),
-                    })
+                    .map(
+                        |s| match s.strip_prefix("bulkId:").and_then(|b| ids.get(b)) {
+                            Some(id) => id.clone(),
+                            None => s.to_string(),
+                        },
+                    )
                     .collect::<Vec<_>>()
                     .join("/");
                 exec(b, ctx, &op, &path).await
@@ -255,7 +283,8 @@ pub async fn run<B: ScimBackend>(b: &B, ctx: &Ctx, body: Value, max_ops: usize) 
                     Some(crate::error::ScimType::InvalidValue),
                     "circular or unresolvable bulkId reference",
                 );
-                let mut entry = json!({"method": op.method, "status": "409", "response": e.to_json()});
+                let mut entry =
+                    json!({"method": op.method, "status": "409", "response": e.to_json()});
                 if let Some(bid) = &op.bulk_id {
                     entry["bulkId"] = json!(bid);
                 }

@@ -55,7 +55,11 @@ fn put(c: &mut Claims, name: &str, v: Option<&String>) {
 
 fn of_type<'a>(vals: &'a [MultiValue], kind: &str) -> Option<&'a String> {
     vals.iter()
-        .find(|v| v.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case(kind)))
+        .find(|v| {
+            v.kind
+                .as_deref()
+                .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+        })
         .and_then(|v| v.value.as_ref())
 }
 
@@ -95,7 +99,11 @@ pub fn user_claims(u: &UserResource) -> Claims {
     }
     put(&mut c, "mobile", of_type(&u.phone_numbers, "mobile"));
     put(&mut c, "telephone", of_type(&u.phone_numbers, "work"));
-    put(&mut c, "phoneNumbers.home", of_type(&u.phone_numbers, "home"));
+    put(
+        &mut c,
+        "phoneNumbers.home",
+        of_type(&u.phone_numbers, "home"),
+    );
     put(&mut c, "otherphone", of_type(&u.phone_numbers, "other"));
 
     if let Some(a) = u

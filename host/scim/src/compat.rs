@@ -96,10 +96,15 @@ mod tests {
 
     #[test]
     fn tutorial_body_upgrades() {
-        let v = user_from_v1(json!({"schemas":["urn:scim:schemas:core:1.0"],"userName":"samuel@wso2.com",
-            "emails":["samuel@wso2.com"],"entitlements":[{"value":"00e90000001aV2o","display":"ChatterFreeUser"}]}));
+        let v = user_from_v1(
+            json!({"schemas":["urn:scim:schemas:core:1.0"],"userName":"samuel@wso2.com",
+            "emails":["samuel@wso2.com"],"entitlements":[{"value":"00e90000001aV2o","display":"ChatterFreeUser"}]}),
+        );
         assert_eq!(v["schemas"], json!([USER_URN]));
-        assert_eq!(v["emails"], json!([{"value": "samuel@wso2.com", "primary": true}]));
+        assert_eq!(
+            v["emails"],
+            json!([{"value": "samuel@wso2.com", "primary": true}])
+        );
         assert_eq!(v["entitlements"][0]["value"], "00e90000001aV2o");
         assert_eq!(user_to_v1(v)["schemas"], json!([SCIM1_CORE_URN]));
     }

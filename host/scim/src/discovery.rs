@@ -81,15 +81,34 @@ pub fn resource_types(base: &str) -> Vec<Value> {
 
 /// One Schema document, or `None` for an unknown id.
 pub fn schema_doc(id: &str, base: &str) -> Option<Value> {
-    let (urn, name, attrs): (&str, &str, Vec<&schema::AttrDef>) = if id.eq_ignore_ascii_case(USER_URN) {
-        (USER_URN, "User", USER_ATTRS.iter().chain(COMMON_ATTRS.iter().skip(1)).collect())
-    } else if id.eq_ignore_ascii_case(GROUP_URN) {
-        (GROUP_URN, "Group", GROUP_ATTRS.iter().chain(COMMON_ATTRS.iter().skip(1)).collect())
-    } else if id.eq_ignore_ascii_case(ENTERPRISE_URN) {
-        (ENTERPRISE_URN, "EnterpriseUser", ENTERPRISE_ATTRS.iter().collect())
-    } else {
-        return None;
-    };
+    let (urn, name, attrs): (&str, &str, Vec<&schema::AttrDef>) =
+        if id.eq_ignore_ascii_case(USER_URN) {
+            (
+                USER_URN,
+                "User",
+                USER_ATTRS
+                    .iter()
+                    .chain(COMMON_ATTRS.iter().skip(1))
+                    .collect(),
+            )
+        } else if id.eq_ignore_ascii_case(GROUP_URN) {
+            (
+                GROUP_URN,
+                "Group",
+                GROUP_ATTRS
+                    .iter()
+                    .chain(COMMON_ATTRS.iter().skip(1))
+                    .collect(),
+            )
+        } else if id.eq_ignore_ascii_case(ENTERPRISE_URN) {
+            (
+                ENTERPRISE_URN,
+                "EnterpriseUser",
+                ENTERPRISE_ATTRS.iter().collect(),
+            )
+        } else {
+            return None;
+        };
     Some(json!({
         "schemas": [SCHEMA_URN],
         "id": urn,

@@ -121,7 +121,10 @@ pub fn router<B: ScimBackend>(
         .nest("/scim/v2", v2)
         .nest("/wso2/scim", v1)
         .fallback(|| async { ScimError::not_found("no such endpoint") })
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate::<B>))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            authenticate::<B>,
+        ))
         .with_state(state)
 }
 
@@ -206,7 +209,10 @@ pub(crate) async fn read_json(headers: &HeaderMap, body: Body, limit: usize) -> 
 fn scim_json(status: StatusCode, body: &Value, version: Option<&str>, location: bool) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(SCIM_CONTENT_TYPE),
+    );
     if let Some(v) = version.and_then(|v| HeaderValue::from_str(v).ok()) {
         h.insert(header::ETAG, v);
     }
@@ -222,7 +228,7 @@ fn scim_json(status: StatusCode, body: &Value, version: Option<&str>, location: 
     resp
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -276,14 +282,22 @@ async fn create_user<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let u = ops::create_user(&*st.backend, &c, body).await?;
-        Ok(single(StatusCode::CREATED, ops::render_user(&u, &c, &[]), &u.meta.version, &proj, None))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let u = ops::create_user(&*st.backend, &c, body).await?;
+            Ok(single(
+                StatusCode::CREATED,
+                ops::render_user(&u, &c, &[]),
+                &u.meta.version,
+                &proj,
+                None,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn get_user<B: ScimBackend>(
@@ -293,20 +307,22 @@ async fn get_user<B: ScimBackend>(
     params: Params,
     headers: HeaderMap,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let c = ctx(&st, &p, &headers);
-        let u = ops::get_user(&*st.backend, &c, &id).await?;
-        let groups = st.backend.list_groups(&c.tenant).await?;
-        Ok(single(
-            StatusCode::OK,
-            ops::render_user(&u, &c, &groups),
-            &u.meta.version,
-            &proj,
-            Some(&headers),
-        ))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let c = ctx(&st, &p, &headers);
+            let u = ops::get_user(&*st.backend, &c, &id).await?;
+            let groups = st.backend.list_groups(&c.tenant).await?;
+            Ok(single(
+                StatusCode::OK,
+                ops::render_user(&u, &c, &groups),
+                &u.meta.version,
+                &proj,
+                Some(&headers),
+            ))
+        }
+        .await,
+    )
 }
 
 async fn replace_user<B: ScimBackend>(
@@ -317,16 +333,24 @@ async fn replace_user<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        let u = ops::replace_user(&*st.backend, &c, &id, body, im).await?;
-        let groups = st.backend.list_groups(&c.tenant).await?;
-        Ok(single(StatusCode::OK, ops::render_user(&u, &c, &groups), &u.meta.version, &proj, None))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let im = header_str(&headers, header::IF_MATCH);
+            let u = ops::replace_user(&*st.backend, &c, &id, body, im).await?;
+            let groups = st.backend.list_groups(&c.tenant).await?;
+            Ok(single(
+                StatusCode::OK,
+                ops::render_user(&u, &c, &groups),
+                &u.meta.version,
+                &proj,
+                None,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn patch_user<B: ScimBackend>(
@@ -337,16 +361,24 @@ async fn patch_user<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        let u = ops::patch_user(&*st.backend, &c, &id, body, im).await?;
-        let groups = st.backend.list_groups(&c.tenant).await?;
-        Ok(single(StatusCode::OK, ops::render_user(&u, &c, &groups), &u.meta.version, &proj, None))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let im = header_str(&headers, header::IF_MATCH);
+            let u = ops::patch_user(&*st.backend, &c, &id, body, im).await?;
+            let groups = st.backend.list_groups(&c.tenant).await?;
+            Ok(single(
+                StatusCode::OK,
+                ops::render_user(&u, &c, &groups),
+                &u.meta.version,
+                &proj,
+                None,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn delete_user<B: ScimBackend>(
@@ -355,13 +387,15 @@ async fn delete_user<B: ScimBackend>(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    respond(async {
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        ops::delete_user(&*st.backend, &c, &id, im).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await)
+    respond(
+        async {
+            let c = ctx(&st, &p, &headers);
+            let im = header_str(&headers, header::IF_MATCH);
+            ops::delete_user(&*st.backend, &c, &id, im).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
 }
 
 async fn list_users<B: ScimBackend>(
@@ -389,12 +423,14 @@ async fn list_kinds<B: ScimBackend>(
     headers: HeaderMap,
     kinds: &[ResourceKind],
 ) -> Response {
-    respond(async {
-        let q = params.map_err(|e| ScimError::invalid_syntax(e.body_text()))?;
-        let query = ListQuery::from_params(&q.0)?;
-        run_list(&st, &p, &headers, kinds, &query).await
-    }
-    .await)
+    respond(
+        async {
+            let q = params.map_err(|e| ScimError::invalid_syntax(e.body_text()))?;
+            let query = ListQuery::from_params(&q.0)?;
+            run_list(&st, &p, &headers, kinds, &query).await
+        }
+        .await,
+    )
 }
 
 async fn run_list<B: ScimBackend>(
@@ -424,12 +460,14 @@ async fn search<B: ScimBackend>(
     body: Body,
     kinds: &[ResourceKind],
 ) -> Response {
-    respond(async {
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let query = ListQuery::from_search_body(&body)?;
-        run_list(&st, &p, &headers, kinds, &query).await
-    }
-    .await)
+    respond(
+        async {
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let query = ListQuery::from_search_body(&body)?;
+            run_list(&st, &p, &headers, kinds, &query).await
+        }
+        .await,
+    )
 }
 
 async fn search_users<B: ScimBackend>(
@@ -456,7 +494,14 @@ async fn search_all<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    search(st, p, headers, body, &[ResourceKind::User, ResourceKind::Group]).await
+    search(
+        st,
+        p,
+        headers,
+        body,
+        &[ResourceKind::User, ResourceKind::Group],
+    )
+    .await
 }
 
 // ---- Groups ----
@@ -468,14 +513,22 @@ async fn create_group<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let g = ops::create_group(&*st.backend, &c, body).await?;
-        Ok(single(StatusCode::CREATED, ops::render_group(&g, &c), &g.meta.version, &proj, None))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let g = ops::create_group(&*st.backend, &c, body).await?;
+            Ok(single(
+                StatusCode::CREATED,
+                ops::render_group(&g, &c),
+                &g.meta.version,
+                &proj,
+                None,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn get_group<B: ScimBackend>(
@@ -485,13 +538,21 @@ async fn get_group<B: ScimBackend>(
     params: Params,
     headers: HeaderMap,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let c = ctx(&st, &p, &headers);
-        let g = ops::get_group(&*st.backend, &c, &id).await?;
-        Ok(single(StatusCode::OK, ops::render_group(&g, &c), &g.meta.version, &proj, Some(&headers)))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let c = ctx(&st, &p, &headers);
+            let g = ops::get_group(&*st.backend, &c, &id).await?;
+            Ok(single(
+                StatusCode::OK,
+                ops::render_group(&g, &c),
+                &g.meta.version,
+                &proj,
+                Some(&headers),
+            ))
+        }
+        .await,
+    )
 }
 
 async fn replace_group<B: ScimBackend>(
@@ -502,15 +563,23 @@ async fn replace_group<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        let g = ops::replace_group(&*st.backend, &c, &id, body, im).await?;
-        Ok(single(StatusCode::OK, ops::render_group(&g, &c), &g.meta.version, &proj, None))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let im = header_str(&headers, header::IF_MATCH);
+            let g = ops::replace_group(&*st.backend, &c, &id, body, im).await?;
+            Ok(single(
+                StatusCode::OK,
+                ops::render_group(&g, &c),
+                &g.meta.version,
+                &proj,
+                None,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn patch_group<B: ScimBackend>(
@@ -521,15 +590,23 @@ async fn patch_group<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let proj = projection(&params)?;
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        let g = ops::patch_group(&*st.backend, &c, &id, body, im).await?;
-        Ok(single(StatusCode::OK, ops::render_group(&g, &c), &g.meta.version, &proj, None))
-    }
-    .await)
+    respond(
+        async {
+            let proj = projection(&params)?;
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let im = header_str(&headers, header::IF_MATCH);
+            let g = ops::patch_group(&*st.backend, &c, &id, body, im).await?;
+            Ok(single(
+                StatusCode::OK,
+                ops::render_group(&g, &c),
+                &g.meta.version,
+                &proj,
+                None,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn delete_group<B: ScimBackend>(
@@ -538,13 +615,15 @@ async fn delete_group<B: ScimBackend>(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    respond(async {
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        ops::delete_group(&*st.backend, &c, &id, im).await?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    }
-    .await)
+    respond(
+        async {
+            let c = ctx(&st, &p, &headers);
+            let im = header_str(&headers, header::IF_MATCH);
+            ops::delete_group(&*st.backend, &c, &id, im).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        .await,
+    )
 }
 
 // ---- Bulk ----
@@ -555,13 +634,15 @@ async fn bulk_handler<B: ScimBackend>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    respond(async {
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let out = bulk::run(&*st.backend, &c, body, st.config.max_bulk_operations).await?;
-        Ok(scim_json(StatusCode::OK, &out, None, false))
-    }
-    .await)
+    respond(
+        async {
+            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
+            let c = ctx(&st, &p, &headers);
+            let out = bulk::run(&*st.backend, &c, body, st.config.max_bulk_operations).await?;
+            Ok(scim_json(StatusCode::OK, &out, None, false))
+        }
+        .await,
+    )
 }
 
 // ---- Discovery ----
@@ -588,10 +669,11 @@ async fn resource_type<B: ScimBackend>(
     headers: HeaderMap,
 ) -> Response {
     let base = base_url(&st.config, &headers, "/scim/v2");
-    match discovery::resource_types(&base)
-        .into_iter()
-        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))
-    {
+    match discovery::resource_types(&base).into_iter().find(|r| {
+        r["id"]
+            .as_str()
+            .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+    }) {
         Some(r) => scim_json(StatusCode::OK, &r, None, false),
         None => ScimError::not_found(format!("no resource type \"{id}\"")).into_response(),
     }
@@ -619,15 +701,19 @@ async fn schema_by_id<B: ScimBackend>(
 
 fn v1_error(e: ScimError) -> Response {
     let mut r = (e.status, compat::error_v1(&e).to_string()).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 fn v1_json(status: StatusCode, body: &Value) -> Response {
     let mut r = (status, compat::user_to_v1(body.clone()).to_string()).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Some(loc) = body
         .pointer("/meta/location")
         .and_then(Value::as_str)
@@ -732,8 +818,10 @@ async fn v1_list_users<B: ScimBackend>(
             }
         }
         let mut r = (StatusCode::OK, body.to_string()).into_response();
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         Ok(r)
     }
     .await;

@@ -96,12 +96,16 @@ fn copy_path(src: &Map<String, Value>, out: &mut Map<String, Value>, p: &AttrPat
                 return;
             }
             let slot = out.entry(k).or_insert_with(|| Value::Object(Map::new()));
-            let Some(slot) = slot.as_object_mut() else { return };
+            let Some(slot) = slot.as_object_mut() else {
+                return;
+            };
             (inner, slot)
         }
         None => (src, out),
     };
-    let Some(k) = find_key(src, &p.name) else { return };
+    let Some(k) = find_key(src, &p.name) else {
+        return;
+    };
     let v = &src[&k];
     match &p.sub {
         None => {
@@ -154,7 +158,9 @@ fn remove_path(out: &mut Map<String, Value>, p: &AttrPath) {
         }
         None => out,
     };
-    let Some(k) = find_key(map, &p.name) else { return };
+    let Some(k) = find_key(map, &p.name) else {
+        return;
+    };
     match &p.sub {
         None => {
             map.remove(&k);
@@ -221,7 +227,9 @@ impl ListQuery {
     /// Builds a query from a `SearchRequest` body (POST `/.search`).
     pub fn from_search_body(body: &Value) -> ScimResult<Self> {
         if !body.is_object() {
-            return Err(ScimError::invalid_syntax("a SearchRequest must be an object"));
+            return Err(ScimError::invalid_syntax(
+                "a SearchRequest must be an object",
+            ));
         }
         if let Some(s) = filter::get_ci(body, "schemas") {
             if !s
@@ -243,7 +251,9 @@ impl ListQuery {
                         .collect::<Vec<_>>()
                         .join(","),
                 )),
-                Some(_) => Err(ScimError::invalid_syntax(format!("\"{n}\" must be a string"))),
+                Some(_) => Err(ScimError::invalid_syntax(format!(
+                    "\"{n}\" must be a string"
+                ))),
             }
         };
         let int_of = |n: &str| -> ScimResult<Option<i64>> {
@@ -254,7 +264,9 @@ impl ListQuery {
                     .map(Some)
                     .ok_or_else(|| ScimError::invalid_value(format!("\"{n}\" must be an integer"))),
                 Some(Value::String(s)) => parse_index(n, Some(s)),
-                Some(_) => Err(ScimError::invalid_syntax(format!("\"{n}\" must be an integer"))),
+                Some(_) => Err(ScimError::invalid_syntax(format!(
+                    "\"{n}\" must be an integer"
+                ))),
             }
         };
         Self::build(
@@ -300,7 +312,9 @@ fn sort_key(v: &Value, path: &AttrPath) -> Option<Value> {
                 .find(|i| filter::get_ci(i, "primary") == Some(&Value::Bool(true)))
                 .or_else(|| items.first())?;
             match pick {
-                Value::Object(_) => filter::get_ci(pick, path.sub.as_deref().unwrap_or("value")).cloned(),
+                Value::Object(_) => {
+                    filter::get_ci(pick, path.sub.as_deref().unwrap_or("value")).cloned()
+                }
                 other => Some(other.clone()),
             }
         }
@@ -331,7 +345,12 @@ pub fn run(
 ) -> Value {
     let mut hits: Vec<Value> = resources
         .into_iter()
-        .filter(|(kind, v)| query.filter.as_ref().is_none_or(|f| filter::matches(f, *kind, v)))
+        .filter(|(kind, v)| {
+            query
+                .filter
+                .as_ref()
+                .is_none_or(|f| filter::matches(f, *kind, v))
+        })
         .map(|(_, v)| v)
         .collect();
     if let Some(path) = &query.sort_by {

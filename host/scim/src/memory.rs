@@ -50,7 +50,11 @@ fn group_name_taken(d: &TenantData, name: &str, except: &str) -> bool {
 }
 
 impl ScimBackend for MemoryBackend {
-    async fn create_user(&self, tenant: &TenantId, user: UserResource) -> BackendResult<UserResource> {
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        user: UserResource,
+    ) -> BackendResult<UserResource> {
         self.with(tenant, |d| {
             if user_name_taken(d, &user.user_name, &user.id) {
                 return Err(BackendError::Conflict(format!(

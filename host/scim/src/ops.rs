@@ -103,7 +103,11 @@ fn bumped_meta(old: &Meta) -> Meta {
 }
 
 /// Creates a user from a request body.
-pub async fn create_user<B: ScimBackend>(b: &B, ctx: &Ctx, body: Value) -> ScimResult<UserResource> {
+pub async fn create_user<B: ScimBackend>(
+    b: &B,
+    ctx: &Ctx,
+    body: Value,
+) -> ScimResult<UserResource> {
     let mut user = UserResource::from_request(body)?;
     user.password = hash_if_new(user.password.take(), None).await?;
     user.id = resource::new_id();
@@ -134,8 +138,7 @@ pub async fn replace_user<B: ScimBackend>(
     };
     user.id = current.id.clone();
     user.meta = bumped_meta(&current.meta);
-    Ok(b
-        .replace_user(&ctx.tenant, user, &current.meta.version)
+    Ok(b.replace_user(&ctx.tenant, user, &current.meta.version)
         .await?)
 }
 
@@ -163,8 +166,7 @@ pub async fn patch_user<B: ScimBackend>(
         // No effective change: keep the version.
         return Ok(current);
     }
-    Ok(b
-        .replace_user(&ctx.tenant, user, &current.meta.version)
+    Ok(b.replace_user(&ctx.tenant, user, &current.meta.version)
         .await?)
 }
 
@@ -215,7 +217,11 @@ async fn resolve_members<B: ScimBackend>(
 }
 
 /// Creates a group.
-pub async fn create_group<B: ScimBackend>(b: &B, ctx: &Ctx, body: Value) -> ScimResult<GroupResource> {
+pub async fn create_group<B: ScimBackend>(
+    b: &B,
+    ctx: &Ctx,
+    body: Value,
+) -> ScimResult<GroupResource> {
     let mut group = GroupResource::from_request(body)?;
     group.id = resource::new_id();
     resolve_members(b, ctx, &mut group).await?;
@@ -242,8 +248,7 @@ pub async fn replace_group<B: ScimBackend>(
     group.id = current.id.clone();
     resolve_members(b, ctx, &mut group).await?;
     group.meta = bumped_meta(&current.meta);
-    Ok(b
-        .replace_group(&ctx.tenant, group, &current.meta.version)
+    Ok(b.replace_group(&ctx.tenant, group, &current.meta.version)
         .await?)
 }
 
@@ -268,8 +273,7 @@ pub async fn patch_group<B: ScimBackend>(
         return Ok(current);
     }
     group.meta = bumped_meta(&current.meta);
-    Ok(b
-        .replace_group(&ctx.tenant, group, &current.meta.version)
+    Ok(b.replace_group(&ctx.tenant, group, &current.meta.version)
         .await?)
 }
 
@@ -282,8 +286,7 @@ pub async fn delete_group<B: ScimBackend>(
 ) -> ScimResult<()> {
     let current = b.get_group(&ctx.tenant, id).await?;
     check_if_match(if_match, &current.meta.version)?;
-    Ok(b
-        .delete_group(&ctx.tenant, id, Some(&current.meta.version))
+    Ok(b.delete_group(&ctx.tenant, id, Some(&current.meta.version))
         .await?)
 }
 

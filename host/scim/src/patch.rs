@@ -167,9 +167,8 @@ fn apply_path(
         };
     }
 
-    let top_def = schema::lookup(kind, attr.urn.as_deref(), &attr.name, None).ok_or_else(|| {
-        ScimError::invalid_path(format!("unknown attribute \"{attr}\""))
-    })?;
+    let top_def = schema::lookup(kind, attr.urn.as_deref(), &attr.name, None)
+        .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute \"{attr}\"")))?;
     if top_def.mutability == "readOnly" {
         return Err(ScimError::mutability(format!(
             "\"{}\" is read-only",
@@ -178,9 +177,18 @@ fn apply_path(
     }
     let sub_name = attr.sub.as_deref().or(path.sub_after_filter.as_deref());
     let sub_def = match sub_name {
-        Some(s) => Some(top_def.sub.iter().find(|d| d.name.eq_ignore_ascii_case(s)).ok_or_else(
-            || ScimError::invalid_path(format!("unknown sub-attribute \"{s}\" of \"{}\"", top_def.name)),
-        )?),
+        Some(s) => Some(
+            top_def
+                .sub
+                .iter()
+                .find(|d| d.name.eq_ignore_ascii_case(s))
+                .ok_or_else(|| {
+                    ScimError::invalid_path(format!(
+                        "unknown sub-attribute \"{s}\" of \"{}\"",
+                        top_def.name
+                    ))
+                })?,
+        ),
         None => None,
     };
     // Coerce the value (canonical keys, string booleans) for the targeted definition.
@@ -190,7 +198,13 @@ fn apply_path(
             Some(d) => schema::canonicalize_value(d, v),
             None if top_def.multi && path.filter.is_some() => {
                 // A value replacing/merging into one element.
-                schema::canonicalize_value(&AttrDef { multi: false, ..*top_def }, v)
+                schema::canonicalize_value(
+                    &AttrDef {
+                        multi: false,
+                        ..*top_def
+                    },
+                    v,
+                )
             }
             None => schema::canonicalize_value(top_def, v),
         }
@@ -220,7 +234,9 @@ fn apply_path(
     let key = key_in(container, top_def.name);
 
     match (&path.filter, top_def.multi) {
-        (Some(f), _) => apply_filtered(kind, container, &key, top_def, attr, f, sub_def, op, value)?,
+        (Some(f), _) => {
+            apply_filtered(kind, container, &key, top_def, attr, f, sub_def, op, value)?
+        }
         (None, true) => apply_multi(container, &key, sub_def, op, value)?,
         (None, false) => apply_single(container, &key, top_def, sub_def, op, value)?,
     }
@@ -427,7 +443,13 @@ fn apply_filtered(
             )));
         }
         let mut elem = Value::Object(template);
-        schema::canonicalize_value(&AttrDef { multi: false, ..*def }, &mut elem);
+        schema::canonicalize_value(
+            &AttrDef {
+                multi: false,
+                ..*def
+            },
+            &mut elem,
+        );
         let o = ensure_object(&mut elem);
         match (sub, value) {
             (Some(s), Some(v)) => {
@@ -519,33 +541,45 @@ mod tests {
         assert_eq!(r["active"], json!(false));
         assert_eq!(r["emails"], json!([{"type": "work", "value": "a@x.com"}]));
         assert_eq!(r["name"]["givenName"], json!("Ann"));
-        assert_eq!(
-            r[schema::ENTERPRISE_URN]["department"],
-            json!("R&D")
-        );
+        assert_eq!(r[schema::ENTERPRISE_URN]["department"], json!("R&D"));
     }
 
     #[test]
     fn filtered_replace_and_remove() {
         let base = json!({"userName": "a", "emails": [
             {"value": "w@x.com", "type": "work"}, {"value": "h@x.com", "type": "home"}]});
-        let r = run(base.clone(), json!({"Operations": [
-            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]}))
+        let r = run(
+            base.clone(),
+            json!({"Operations": [
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]}),
+        )
         .unwrap();
         assert_eq!(r["emails"][0]["value"], json!("new@x.com"));
-        let r = run(base.clone(), json!({"Operations": [
-            {"op": "remove", "path": "emails[type eq \"home\"]"}]}))
+        let r = run(
+            base.clone(),
+            json!({"Operations": [
+            {"op": "remove", "path": "emails[type eq \"home\"]"}]}),
+        )
         .unwrap();
         assert_eq!(r["emails"].as_array().unwrap().len(), 1);
-        let e = run(base, json!({"Operations": [
-            {"op": "remove", "path": "emails[type eq \"other\"]"}]}))
+        let e = run(
+            base,
+            json!({"Operations": [
+            {"op": "remove", "path": "emails[type eq \"other\"]"}]}),
+        )
         .unwrap_err();
         assert_eq!(e.scim_type, Some(crate::error::ScimType::NoTarget));
     }
 
     #[test]
     fn bad_paths() {
-        for p in ["nosuch", "emails[type eq", "name.nosuch", "id", "meta.version"] {
+        for p in [
+            "nosuch",
+            "emails[type eq",
+            "name.nosuch",
+            "id",
+            "meta.version",
+        ] {
             let r = run(
                 json!({"userName": "a"}),
                 json!({"Operations": [{"op": "replace", "path": p, "value": "x"}]}),

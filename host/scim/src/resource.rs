@@ -388,7 +388,11 @@ impl UserResource {
 
     /// Sets `schemas` to the core URN plus the extension when it carries data.
     pub fn normalize(&mut self) {
-        if self.enterprise.as_ref().is_some_and(EnterpriseUser::is_empty) {
+        if self
+            .enterprise
+            .as_ref()
+            .is_some_and(EnterpriseUser::is_empty)
+        {
             self.enterprise = None;
         }
         self.schemas = vec![USER_URN.to_string()];
@@ -491,7 +495,12 @@ pub fn next_version(current: &str) -> String {
 /// Whether an `If-Match` / `If-None-Match` header value matches `version` (weak comparison;
 /// `*` matches anything; a comma-separated list matches if any entry does).
 pub fn etag_matches(header: &str, version: &str) -> bool {
-    let strip = |s: &str| s.trim().trim_start_matches("W/").trim_matches('"').to_string();
+    let strip = |s: &str| {
+        s.trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .to_string()
+    };
     let want = strip(version);
     header
         .split(',')
