@@ -318,18 +318,35 @@ async fn auth_failure_pauses_the_target_and_surfaces_it_until_resumed() {
         target = store.target(TENANT, "t").await.unwrap().unwrap();
     }
     assert!(target.paused);
-    assert!(target.paused_until.unwrap() > now_ms() + 30_000, "probed again only after the cap");
-    assert!(target.pause_reason.unwrap().contains("authentication failed"));
+    assert!(
+        target.paused_until.unwrap() > now_ms() + 30_000,
+        "probed again only after the cap"
+    );
+    assert!(target
+        .pause_reason
+        .unwrap()
+        .contains("authentication failed"));
     tokio::time::sleep(Duration::from_millis(100)).await;
     let jobs = store.jobs_by_id(&ids).await.unwrap();
     let of = |name: &str| jobs.iter().find(|j| j.target == name).unwrap().clone();
     assert_eq!(of("t").state, JobState::Pending);
     assert_eq!(of("t").attempts, 0, "a pause burns no attempts");
-    assert_eq!(of("other").state, JobState::Done, "other targets are not held up");
+    assert_eq!(
+        of("other").state,
+        JobState::Done,
+        "other targets are not held up"
+    );
     // The operator fixes the credentials and resumes the target: the job goes through.
     engine.resume_target(TENANT, "t").await.unwrap();
-    tokio::time::timeout(Duration::from_secs(10), run).await.unwrap().unwrap().unwrap();
-    assert_eq!(states(&engine, &ids).await, [JobState::Done, JobState::Done]);
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        states(&engine, &ids).await,
+        [JobState::Done, JobState::Done]
+    );
     assert_eq!(fake.objects().len(), 1);
 }
 

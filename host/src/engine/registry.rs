@@ -40,8 +40,14 @@ pub trait ConnectorFactory: Send + Sync + 'static {
 /// configuration revision changes.
 pub struct Registry {
     factory: Arc<dyn ConnectorFactory>,
-    cache: Mutex<HashMap<(String, String), (i64, Arc<dyn TargetConnector>)>>,
+    cache: Mutex<HashMap<TargetKey, Built>>,
 }
+
+/// (tenant, target name).
+type TargetKey = (String, String);
+
+/// A built connector and the target revision it was built from.
+type Built = (i64, Arc<dyn TargetConnector>);
 
 impl Registry {
     /// A registry that builds connectors with `factory`.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod salesforce;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -335,9 +337,15 @@ pub const LASTNAME: &str = "http://wso2.org/claims/lastname";
 
 /// A fresh store in a temporary directory (kept alive by the returned guard).
 pub async fn store() -> (Store, tempfile::TempDir) {
+    let (store, dir, _) = store_with_url().await;
+    (store, dir)
+}
+
+/// A fresh store, its directory guard and its URL (for other processes).
+pub async fn store_with_url() -> (Store, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("engine.db").display());
-    (Store::open(&url).await.unwrap(), dir)
+    (Store::open(&url).await.unwrap(), dir, url)
 }
 
 /// Fast-retry settings for tests.
