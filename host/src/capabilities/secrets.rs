@@ -160,38 +160,56 @@ pub fn inject(
     }
 }
 
-/// Replaces every occurrence of the given secrets in `data` with `[REDACTED]`.
+/// Replaces every occurrence of the given secrets in `data` with `[REDACTED]`, in each form a
+/// secret is likely to travel in: as is, form-urlencoded (token requests) and JSON-escaped.
 ///
 /// Used on everything that leaves the host's custody: response bodies and headers handed back to
-/// the guest (a target that echoes the request must not reveal the credential to the connector)
-/// and the request data shown to an [`HttpObserver`](crate::capabilities::http::HttpObserver).
+/// the guest (a target that echoes the request must not reveal the credential to the connector),
+/// token endpoint errors, and the request data shown to an
+/// [`HttpObserver`](crate::capabilities::http::HttpObserver).
 pub fn redact_bytes<'a>(
     data: &[u8],
     secrets: impl IntoIterator<Item = &'a SecretValue>,
 ) -> Vec<u8> {
     let mut out = data.to_vec();
     for secret in secrets {
-        let needle = secret.expose().as_bytes();
-        if needle.len() < MIN_REDACTABLE_LEN || out.len() < needle.len() {
-            continue;
+        for form in encodings(secret.expose()) {
+            out = replace_all(out, form.as_bytes());
         }
-        if !contains(&out, needle) {
-            continue;
-        }
-        let mut replaced = Vec::with_capacity(out.len());
-        let mut i = 0;
-        while i < out.len() {
-            if out[i..].starts_with(needle) {
-                replaced.extend_from_slice(REDACTED.as_bytes());
-                i += needle.len();
-            } else {
-                replaced.push(out[i]);
-                i += 1;
-            }
-        }
-        out = replaced;
     }
     out
+}
+
+/// The forms of a secret searched for by [`redact_bytes`].
+fn encodings(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_string()];
+    let form_encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    for form in [form_encoded, json] {
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
+fn replace_all(data: Vec<u8>, needle: &[u8]) -> Vec<u8> {
+    if needle.len() < MIN_REDACTABLE_LEN || !contains(&data, needle) {
+        return data;
+    }
+    let mut replaced = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if data[i..].starts_with(needle) {
+            replaced.extend_from_slice(REDACTED.as_bytes());
+            i += needle.len();
+        } else {
+            replaced.push(data[i]);
+            i += 1;
+        }
+    }
+    replaced
 }
 
 /// [`redact_bytes`] for text.
@@ -236,6 +254,13 @@ mod tests {
             })
             .unwrap_err();
         assert!(matches!(err, HttpError::InvalidRequest(m) if m.contains("not configured")));
+    }
+
+    #[test]
+    fn redaction_covers_encoded_forms() {
+        let s = SecretValue::new("a/b+c\"d");
+        let out = redact_str("raw a/b+c\"d form a%2Fb%2Bc%22d json a/b+c\\\"d", [&s]);
+        assert_eq!(out, "raw [REDACTED] form [REDACTED] json [REDACTED]");
     }
 
     #[test]

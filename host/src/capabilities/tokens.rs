@@ -23,7 +23,7 @@ use crate::contract::{HttpError, OauthGrant, TokenError};
 /// Tokens closer than this to their announced expiry are refreshed before use.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 /// Most characters of an unparsable token response quoted in the error.
-const EXCERPT_CHARS: usize = 200;
+const EXCERPT_CHARS: usize = 512;
 
 /// Caches OAuth access tokens for every target of a runtime.
 #[derive(Default)]
@@ -307,15 +307,17 @@ fn parse_token_response(
             .and_then(|j| j.get(name))
             .and_then(|v| v.as_str())
     };
+    let redact = |text: &str| super::secrets::redact_str(text, secrets.values());
     let refused = |error: &str, description: String| {
         HttpError::TokenRefused(TokenError {
             status: Some(status),
-            error: error.to_string(),
-            description: super::secrets::redact_str(&description, secrets.values()),
+            error: redact(error),
+            description: redact(&description),
         })
     };
+    // Redact before cutting, so a cut cannot leave part of a secret behind.
     let excerpt = || {
-        let text = String::from_utf8_lossy(body);
+        let text = redact(&String::from_utf8_lossy(body));
         let mut excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
         if text.chars().count() > EXCERPT_CHARS {
             excerpt.push('…');

@@ -191,3 +191,32 @@ async fn a_refused_grant_is_reported_with_its_error_code() {
     assert_eq!(runtime.tokens().token_requests(), 3);
     assert!(server.requests_to("/echo").len() == 1);
 }
+
+/// A grant whose token URL is an allowed endpoint that echoes the request: the token error the
+/// guest sees quotes the body, but not the client secret in it, in any encoding.
+#[tokio::test]
+async fn a_token_endpoint_echoing_the_secret_does_not_leak_it() {
+    let server = TestServer::start().await;
+    let runtime = runtime_with(test_config(), None);
+    let (connector, _) = runtime
+        .load_file(connector_artifacts::GUEST_ECHO)
+        .await
+        .unwrap();
+    let secret = "s/3+c=r&e\"t";
+    let config = TargetConfig::new("acme", "oauth")
+        .value("endpoint", server.base.as_str())
+        .value("token-url", format!("{}/echo", server.base))
+        .value("client-id", "client-1")
+        .secret("api-key", secret)
+        .egress(EgressPolicy::loopback());
+    let target = TargetInstance::new(&runtime, connector, config).unwrap();
+    let message = http_error(target.provision(&api_call("oauth-cc")).await);
+    assert!(
+        message.contains("invalid_response") && message.contains("client_secret=[REDACTED]"),
+        "{message}"
+    );
+    let received = server.requests_to("/echo");
+    assert!(
+        String::from_utf8_lossy(&received[0].body).contains("client_secret=s%2F3%2Bc%3Dr%26e%22t")
+    );
+}
