@@ -13,6 +13,7 @@ pub mod contract;
 pub mod engine;
 pub mod instance;
 pub mod runtime;
+pub mod server;
 pub mod store;
 pub mod tutorial;
 

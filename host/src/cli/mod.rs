@@ -4,6 +4,8 @@ mod connector;
 mod dispatch;
 mod ops;
 mod quickstart;
+mod serve;
+mod users;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +25,10 @@ enum Command {
     Quickstart(quickstart::QuickstartArgs),
     /// Run the outbox dispatcher: claim due jobs and provision them into their targets.
     Dispatch(dispatch::DispatchArgs),
+    /// Run the server: inbound SCIM API, dispatcher and connectors in one process.
+    Serve(serve::ServeArgs),
+    /// Add, list or delete users without SCIM (same engine path as the SCIM API).
+    Users(users::UsersArgs),
     #[command(flatten)]
     Ops(ops::OpsCommand),
 }
@@ -43,6 +49,8 @@ pub fn run() -> anyhow::Result<()> {
             Command::Connector(args) => connector::run(args).await,
             Command::Quickstart(args) => quickstart::run(args).await,
             Command::Dispatch(args) => dispatch::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Users(args) => users::run(args).await,
             Command::Ops(command) => ops::run(command).await,
         }
     })
