@@ -19,15 +19,29 @@ const COMPONENTS: &[(&str, &str)] = &[
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let workspace = manifest_dir.parent().unwrap().parent().unwrap().to_path_buf();
+    let workspace = manifest_dir
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|dir| if dir.is_absolute() { dir } else { workspace.join(dir) })
+        .map(|dir| {
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace.join(dir)
+            }
+        })
         .unwrap_or_else(|| workspace.join("target"))
         .join("components");
 
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
     let present: Vec<_> = COMPONENTS
         .iter()
         .filter(|(_, dir)| workspace.join(dir).join("Cargo.toml").exists())
@@ -39,7 +53,13 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for (package, _) in &present {
         cmd.args(["-p", package]);
@@ -50,7 +70,9 @@ fn main() {
             cmd.env_remove(key);
         }
     }
-    let status = cmd.status().expect("failed to run cargo for the wasm components");
+    let status = cmd
+        .status()
+        .expect("failed to run cargo for the wasm components");
     if !status.success() {
         panic!(
             "building the wasm components failed; is the target installed? \
@@ -64,7 +86,11 @@ fn main() {
             .join("wasm32-wasip2")
             .join("release")
             .join(format!("{file}.wasm"));
-        assert!(path.is_file(), "component {} was not produced", path.display());
+        assert!(
+            path.is_file(),
+            "component {} was not produced",
+            path.display()
+        );
         let var = format!("COMPONENT_{}", package.to_uppercase().replace('-', "_"));
         println!("cargo:rustc-env={var}={}", path.display());
     }

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use provisioner::contract::Operation;
 use provisioner::tutorial::{self, SalesforceOrg};
 use provisioner::{
-    EgressPolicy, OutboundRequest, Runtime, RuntimeConfig, TargetInstance, Transport, TransportResponse,
+    EgressPolicy, OutboundRequest, Runtime, RuntimeConfig, TargetInstance, Transport,
+    TransportResponse,
 };
 
 const DOMAIN: &str = "https://acme.my.salesforce.com";
@@ -25,7 +26,10 @@ const CREATED_BODY: &str = r#"{"id":"0055g00000AbCdEAAV","success":true,"errors"
 struct CannedTransport;
 
 impl Transport for CannedTransport {
-    fn send(&self, request: OutboundRequest) -> provisioner::capabilities::transport::TransportFuture<'_> {
+    fn send(
+        &self,
+        request: OutboundRequest,
+    ) -> provisioner::capabilities::transport::TransportFuture<'_> {
         let body = if request.url.as_str() == TOKEN_URL {
             (200, TOKEN_BODY)
         } else {
@@ -34,7 +38,10 @@ impl Transport for CannedTransport {
         Box::pin(async move {
             Ok(TransportResponse {
                 status: body.0,
-                headers: vec![("content-type".into(), "application/json;charset=UTF-8".into())],
+                headers: vec![(
+                    "content-type".into(),
+                    "application/json;charset=UTF-8".into(),
+                )],
                 body: body.1.as_bytes().to_vec(),
             })
         })
@@ -45,17 +52,29 @@ impl Transport for CannedTransport {
 struct CannedHost;
 
 impl salesforce_connector::Host for CannedHost {
-    fn send(&self, _request: &salesforce_connector::Request) -> Result<salesforce_connector::Response, salesforce_connector::HttpError> {
+    fn send(
+        &self,
+        _request: &salesforce_connector::Request,
+    ) -> Result<salesforce_connector::Response, salesforce_connector::HttpError> {
         Ok(salesforce_connector::Response {
             status: 201,
-            headers: vec![("content-type".into(), "application/json;charset=UTF-8".into())],
+            headers: vec![(
+                "content-type".into(),
+                "application/json;charset=UTF-8".into(),
+            )],
             body: CREATED_BODY.as_bytes().to_vec(),
         })
     }
 
     fn invalidate_token(&self, _grant: &salesforce_connector::OauthGrant) {}
 
-    fn log(&self, _level: salesforce_connector::Level, _message: &str, _fields: &[(String, String)]) {}
+    fn log(
+        &self,
+        _level: salesforce_connector::Level,
+        _message: &str,
+        _fields: &[(String, String)],
+    ) {
+    }
 }
 
 fn org() -> SalesforceOrg {
@@ -180,8 +199,12 @@ fn main() {
         .build()
         .unwrap();
     let (connector, _) = rt.block_on(runtime.load_file(wasm)).unwrap();
-    let target = TargetInstance::new(&runtime, connector, tutorial::tutorial_target(&org(), EgressPolicy::default()))
-        .unwrap();
+    let target = TargetInstance::new(
+        &runtime,
+        connector,
+        tutorial::tutorial_target(&org(), EgressPolicy::default()),
+    )
+    .unwrap();
     let entity = tutorial::user(
         Operation::Create,
         tutorial::TUTORIAL_USER_NAME,
@@ -201,16 +224,39 @@ fn main() {
     let native_entity = native_entity();
     salesforce_connector::provision(&CannedHost, &config, &native_entity).unwrap();
     let native = median_per_call(7, 3000, || {
-        let outcome = salesforce_connector::provision(&CannedHost, black_box(&config), black_box(&native_entity)).unwrap();
+        let outcome = salesforce_connector::provision(
+            &CannedHost,
+            black_box(&config),
+            black_box(&native_entity),
+        )
+        .unwrap();
         black_box(outcome);
     });
 
-    println!("one create call, native logic:          {:>10.1} µs", micros(native));
-    println!("one create call, sandboxed (fresh inst): {:>10.1} µs", micros(sandboxed));
-    println!("  sandbox / native:                      {:>10.1}x", ratio(sandboxed, native));
-    println!("load component, compile:                 {:>10.1} ms", millis(compile));
-    println!("load component, cached artifact:         {:>10.1} ms", millis(cached));
-    println!("  compile / cached:                      {:>10.1}x", ratio(compile, cached));
+    println!(
+        "one create call, native logic:          {:>10.1} µs",
+        micros(native)
+    );
+    println!(
+        "one create call, sandboxed (fresh inst): {:>10.1} µs",
+        micros(sandboxed)
+    );
+    println!(
+        "  sandbox / native:                      {:>10.1}x",
+        ratio(sandboxed, native)
+    );
+    println!(
+        "load component, compile:                 {:>10.1} ms",
+        millis(compile)
+    );
+    println!(
+        "load component, cached artifact:         {:>10.1} ms",
+        millis(cached)
+    );
+    println!(
+        "  compile / cached:                      {:>10.1}x",
+        ratio(compile, cached)
+    );
 }
 
 fn micros(d: Duration) -> f64 {

@@ -6,10 +6,12 @@ use std::sync::{Arc, Mutex};
 use provisioner::contract::{Operation, ProvisionError};
 use provisioner::tutorial::{self, SalesforceOrg};
 use provisioner::{
-    CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig, TargetConfig,
-    TargetInstance,
+    CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig,
+    TargetConfig, TargetInstance,
 };
-use salesforce_emulator::{Emulator, EmulatorConfig, FaultKind, FaultSpec, Operation as SfOperation};
+use salesforce_emulator::{
+    Emulator, EmulatorConfig, FaultKind, FaultSpec, Operation as SfOperation,
+};
 use serde_json::{json, Value};
 
 /// Records every exchange the host makes.
@@ -24,7 +26,10 @@ impl HttpObserver for Recorder {
 
 impl Recorder {
     fn api(&self) -> Vec<Exchange> {
-        self.all().into_iter().filter(|e| e.kind == ExchangeKind::Api).collect()
+        self.all()
+            .into_iter()
+            .filter(|e| e.kind == ExchangeKind::Api)
+            .collect()
     }
 
     fn all(&self) -> Vec<Exchange> {
@@ -66,7 +71,10 @@ async fn harness_with(configure: impl FnOnce(TargetConfig) -> TargetConfig) -> H
         .load_file(connector_artifacts::SALESFORCE_CONNECTOR)
         .await
         .unwrap();
-    let config = configure(tutorial::tutorial_target(&org(&emulator), EgressPolicy::loopback()));
+    let config = configure(tutorial::tutorial_target(
+        &org(&emulator),
+        EgressPolicy::loopback(),
+    ));
     let target = TargetInstance::new(&runtime, connector, config).unwrap();
     Harness {
         emulator,
@@ -127,7 +135,11 @@ async fn tutorial_user_is_created_with_exactly_the_expected_fields() {
     let api = h.recorder.api();
     assert_eq!(api.len(), 1, "one create call: {api:#?}");
     assert_eq!(api[0].method, "POST");
-    assert!(api[0].url.ends_with("/services/data/v62.0/sobjects/User/"), "{}", api[0].url);
+    assert!(
+        api[0].url.ends_with("/services/data/v62.0/sobjects/User/"),
+        "{}",
+        api[0].url
+    );
     let content_type = api[0]
         .request_headers
         .iter()
@@ -188,7 +200,11 @@ async fn update_sends_only_changed_fields_and_delete_deactivates_without_delete(
         Operation::Update,
         name,
         Some(id.clone()),
-        &[("emailaddress", name), ("givenname", "Jane"), ("lastname", "Jones")],
+        &[
+            ("emailaddress", name),
+            ("givenname", "Jane"),
+            ("lastname", "Jones"),
+        ],
         &["lastname"],
     );
     let outcome = h.target.provision(&update).await.unwrap();
@@ -198,7 +214,11 @@ async fn update_sends_only_changed_fields_and_delete_deactivates_without_delete(
     assert_eq!(api[0].method, "PATCH");
     assert!(api[0].url.ends_with(&format!("/sobjects/User/{id}")));
     let body: Value = serde_json::from_slice(&api[0].request_body).unwrap();
-    assert_eq!(body, json!({"LastName": "Jones"}), "defaults must not be re-sent");
+    assert_eq!(
+        body,
+        json!({"LastName": "Jones"}),
+        "defaults must not be re-sent"
+    );
     let record = h.emulator.user(&id).unwrap();
     assert_eq!(record.text("LastName"), Some("Jones"));
     assert_eq!(record.text("Alias"), Some("Jane"));
@@ -226,11 +246,23 @@ async fn many_operations_cost_one_token_request() {
         let name = format!("user{n}@example.com");
         h.target.provision(&create_user(&name, &[])).await.unwrap();
     }
-    assert_eq!(h.emulator.users().iter().filter(|u| u.username().starts_with("user")).count(), 10);
+    assert_eq!(
+        h.emulator
+            .users()
+            .iter()
+            .filter(|u| u.username().starts_with("user"))
+            .count(),
+        10
+    );
     assert_eq!(token_requests(&h.emulator), 1);
     assert_eq!(h.runtime.tokens().token_requests(), 1);
     // The token request carried no secret in what the host reports.
-    let token = h.recorder.all().into_iter().find(|e| e.kind == ExchangeKind::Token).unwrap();
+    let token = h
+        .recorder
+        .all()
+        .into_iter()
+        .find(|e| e.kind == ExchangeKind::Token)
+        .unwrap();
     let body = String::from_utf8_lossy(&token.request_body).to_string();
     let secret = h.emulator.config().client_secret;
     assert!(!body.contains(&secret), "{body}");
@@ -239,18 +271,31 @@ async fn many_operations_cost_one_token_request() {
 #[tokio::test]
 async fn expired_session_mid_run_reauthenticates_once() {
     let h = harness().await;
-    h.target.provision(&create_user("first@example.com", &[])).await.unwrap();
+    h.target
+        .provision(&create_user("first@example.com", &[]))
+        .await
+        .unwrap();
     assert_eq!(token_requests(&h.emulator), 1);
     assert!(h.emulator.expire_tokens() >= 1);
 
-    h.target.provision(&create_user("second@example.com", &[])).await.unwrap();
-    assert_eq!(token_requests(&h.emulator), 2, "exactly one re-authentication");
+    h.target
+        .provision(&create_user("second@example.com", &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        token_requests(&h.emulator),
+        2,
+        "exactly one re-authentication"
+    );
     let statuses: Vec<_> = h.recorder.api().iter().map(|e| e.status).collect();
     assert_eq!(statuses, vec![Some(201), Some(401), Some(201)]);
     assert!(h.emulator.user_by_username("second@example.com").is_some());
 
     // Further calls reuse the new token.
-    h.target.provision(&create_user("third@example.com", &[])).await.unwrap();
+    h.target
+        .provision(&create_user("third@example.com", &[]))
+        .await
+        .unwrap();
     assert_eq!(token_requests(&h.emulator), 2);
 }
 
@@ -265,7 +310,10 @@ async fn duplicate_username_in_another_org_is_invalid_data_with_salesforce_code(
     match error {
         ProvisionError::InvalidData(detail) => {
             assert_eq!(detail.target_code.as_deref(), Some("DUPLICATE_USERNAME"));
-            assert!(detail.fields.contains(&"Username".to_string()), "{detail:?}");
+            assert!(
+                detail.fields.contains(&"Username".to_string()),
+                "{detail:?}"
+            );
         }
         other => panic!("expected invalid-data, got {other:?}"),
     }
@@ -276,17 +324,26 @@ async fn unknown_profile_id_is_invalid_data_with_salesforce_code() {
     let h = harness().await;
     let error = connector_error(
         h.target
-            .provision(&create_user("badprofile@example.com", &[("role", "00e000000000001")]))
+            .provision(&create_user(
+                "badprofile@example.com",
+                &[("role", "00e000000000001")],
+            ))
             .await,
     );
     match error {
         ProvisionError::InvalidData(detail) => {
-            assert_eq!(detail.target_code.as_deref(), Some("INVALID_CROSS_REFERENCE_KEY"));
+            assert_eq!(
+                detail.target_code.as_deref(),
+                Some("INVALID_CROSS_REFERENCE_KEY")
+            );
             assert_eq!(detail.http_status, Some(400));
         }
         other => panic!("expected invalid-data, got {other:?}"),
     }
-    assert!(h.emulator.user_by_username("badprofile@example.com").is_none());
+    assert!(h
+        .emulator
+        .user_by_username("badprofile@example.com")
+        .is_none());
 }
 
 #[tokio::test]
@@ -315,19 +372,29 @@ async fn missing_required_field_is_invalid_data_with_salesforce_code() {
     );
     match connector_error(h.target.provision(&entity).await) {
         ProvisionError::InvalidData(detail) => {
-            assert_eq!(detail.target_code.as_deref(), Some("REQUIRED_FIELD_MISSING"));
-            assert!(detail.fields.contains(&"LastName".to_string()), "{detail:?}");
+            assert_eq!(
+                detail.target_code.as_deref(),
+                Some("REQUIRED_FIELD_MISSING")
+            );
+            assert!(
+                detail.fields.contains(&"LastName".to_string()),
+                "{detail:?}"
+            );
         }
         other => panic!("expected invalid-data, got {other:?}"),
     }
-    assert!(h.emulator.user_by_username("nolastname@example.com").is_none());
+    assert!(h
+        .emulator
+        .user_by_username("nolastname@example.com")
+        .is_none());
 }
 
 #[tokio::test]
 async fn server_unavailable_and_row_lock_are_transient() {
     let h = harness().await;
     for kind in [FaultKind::ServerUnavailable, FaultKind::UnableToLockRow] {
-        h.emulator.arm_fault(FaultSpec::new(SfOperation::Create, kind).once());
+        h.emulator
+            .arm_fault(FaultSpec::new(SfOperation::Create, kind).once());
         let name = format!("{kind:?}@example.com").to_lowercase();
         match connector_error(h.target.provision(&create_user(&name, &[])).await) {
             ProvisionError::Transient(error) => {

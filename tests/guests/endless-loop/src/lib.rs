@@ -21,13 +21,19 @@ impl Guest for Loop {
     fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
         vec![]
     }
-    fn provision(_config: ConnectorConfig, _entity: Entity) -> Result<ProvisionOutcome, ProvisionError> {
+    fn provision(
+        _config: ConnectorConfig,
+        _entity: Entity,
+    ) -> Result<ProvisionOutcome, ProvisionError> {
         let mut x: u64 = 0;
         loop {
             x = std::hint::black_box(x.wrapping_add(1));
         }
     }
-    fn lookup(_config: ConnectorConfig, _key: LookupKey) -> Result<Option<RemoteObject>, ProvisionError> {
+    fn lookup(
+        _config: ConnectorConfig,
+        _key: LookupKey,
+    ) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
 }
