@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use provisioner::contract::{ConnectorMetadata, PropertyKind};
+use provisioner::contract::{ConnectorMetadata, EntityKind, PropertyKind};
 use provisioner::{Runtime, RuntimeConfig};
 
 /// Connector component commands.
@@ -51,7 +51,15 @@ fn render(metadata: &ConnectorMetadata, digest: &str) -> String {
     let mut out = String::new();
     out += &format!("{} ({}) {}\n", metadata.name, metadata.id, metadata.version);
     out += &format!("  {}\n", metadata.description);
-    out += &format!("  entities: {:?}\n", metadata.entity_kinds);
+    let kinds: Vec<&str> = metadata
+        .entity_kinds
+        .iter()
+        .map(|kind| match kind {
+            EntityKind::User => "users",
+            EntityKind::Group => "groups",
+        })
+        .collect();
+    out += &format!("  provisions: {}\n", kinds.join(", "));
     out += &format!("  sha256:   {digest}\n\nConfiguration:\n");
     for property in &metadata.properties {
         let mut flags = vec![kind_name(property.kind).to_string()];
