@@ -10,9 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provisioner::contract::Operation;
-use provisioner::tutorial::{self, SalesforceOrg};
-use provisioner::{
+use provisioner_contract::Operation;
+use provisioner_server::tutorial::{self, SalesforceOrg};
+use provisioner_runtime::{
     EgressPolicy, OutboundRequest, Runtime, RuntimeConfig, TargetInstance, Transport,
     TransportResponse,
 };
@@ -29,7 +29,7 @@ impl Transport for CannedTransport {
     fn send(
         &self,
         request: OutboundRequest,
-    ) -> provisioner::capabilities::transport::TransportFuture<'_> {
+    ) -> provisioner_runtime::capabilities::transport::TransportFuture<'_> {
         let body = if request.url.as_str() == TOKEN_URL {
             (200, TOKEN_BODY)
         } else {

@@ -3,9 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use provisioner::contract::{Operation, ProvisionError};
-use provisioner::tutorial::{self, SalesforceOrg};
-use provisioner::{
+use provisioner_contract::{Operation, ProvisionError};
+use provisioner_server::tutorial::{self, SalesforceOrg};
+use provisioner_runtime::{
     CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig,
     TargetConfig, TargetInstance,
 };
@@ -95,7 +95,7 @@ fn connector_error(result: Result<impl std::fmt::Debug, CallError>) -> Provision
     }
 }
 
-fn create_user(name: &str, extra: &[(&str, &str)]) -> provisioner::contract::Entity {
+fn create_user(name: &str, extra: &[(&str, &str)]) -> provisioner_contract::Entity {
     let mut claims = vec![("emailaddress", name), ("lastname", "Tester")];
     claims.extend_from_slice(extra);
     tutorial::user(Operation::Create, name, None, &claims, &[])
@@ -358,7 +358,7 @@ async fn missing_required_field_is_invalid_data_with_salesforce_code() {
         }
         config.values.insert(
             "sf-claim-mappings".into(),
-            provisioner::ConfigInput::ClaimMappings(mappings),
+            provisioner_runtime::ConfigInput::ClaimMappings(mappings),
         );
         config
     })
@@ -415,7 +415,7 @@ async fn server_unavailable_and_row_lock_are_transient() {
 async fn group_provisioning_is_reported_unsupported() {
     let h = harness().await;
     let mut group = tutorial::user(Operation::Create, "engineering", None, &[], &[]);
-    group.kind = provisioner::contract::EntityKind::Group;
+    group.kind = provisioner_contract::EntityKind::Group;
     assert!(matches!(
         connector_error(h.target.provision(&group).await),
         ProvisionError::Unsupported(_)
@@ -433,10 +433,10 @@ async fn lookup_finds_a_user_by_username() {
         .unwrap()
         .remote_id
         .unwrap();
-    let key = provisioner::contract::LookupKey::Entity(create_user("findme@example.com", &[]));
+    let key = provisioner_contract::LookupKey::Entity(create_user("findme@example.com", &[]));
     let found = h.target.lookup(&key).await.unwrap().expect("found");
     assert_eq!(found.remote_id, id);
     assert_eq!(found.active, Some(true));
-    let missing = provisioner::contract::LookupKey::Entity(create_user("nobody@example.com", &[]));
+    let missing = provisioner_contract::LookupKey::Entity(create_user("nobody@example.com", &[]));
     assert_eq!(h.target.lookup(&missing).await.unwrap(), None);
 }

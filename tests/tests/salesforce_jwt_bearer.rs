@@ -4,9 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use provisioner::contract::{Operation, ProvisionError};
-use provisioner::tutorial::{self, SalesforceOrg};
-use provisioner::{
+use provisioner_contract::{Operation, ProvisionError};
+use provisioner_server::tutorial::{self, SalesforceOrg};
+use provisioner_runtime::{
     CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig,
     TargetInstance,
 };
@@ -78,7 +78,7 @@ async fn harness(private_key: &str) -> Harness {
     }
 }
 
-fn samuel() -> provisioner::contract::Entity {
+fn samuel() -> provisioner_contract::Entity {
     tutorial::user(
         Operation::Create,
         tutorial::TUTORIAL_USER_NAME,

@@ -8,20 +8,13 @@
 use serde_json::Value;
 
 use crate::auth;
+use crate::contract::{HttpError, Level, Method, OauthGrant, ProvisionError, Request, Response};
 use crate::errors::{self, Action};
 use crate::host::Host;
-use crate::provisioning::connector::http::{Method, OauthGrant, Request, Response};
-use crate::provisioning::connector::log::Level;
-use crate::provisioning::connector::types::ProvisionError;
 use crate::settings::Settings;
 
 /// Content type of JSON bodies; always UTF-8.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
-
-/// Whether `id` has the shape of a Salesforce record id (15 or 18 letters and digits).
-pub fn is_salesforce_id(id: &str) -> bool {
-    (id.len() == 15 || id.len() == 18) && id.bytes().all(|b| b.is_ascii_alphanumeric())
-}
 
 /// Percent-encodes everything except RFC 3986 unreserved characters.
 pub fn percent_encode(s: &str) -> String {
@@ -129,10 +122,7 @@ impl<'a> Api<'a> {
         self.host.log(level, message, &[]);
     }
 
-    fn send(
-        &self,
-        request: &Request,
-    ) -> Result<Response, crate::provisioning::connector::http::HttpError> {
+    fn send(&self, request: &Request) -> Result<Response, HttpError> {
         let result = self.host.send(request);
         let status = match &result {
             Ok(r) => r.status.to_string(),
@@ -151,7 +141,7 @@ impl<'a> Api<'a> {
     }
 
     fn log_failure(&self, request: &Request, err: &ProvisionError) {
-        let (case, detail) = case_of(err);
+        let (case, detail) = errors::case_of(err);
         self.host.log(
             Level::Warn,
             "salesforce request failed",
@@ -165,26 +155,6 @@ impl<'a> Api<'a> {
                 ),
             ],
         );
-    }
-}
-
-/// The case name and detail of an error, for logs.
-pub fn case_of(
-    err: &ProvisionError,
-) -> (
-    &'static str,
-    &crate::provisioning::connector::types::ErrorDetail,
-) {
-    match err {
-        ProvisionError::Transient(t) => ("transient", &t.detail),
-        ProvisionError::RateLimited(r) => ("rate-limited", &r.detail),
-        ProvisionError::QuotaExhausted(r) => ("quota-exhausted", &r.detail),
-        ProvisionError::AuthFailed(d) => ("auth-failed", d),
-        ProvisionError::Conflict(c) => ("conflict", &c.detail),
-        ProvisionError::InvalidData(d) => ("invalid-data", d),
-        ProvisionError::NotFound(d) => ("not-found", d),
-        ProvisionError::Unsupported(d) => ("unsupported", d),
-        ProvisionError::Permanent(d) => ("permanent", d),
     }
 }
 

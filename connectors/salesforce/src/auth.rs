@@ -3,10 +3,9 @@
 //! The connector never sees secret values or tokens: it names the secret properties and the host
 //! obtains, caches and attaches the access token.
 
-use crate::provisioning::connector::http::{
-    ClientCredentialsGrant, Credential, JwtBearerGrant, OauthGrant, PasswordGrant,
+use crate::contract::{
+    ClientCredentialsGrant, Credential, JwtBearerGrant, OauthGrant, PasswordGrant, SecretRef,
 };
-use crate::provisioning::connector::types::SecretRef;
 use crate::schema;
 use crate::settings::{AuthFlow, Settings};
 

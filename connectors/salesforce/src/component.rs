@@ -1,14 +1,17 @@
 //! Component glue: exports the `provisioning` interface and maps the real `http` and `log`
-//! imports onto [`Host`]. Compiled for wasm32 only; the logic lives in the other modules.
+//! imports onto [`Host`]. Compiled for wasm32 only, so that native builds of the cdylib carry no
+//! export symbols; the logic lives in the other modules. The exported functions follow the bound
+//! contract version (see [`crate::contract`]).
 
-use crate::exports::provisioning::connector::provisioning::Guest;
-use crate::host::Host;
-use crate::provisioning::connector::http::{self, HttpError, OauthGrant, Request, Response};
-use crate::provisioning::connector::log::{self, Level};
-use crate::provisioning::connector::types::{
-    ConfigProblem, ConnectorConfig, ConnectorMetadata, Entity, LookupKey, ProvisionError,
-    ProvisionOutcome, RemoteObject,
+use crate::contract::bindings::exports::provisioning::connector::provisioning::Guest;
+use crate::contract::bindings::provisioning::connector::{http, log};
+use crate::contract::{
+    Change, ConfigProblem, ConnectorConfig, ConnectorMetadata, HttpError, Level, LookupKey,
+    OauthGrant, ProvisionError, ProvisionOutcome, RemoteObject, Request, Response,
 };
+#[cfg(not(feature = "contract-v0-1"))]
+use crate::contract::{ListRequest, RemotePage};
+use crate::host::Host;
 
 /// The host as seen from inside the component.
 struct Imports;
@@ -41,9 +44,17 @@ impl Guest for Component {
 
     fn provision(
         config: ConnectorConfig,
-        entity: Entity,
+        change: Change,
     ) -> Result<ProvisionOutcome, ProvisionError> {
-        crate::provision(&Imports, &config, &entity)
+        crate::provision(&Imports, &config, &change)
+    }
+
+    #[cfg(not(feature = "contract-v0-1"))]
+    fn provision_batch(
+        config: ConnectorConfig,
+        changes: Vec<Change>,
+    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+        crate::provision_batch(&Imports, &config, &changes)
     }
 
     fn lookup(
@@ -52,6 +63,14 @@ impl Guest for Component {
     ) -> Result<Option<RemoteObject>, ProvisionError> {
         crate::lookup(&Imports, &config, &key)
     }
+
+    #[cfg(not(feature = "contract-v0-1"))]
+    fn list_entities(
+        config: ConnectorConfig,
+        request: ListRequest,
+    ) -> Result<RemotePage, ProvisionError> {
+        crate::list_entities(&Imports, &config, &request)
+    }
 }
 
-crate::export!(Component with_types_in crate);
+crate::contract::bindings::export!(Component with_types_in crate::contract::bindings);

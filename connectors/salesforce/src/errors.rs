@@ -21,9 +21,9 @@
 
 use serde::Deserialize;
 
-use crate::provisioning::connector::http::{HttpError, Response};
-use crate::provisioning::connector::types::{
-    ConflictError, ErrorDetail, ProvisionError, RateLimitError, TransientError,
+use crate::contract::{
+    ConfigProblem, ConflictError, ErrorDetail, HttpError, ProvisionError, RateLimitError, Response,
+    TransientError,
 };
 
 /// What the failed request was doing; the same code means different things per action.
@@ -310,6 +310,44 @@ pub fn not_found(message: String) -> ProvisionError {
 /// An unsupported error with only a message.
 pub fn unsupported(message: String) -> ProvisionError {
     ProvisionError::Unsupported(detail(message, None, vec![], None))
+}
+
+/// The Salesforce connector provisions users only: an `unsupported` error for a group, saying
+/// what cannot be done (`what`, e.g. "are not provisioned").
+pub fn groups_unsupported(what: &str) -> ProvisionError {
+    unsupported(format!(
+        "the Salesforce connector provisions users only; groups {what}"
+    ))
+}
+
+/// A configuration that cannot be used: a permanent failure naming every problem.
+pub fn invalid_config(problems: Vec<ConfigProblem>) -> ProvisionError {
+    let text = problems
+        .iter()
+        .map(|p| match &p.key {
+            Some(k) => format!("{k}: {}", p.message),
+            None => p.message.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    permanent(format!(
+        "the Salesforce target's configuration is invalid: {text}"
+    ))
+}
+
+/// The case name (as in the contract, e.g. `invalid-data`) and detail of an error.
+pub fn case_of(err: &ProvisionError) -> (&'static str, &ErrorDetail) {
+    match err {
+        ProvisionError::Transient(t) => ("transient", &t.detail),
+        ProvisionError::RateLimited(r) => ("rate-limited", &r.detail),
+        ProvisionError::QuotaExhausted(r) => ("quota-exhausted", &r.detail),
+        ProvisionError::AuthFailed(d) => ("auth-failed", d),
+        ProvisionError::Conflict(c) => ("conflict", &c.detail),
+        ProvisionError::InvalidData(d) => ("invalid-data", d),
+        ProvisionError::NotFound(d) => ("not-found", d),
+        ProvisionError::Unsupported(d) => ("unsupported", d),
+        ProvisionError::Permanent(d) => ("permanent", d),
+    }
 }
 
 /// A conflict with no known remote id.

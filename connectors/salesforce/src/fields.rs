@@ -3,39 +3,12 @@
 
 use serde_json::{Map, Value};
 
+use crate::contract::ProvisionError;
 use crate::errors;
 use crate::mapping::FieldSet;
-use crate::provisioning::connector::types::ProvisionError;
+use crate::salesforce::{ALIAS_MAX, MAX_LENGTHS, REQUIRED_ON_CREATE};
 use crate::settings::AliasOverflow;
-
-/// Fields Salesforce requires when creating a User.
-pub const REQUIRED_ON_CREATE: [&str; 9] = [
-    "Username",
-    "LastName",
-    "Email",
-    "Alias",
-    "TimeZoneSidKey",
-    "LocaleSidKey",
-    "EmailEncodingKey",
-    "ProfileId",
-    "LanguageLocaleKey",
-];
-
-/// Salesforce's maximum Alias length.
-pub const ALIAS_MAX: usize = 8;
-
-/// Documented maximum lengths, in characters, of User text fields the connector checks.
-pub const MAX_LENGTHS: [(&str, usize); 9] = [
-    ("LastName", 80),
-    ("FirstName", 40),
-    ("Alias", ALIAS_MAX),
-    ("CommunityNickname", 40),
-    ("Email", 128),
-    ("Title", 80),
-    ("CompanyName", 80),
-    ("Department", 80),
-    ("City", 40),
-];
+use crate::username;
 
 /// Whether the fields are for a new record (all required fields must be present).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +31,7 @@ pub fn finish(
     // the same whether it is caught here or by the org.
     let mut code: Option<&str> = None;
     if let Some(u) = username {
-        if let Err(message) = crate::username::check(u) {
+        if let Err(message) = username::check(u) {
             code.get_or_insert("FIELD_INTEGRITY_EXCEPTION");
             set.rejected.push(("Username".into(), message));
         }
@@ -132,7 +105,7 @@ pub fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::provisioning::connector::types::ProvisionError as E;
+    use crate::contract::ProvisionError as E;
 
     fn set(pairs: &[(&str, &str)]) -> FieldSet {
         let mut s = FieldSet::default();

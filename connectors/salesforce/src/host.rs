@@ -3,8 +3,7 @@
 //! In the component these are the `http` and `log` imports; natively (tests, benchmarks) any
 //! implementation will do, e.g. one that replays canned responses.
 
-use crate::provisioning::connector::http::{HttpError, OauthGrant, Request, Response};
-use crate::provisioning::connector::log::Level;
+use crate::contract::{HttpError, Level, OauthGrant, Request, Response};
 
 /// Outbound HTTP, token-cache control and logging, as the host provides them.
 pub trait Host {

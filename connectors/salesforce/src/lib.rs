@@ -5,43 +5,36 @@
 //! a deactivate-and-rename delete that keeps the mapping when the rename fails, and a lookup for
 //! correlation.
 //!
-//! All logic lives in plain Rust modules parameterized on [`Host`], so it compiles and tests
-//! natively; the component glue (`component.rs`, wasm32 only) maps the real imports onto that
-//! trait. The native entry points are [`metadata`], [`validate`], [`provision`] and [`lookup`].
-
-wit_bindgen::generate!({
-    path: "../../wit",
-    world: "connector",
-    additional_derives: [PartialEq],
-});
+//! The crate binds contract 0.2 (`wit/v0.2`) by default and the frozen 0.1 with the cargo
+//! feature `contract-v0-1` (see [`contract`]). All logic lives in plain Rust modules
+//! parameterized on [`Host`], so it compiles and tests natively; the component glue
+//! (`component.rs`, wasm32 only, so native cdylib builds carry no export symbols) maps the real
+//! imports onto that trait. The native entry points are [`metadata`], [`validate`],
+//! [`provision`], [`provision_batch`], [`lookup`] and, with contract 0.2, `list_entities`.
 
 pub mod api;
 pub mod auth;
+pub mod contract;
 pub mod errors;
 pub mod fields;
 pub mod host;
+#[cfg(not(feature = "contract-v0-1"))]
+pub mod list;
 pub mod lookup;
 pub mod mapping;
+pub mod pattern;
 pub mod provision;
+pub mod salesforce;
 pub mod schema;
 pub mod settings;
 pub mod username;
+pub mod view;
 
 #[cfg(target_arch = "wasm32")]
 mod component;
 
+pub use contract::*;
 pub use host::Host;
-pub use provisioning::connector::http::{
-    ClientCredentialsGrant, ConnectionFailure, Credential, HttpError, JwtBearerGrant, Method,
-    OauthGrant, PasswordGrant, Request, Response, TokenError,
-};
-pub use provisioning::connector::log::Level;
-pub use provisioning::connector::types::{
-    AttributeMatch, Claim, ClaimMapping, ConfigEntry, ConfigProblem, ConfigProperty, ConfigValue,
-    ConflictError, ConnectorConfig, ConnectorMetadata, Entity, EntityKind, ErrorDetail, LookupKey,
-    Member, Operation, PropertyKind, ProvisionError, ProvisionOutcome, RateLimitError,
-    RemoteObject, SecretRef, TransientError,
-};
 
 /// The connector's metadata and configuration schema.
 pub fn metadata() -> ConnectorMetadata {
@@ -57,9 +50,18 @@ pub fn validate(config: &ConnectorConfig) -> Vec<ConfigProblem> {
 pub fn provision(
     host: &dyn Host,
     config: &ConnectorConfig,
-    entity: &Entity,
+    change: &Change,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    provision::provision(host, config, entity)
+    provision::provision(host, config, &change.into())
+}
+
+/// Applies `changes` in order, each as [`provision`] would; one result per change, in order.
+pub fn provision_batch(
+    host: &dyn Host,
+    config: &ConnectorConfig,
+    changes: &[Change],
+) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+    provision::provision_batch(host, config, changes.iter().map(Into::into))
 }
 
 /// Finds a Salesforce user by an attribute or by the connector's correlation rule (Username).
@@ -68,5 +70,15 @@ pub fn lookup(
     config: &ConnectorConfig,
     key: &LookupKey,
 ) -> Result<Option<RemoteObject>, ProvisionError> {
-    lookup::lookup(host, config, key)
+    lookup::lookup(host, config, &key.into())
+}
+
+/// Reads one page of remote entities (contract 0.2); `unsupported` for now.
+#[cfg(not(feature = "contract-v0-1"))]
+pub fn list_entities(
+    host: &dyn Host,
+    config: &ConnectorConfig,
+    request: &ListRequest,
+) -> Result<RemotePage, ProvisionError> {
+    list::list_entities(host, config, request)
 }

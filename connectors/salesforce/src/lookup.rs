@@ -8,14 +8,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::Api;
+use crate::contract::{ConnectorConfig, EntityKind, Method, ProvisionError, RemoteObject};
 use crate::errors::{self, Action};
 use crate::host::Host;
-use crate::provisioning::connector::http::Method;
-use crate::provisioning::connector::types::{
-    ConnectorConfig, EntityKind, LookupKey, ProvisionError, RemoteObject,
-};
+use crate::salesforce::is_field_name;
 use crate::settings::Settings;
 use crate::username;
+use crate::view::KeyView;
 
 /// The fields every lookup selects.
 pub const SELECTED: [&str; 6] = [
@@ -45,7 +44,7 @@ pub fn escape_soql(value: &str) -> String {
 
 /// The SOQL that finds users whose `attribute` equals `value`; `attribute` must be a field name.
 pub fn soql(attribute: &str, value: &str) -> Result<String, ProvisionError> {
-    if !crate::mapping::is_field_name(attribute) {
+    if !is_field_name(attribute) {
         return Err(errors::invalid_data(
             format!("`{attribute}` is not a Salesforce field name (letters, digits and `_`, starting with a letter)"),
             None,
@@ -64,28 +63,20 @@ pub fn soql(attribute: &str, value: &str) -> Result<String, ProvisionError> {
 pub fn lookup(
     host: &dyn Host,
     config: &ConnectorConfig,
-    key: &LookupKey,
+    key: &KeyView,
 ) -> Result<Option<RemoteObject>, ProvisionError> {
     let kind = match key {
-        LookupKey::Attribute(a) => a.kind,
-        LookupKey::Entity(e) => e.kind,
+        KeyView::Attribute(a) => a.kind,
+        KeyView::Entity(e) => e.kind,
     };
     if kind == EntityKind::Group {
-        return Err(errors::unsupported(
-            "the Salesforce connector provisions users only; groups cannot be looked up".into(),
-        ));
+        return Err(errors::groups_unsupported("cannot be looked up"));
     }
-    let settings = Settings::parse(config).map_err(|problems| {
-        let text: Vec<String> = problems.into_iter().map(|p| p.message).collect();
-        errors::permanent(format!(
-            "the Salesforce target's configuration is invalid: {}",
-            text.join("; ")
-        ))
-    })?;
+    let settings = Settings::parse(config).map_err(errors::invalid_config)?;
     let query = match key {
-        LookupKey::Attribute(a) => soql(&a.attribute, &a.value)?,
-        LookupKey::Entity(e) => {
-            let name = username::build(&settings, &e.name);
+        KeyView::Attribute(a) => soql(&a.attribute, &a.value)?,
+        KeyView::Entity(e) => {
+            let name = username::build(&settings, e.name);
             username::check(&name)
                 .map_err(|m| errors::invalid_data(m, None, vec!["Username".into()], None))?;
             soql("Username", &name)?

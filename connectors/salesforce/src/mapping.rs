@@ -6,7 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::provisioning::connector::types::{Claim, ClaimMapping};
+use crate::contract::{Claim, ClaimMapping};
+use crate::salesforce::{is_permission_field, REQUIRED_ON_CREATE};
 
 /// Fields to send, plus what was adjusted or refused on the way.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -17,18 +18,6 @@ pub struct FieldSet {
     pub warnings: Vec<String>,
     /// Values that cannot be sent: (field, reason).
     pub rejected: Vec<(String, String)>,
-}
-
-/// Whether `name` has the shape of a Salesforce field API name.
-pub fn is_field_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// Whether `field` is one of User's boolean `UserPermissions*` fields.
-pub fn is_permission_field(field: &str) -> bool {
-    field.starts_with("UserPermissions")
 }
 
 /// Whether `field` is the Username, which the pattern owns.
@@ -80,9 +69,7 @@ pub fn for_update(mappings: &[ClaimMapping], claims: &[Claim], changed: &[String
         match (claim_value(claims, uri), &m.default_value) {
             (Some(v), _) => set.put_claim_value(m, v),
             (None, Some(d)) => set.put(&m.target_field, json_value(d)),
-            (None, None)
-                if crate::fields::REQUIRED_ON_CREATE.contains(&m.target_field.as_str()) =>
-            {
+            (None, None) if REQUIRED_ON_CREATE.contains(&m.target_field.as_str()) => {
                 set.warnings.push(format!(
                     "{} was not cleared: Salesforce requires it and the mapping has no default",
                     m.target_field

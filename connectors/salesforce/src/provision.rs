@@ -1,4 +1,4 @@
-//! Applies one local change to Salesforce.
+//! Applies local changes to Salesforce.
 //!
 //! - **Create**: POST the full field set; 201 gives the remote id. With a remote id already
 //!   known (the host replays a create, or re-creates a user whose deactivated record it kept),
@@ -10,21 +10,22 @@
 //!   default, renamed to free its Username). A DELETE is never sent. Without a remote id the
 //!   answer is `not-found` with no request: the host looks the user up first.
 //! - **Groups** are `unsupported`.
+//! - **Batches** apply each change in turn, exactly as one at a time.
 
 use serde_json::{Map, Value};
 
-use crate::api::{is_salesforce_id, Api};
+use crate::api::Api;
+use crate::contract::{
+    ConnectorConfig, EntityKind, Level, Method, Operation, ProvisionError, ProvisionOutcome,
+};
 use crate::errors::{self, Action};
 use crate::fields::{self, Purpose};
 use crate::host::Host;
 use crate::mapping;
-use crate::provisioning::connector::http::Method;
-use crate::provisioning::connector::log::Level;
-use crate::provisioning::connector::types::{
-    ConfigProblem, ConnectorConfig, Entity, EntityKind, Operation, ProvisionError, ProvisionOutcome,
-};
+use crate::salesforce::is_salesforce_id;
 use crate::settings::Settings;
 use crate::username;
+use crate::view::{ChangeView, EntityView};
 
 /// Claim URIs that carry the local user name; a change to one of them renames the user.
 pub const USERNAME_CLAIMS: [&str; 3] = [
@@ -33,50 +34,54 @@ pub const USERNAME_CLAIMS: [&str; 3] = [
     "urn:ietf:params:scim:schemas:core:2.0:User:userName",
 ];
 
-/// Applies `entity`'s change (see the module documentation).
+/// Applies one change (see the module documentation).
 pub fn provision(
     host: &dyn Host,
     config: &ConnectorConfig,
-    entity: &Entity,
+    change: &ChangeView,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    if entity.kind == EntityKind::Group {
-        return Err(errors::unsupported(
-            "the Salesforce connector provisions users only; groups are not provisioned".into(),
-        ));
+    let user = &change.entity;
+    if user.kind == EntityKind::Group {
+        return Err(errors::groups_unsupported("are not provisioned"));
     }
-    let settings = Settings::parse(config).map_err(config_error)?;
+    let settings = Settings::parse(config).map_err(errors::invalid_config)?;
     let api = Api::new(host, &settings);
-    let remote_id = entity.remote_id.as_deref();
+    let remote_id = user.remote_id;
     if let Some(id) = remote_id.filter(|id| !is_salesforce_id(id)) {
         return Err(errors::not_found(format!(
             "`{id}` is not a Salesforce record id (15 or 18 letters and digits); look the user up again"
         )));
     }
-    match (entity.operation, remote_id) {
-        (Operation::Create, None) | (Operation::Update, None) => create(&api, &settings, entity),
-        (Operation::Create, Some(id)) => reactivate(&api, &settings, entity, id),
-        (Operation::Update, Some(id)) => update(&api, &settings, entity, id),
-        (Operation::Delete, Some(id)) => delete(&api, &settings, entity, id),
+    match (change.operation, remote_id) {
+        (Operation::Create, None) | (Operation::Update, None) => create(&api, &settings, user),
+        (Operation::Create, Some(id)) => reactivate(&api, &settings, user, id),
+        (Operation::Update, Some(id)) => update(&api, &settings, user, id),
+        (Operation::Delete, Some(id)) => delete(&api, &settings, user, id),
         (Operation::Delete, None) => Err(errors::not_found(
             "no remote id for this user, so there is nothing to deactivate in Salesforce".into(),
         )),
     }
 }
 
+/// Applies `changes` in order, each as [`provision`] would; one result per change.
+pub fn provision_batch<'a>(
+    host: &dyn Host,
+    config: &ConnectorConfig,
+    changes: impl IntoIterator<Item = ChangeView<'a>>,
+) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+    changes
+        .into_iter()
+        .map(|change| provision(host, config, &change))
+        .collect()
+}
+
 /// POSTs a new user.
 fn create(
     api: &Api,
     settings: &Settings,
-    entity: &Entity,
+    user: &EntityView,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let username = username::build(settings, &entity.name);
-    let set = mapping::for_create(&settings.mappings, &entity.claims);
-    let (body, warnings) = fields::finish(
-        set,
-        Some(&username),
-        settings.alias_overflow,
-        Purpose::Create,
-    )?;
+    let (body, warnings) = full_body(settings, user)?;
     let request = api.request(Method::Post, api.user_url(None), Some(&Value::Object(body)));
     let response = api.execute(Action::Create, &request)?;
     let id = serde_json::from_slice::<Value>(&response.body)
@@ -86,52 +91,38 @@ fn create(
         .ok_or_else(|| {
             errors::unexpected_success(Action::Create, &response, "the new record's id")
         })?;
-    Ok(ProvisionOutcome {
-        remote_id: Some(id),
-        warnings,
-    })
+    Ok(outcome(Some(&id), warnings))
 }
 
 /// PATCHes a known record with the full field set and `IsActive: true`.
 fn reactivate(
     api: &Api,
     settings: &Settings,
-    entity: &Entity,
+    user: &EntityView,
     id: &str,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let username = username::build(settings, &entity.name);
-    let set = mapping::for_create(&settings.mappings, &entity.claims);
-    let (mut body, warnings) = fields::finish(
-        set,
-        Some(&username),
-        settings.alias_overflow,
-        Purpose::Create,
-    )?;
+    let (mut body, warnings) = full_body(settings, user)?;
     body.insert("IsActive".into(), Value::Bool(true));
     patch(api, id, body)?;
-    Ok(ProvisionOutcome {
-        remote_id: Some(id.to_string()),
-        warnings,
-    })
+    Ok(outcome(Some(id), warnings))
 }
 
 /// PATCHes the changed fields of a known record.
 fn update(
     api: &Api,
     settings: &Settings,
-    entity: &Entity,
+    user: &EntityView,
     id: &str,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let set = mapping::for_update(&settings.mappings, &entity.claims, &entity.changed_claims);
-    let renamed = entity
+    let set = mapping::for_update(&settings.mappings, user.claims, user.changed_claims);
+    let renamed = user
         .changed_claims
         .iter()
         .any(|c| USERNAME_CLAIMS.contains(&c.as_str()))
-        || entity
+        || user
             .previous_name
-            .as_deref()
-            .is_some_and(|previous| previous != entity.name);
-    let username = renamed.then(|| username::build(settings, &entity.name));
+            .is_some_and(|previous| previous != user.name);
+    let username = renamed.then(|| username::build(settings, user.name));
     let (body, warnings) = fields::finish(
         set,
         username.as_deref(),
@@ -141,10 +132,7 @@ fn update(
     if !body.is_empty() {
         patch(api, id, body)?;
     }
-    Ok(ProvisionOutcome {
-        remote_id: Some(id.to_string()),
-        warnings,
-    })
+    Ok(outcome(Some(id), warnings))
 }
 
 /// Deactivates a record, renaming it to free the Username when configured.
@@ -155,27 +143,21 @@ fn update(
 fn delete(
     api: &Api,
     settings: &Settings,
-    entity: &Entity,
+    user: &EntityView,
     id: &str,
 ) -> Result<ProvisionOutcome, ProvisionError> {
     let mut body = Map::new();
     body.insert("IsActive".into(), Value::Bool(false));
     if !settings.rename_on_delete {
         patch(api, id, body)?;
-        return Ok(ProvisionOutcome {
-            remote_id: None,
-            warnings: vec![],
-        });
+        return Ok(outcome(None, vec![]));
     }
-    let original = username::build(settings, &entity.name);
+    let original = username::build(settings, user.name);
     let renamed = username::deactivated(id, &original);
     let mut with_rename = body.clone();
     with_rename.insert("Username".into(), Value::String(renamed.clone()));
     match patch(api, id, with_rename) {
-        Ok(()) => Ok(ProvisionOutcome {
-            remote_id: None,
-            warnings: vec![],
-        }),
+        Ok(()) => Ok(outcome(None, vec![])),
         Err(ProvisionError::InvalidData(d)) => {
             let warning = format!(
                 "the user was deactivated but not renamed to `{renamed}` ({}); it still holds its Username, so the mapping is kept",
@@ -183,15 +165,28 @@ fn delete(
             );
             api.log(Level::Warn, &warning);
             patch(api, id, body)?;
-            Ok(ProvisionOutcome {
-                remote_id: Some(id.to_string()),
-                warnings: vec![warning],
-            })
+            Ok(outcome(Some(id), vec![warning]))
         }
         Err(other) => Err(other),
     }
 }
 
+/// The full field set of a new (or reactivated) record, Username included, and its warnings.
+fn full_body(
+    settings: &Settings,
+    user: &EntityView,
+) -> Result<(Map<String, Value>, Vec<String>), ProvisionError> {
+    let username = username::build(settings, user.name);
+    let set = mapping::for_create(&settings.mappings, user.claims);
+    fields::finish(
+        set,
+        Some(&username),
+        settings.alias_overflow,
+        Purpose::Create,
+    )
+}
+
+/// PATCHes `body` onto the record `id`.
 fn patch(api: &Api, id: &str, body: Map<String, Value>) -> Result<(), ProvisionError> {
     let request = api.request(
         Method::Patch,
@@ -201,17 +196,10 @@ fn patch(api: &Api, id: &str, body: Map<String, Value>) -> Result<(), ProvisionE
     api.execute(Action::Update, &request).map(|_| ())
 }
 
-/// A configuration that cannot be used is a permanent failure naming every problem.
-fn config_error(problems: Vec<ConfigProblem>) -> ProvisionError {
-    let text = problems
-        .iter()
-        .map(|p| match &p.key {
-            Some(k) => format!("{k}: {}", p.message),
-            None => p.message.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
-    errors::permanent(format!(
-        "the Salesforce target's configuration is invalid: {text}"
-    ))
+/// A successful outcome.
+fn outcome(remote_id: Option<&str>, warnings: Vec<String>) -> ProvisionOutcome {
+    ProvisionOutcome {
+        remote_id: remote_id.map(str::to_string),
+        warnings,
+    }
 }

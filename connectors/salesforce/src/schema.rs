@@ -3,9 +3,7 @@
 //! Keys follow WSO2's Salesforce connector where WSO2 has them (`sf-api-version`, `sf-clientid`,
 //! `sf-usePasswordGrant`, ...), so an exported WSO2 configuration maps over key for key.
 
-use crate::provisioning::connector::types::{
-    ConfigProperty, ConnectorMetadata, EntityKind, PropertyKind,
-};
+use crate::contract::{ConfigProperty, ConnectorMetadata, EntityKind, PropertyKind};
 
 /// Connector type id, as in WSO2.
 pub const CONNECTOR_ID: &str = "salesforce";
@@ -56,6 +54,9 @@ pub const DEFAULT_PATTERN: &str = "{UN}";
 /// Default pattern separator.
 pub const DEFAULT_SEPARATOR: &str = "_";
 
+/// The most changes one `provision-batch` call takes: one, until sObject Collections are used.
+pub const MAX_BATCH_SIZE: u32 = 1;
+
 /// `sf-auth-flow` options, in schema order (the first is the default).
 pub const AUTH_FLOWS: [&str; 3] = ["client_credentials", "password", "jwt-bearer"];
 /// `sf-alias-overflow` options, in schema order (the first is the default).
@@ -71,6 +72,9 @@ pub fn metadata() -> ConnectorMetadata {
                       updates the changed fields, and deactivates (never deletes) users."
             .into(),
         entity_kinds: vec![EntityKind::User],
+        // Contract 0.2 added the field; 0.1 has no batches.
+        #[cfg(not(feature = "contract-v0-1"))]
+        max_batch_size: MAX_BATCH_SIZE,
         properties: properties(),
     }
 }

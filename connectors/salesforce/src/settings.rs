@@ -4,11 +4,12 @@
 //! malformed key); [`validate`] adds advice that only matters for some users (mapping coverage,
 //! the shape of ProfileId and permission defaults). Provisioning needs only the former.
 
-use crate::provisioning::connector::types::{
-    ClaimMapping, ConfigProblem, ConfigValue, ConnectorConfig, SecretRef,
+use crate::contract::{ClaimMapping, ConfigProblem, ConfigValue, ConnectorConfig, SecretRef};
+use crate::pattern::Pattern;
+use crate::salesforce::{
+    is_domain, is_field_name, is_permission_field, is_salesforce_id, ALIAS_MAX, REQUIRED_ON_CREATE,
 };
 use crate::schema::*;
-use crate::username::Pattern;
 
 /// Which OAuth grant the host uses to obtain access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +143,7 @@ impl Settings {
             .unwrap_or_else(|| DEFAULT_SEPARATOR.to_string());
         let prov_domain = r.text(PROV_DOMAIN).and_then(|d| {
             let d = d.trim_start_matches('@').to_ascii_lowercase();
-            if crate::username::is_domain(&d) {
+            if is_domain(&d) {
                 Some(d)
             } else {
                 r.problem::<()>(
@@ -251,7 +252,7 @@ fn mapping_problems(mappings: &[ClaimMapping], alias_overflow_error: bool) -> Ve
     let mut seen: Vec<&str> = Vec::new();
     for m in mappings {
         let field = m.target_field.as_str();
-        if !crate::mapping::is_field_name(field) {
+        if !is_field_name(field) {
             problems.push(problem(
                 CLAIM_MAPPINGS,
                 format!("target field `{field}` is not a Salesforce field API name (letters, digits and `_`, starting with a letter)"),
@@ -284,7 +285,7 @@ fn mapping_problems(mappings: &[ClaimMapping], alias_overflow_error: bool) -> Ve
                 }
             }
         }
-        if crate::mapping::is_permission_field(field) {
+        if is_permission_field(field) {
             if let Some(d) = default.filter(|d| *d != "true" && *d != "false") {
                 problems.push(problem(
                     CLAIM_MAPPINGS,
@@ -293,7 +294,7 @@ fn mapping_problems(mappings: &[ClaimMapping], alias_overflow_error: bool) -> Ve
             }
         }
         if field == "Alias" && alias_overflow_error {
-            if let Some(d) = default.filter(|d| d.chars().count() > crate::fields::ALIAS_MAX) {
+            if let Some(d) = default.filter(|d| d.chars().count() > ALIAS_MAX) {
                 problems.push(problem(
                     CLAIM_MAPPINGS,
                     format!("the Alias default `{d}` is longer than 8 characters and `{ALIAS_OVERFLOW}` is `error`; shorten it"),
@@ -301,7 +302,7 @@ fn mapping_problems(mappings: &[ClaimMapping], alias_overflow_error: bool) -> Ve
             }
         }
     }
-    let missing: Vec<&str> = crate::fields::REQUIRED_ON_CREATE
+    let missing: Vec<&str> = REQUIRED_ON_CREATE
         .iter()
         .copied()
         .filter(|f| *f != "Username")
@@ -321,12 +322,12 @@ fn mapping_problems(mappings: &[ClaimMapping], alias_overflow_error: bool) -> Ve
 
 /// Why `value` is not a usable Profile id, if it is not one.
 fn profile_id_problem(value: &str) -> Option<String> {
-    if crate::api::is_salesforce_id(value) && value.starts_with("00e") {
+    if is_salesforce_id(value) && value.starts_with("00e") {
         return None;
     }
     if let Some(pos) = value.find("00e").filter(|p| *p > 0) {
         let rest = &value[pos..];
-        if crate::api::is_salesforce_id(rest) {
+        if is_salesforce_id(rest) {
             return Some(format!(
                 "the ProfileId default `{value}` has a stray prefix `{}` (often a URL-encoded `/`, %2F); use `{rest}`",
                 &value[..pos]

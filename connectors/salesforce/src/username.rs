@@ -1,62 +1,10 @@
-//! Salesforce usernames: WSO2's provisioning pattern, separator and provisioning domain, the
-//! email-shape check, and the deterministic rename used when a user is deactivated.
+//! Salesforce usernames: built from the provisioning pattern, separator and provisioning
+//! domain; checked against Salesforce's rules; and renamed, deterministically, when a user is
+//! deactivated.
 
+use crate::pattern::Token;
+use crate::salesforce::{id18, is_email, USERNAME_MAX};
 use crate::settings::Settings;
-
-/// Salesforce's maximum Username length.
-pub const USERNAME_MAX: usize = 80;
-
-/// One token of a provisioning pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Token {
-    /// `UN`: the user name without its user-store domain.
-    UserName,
-    /// `UD`: the user-store domain, `PRIMARY` when the name has none.
-    UserStoreDomain,
-    /// `TD`: the tenant.
-    Tenant,
-    /// `IDP`: the target (WSO2's identity provider) name.
-    Target,
-}
-
-/// A parsed provisioning pattern such as `{UD, UN, TD, IDP}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pattern {
-    tokens: Vec<Token>,
-}
-
-impl Pattern {
-    /// Parses `{A, B, ...}`; the braces are required, as in WSO2.
-    pub fn parse(pattern: &str) -> Result<Pattern, String> {
-        let inner = pattern
-            .trim()
-            .strip_prefix('{')
-            .and_then(|p| p.strip_suffix('}'))
-            .ok_or_else(|| {
-                format!("`{pattern}` is not a pattern: wrap the tokens in braces, e.g. `{{UN}}` or `{{UD, UN, TD, IDP}}`")
-            })?;
-        let mut tokens = Vec::new();
-        for raw in inner.split(',') {
-            tokens.push(match raw.trim() {
-                "UN" => Token::UserName,
-                "UD" => Token::UserStoreDomain,
-                "TD" => Token::Tenant,
-                "IDP" => Token::Target,
-                other => {
-                    return Err(format!(
-                        "unknown token `{other}` in `{pattern}`; use UN, UD, TD and IDP separated by commas"
-                    ))
-                }
-            });
-        }
-        Ok(Pattern { tokens })
-    }
-
-    /// The tokens in order.
-    pub fn tokens(&self) -> &[Token] {
-        &self.tokens
-    }
-}
 
 /// Splits `DOMAIN/name` into its user-store domain and the bare name.
 pub fn split_user_store(name: &str) -> (Option<&str>, &str) {
@@ -112,36 +60,6 @@ pub fn check(username: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `s` has the shape of an email address (`local@domain.tld`, no spaces).
-pub fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.rsplit_once('@') else {
-        return false;
-    };
-    const SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-.";
-    !local.is_empty()
-        && local.chars().count() <= 64
-        && local
-            .chars()
-            .all(|c| c.is_alphanumeric() || SPECIALS.contains(c))
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && is_domain(domain)
-}
-
-/// Whether `s` is a dotted host name with at least two labels.
-pub fn is_domain(s: &str) -> bool {
-    let labels: Vec<&str> = s.split('.').collect();
-    labels.len() >= 2
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
-}
-
 /// The Username a deactivated user is renamed to, so its name can be provisioned again.
 ///
 /// Shape: `deactivated.<local part, sanitized and trimmed>.<18-char id, lowercased>@<domain>`,
@@ -189,64 +107,13 @@ fn sanitize_local(local: &str, max: usize) -> String {
     out.trim_end_matches('.').to_string()
 }
 
-/// Extends a 15-character Salesforce id with its 3-character case checksum; other ids are
-/// returned unchanged.
-pub fn id18(id: &str) -> String {
-    if id.len() != 15 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return id.to_string();
-    }
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
-    let mut out = id.to_string();
-    for block in id.as_bytes().chunks(5) {
-        let bits = block
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.is_ascii_uppercase())
-            .fold(0usize, |acc, (i, _)| acc | (1 << i));
-        out.push(ALPHABET[bits] as char);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn id18_matches_the_reference_vectors() {
-        assert_eq!(id18("001D000000IqhSL"), "001D000000IqhSLIAZ");
-        assert_eq!(id18("00D50000000IZ3Z"), "00D50000000IZ3ZEAW");
-        assert_eq!(id18("00558000001N0Ke"), "00558000001N0KeAAK");
-        assert_eq!(id18("70130000001tcyI"), "70130000001tcyIAAQ");
-        assert_eq!(id18("a0D30000001n7Pi"), "a0D30000001n7PiEAI");
-        assert_eq!(id18("005xx0000012345AAA"), "005xx0000012345AAA");
-    }
-
-    #[test]
-    fn pattern_needs_braces_and_known_tokens() {
-        assert!(Pattern::parse("UN").is_err());
-        assert!(Pattern::parse("{UN, XX}").is_err());
-        assert_eq!(
-            Pattern::parse(" {UD, UN,TD , IDP} ").unwrap().tokens(),
-            &[
-                Token::UserStoreDomain,
-                Token::UserName,
-                Token::Tenant,
-                Token::Target
-            ]
-        );
-    }
-
-    #[test]
-    fn email_shape() {
-        assert!(is_email("alice@example.com"));
-        assert!(is_email("primary-alex-carbon.super-salesforce@abc.com"));
-        assert!(!is_email(
-            "primary-alex-carbon.super-salesforce provisioning@abc.com"
-        ));
-        assert!(!is_email("bob"));
-        assert!(!is_email("alex..@abc.com"));
-        assert!(!is_email("a@localhost"));
+    fn check_bounds_the_length() {
+        assert!(check("bob").is_err());
         assert!(check(&format!("{}@example.com", "a".repeat(65))).is_err());
         assert!(check(&format!("{}@example.com", "a".repeat(64))).is_ok());
         assert!(check(&format!("a@{}.{}.com", "b".repeat(40), "c".repeat(40))).is_err());

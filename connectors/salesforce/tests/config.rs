@@ -77,7 +77,7 @@ fn c0_is_valid_and_accepts_both_version_shapes() {
     // A trailing slash on the domain is stripped, not doubled.
     let slash = with(c0(), text("sf-domain-name", &format!("{DOMAIN}/")));
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, &slash, &alice(Operation::Create)).unwrap();
+    provision(&host, &slash, &alice(Operation::Create).change()).unwrap();
     assert_eq!(
         host.sent()[0].url,
         format!("{DOMAIN}/services/data/v45.0/sobjects/User/")
@@ -137,7 +137,7 @@ fn flows_require_their_credentials() {
     let jwt = with(jwt, secret("sf-private-key"));
     assert!(validate(&jwt).is_empty());
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, &jwt, &alice(Operation::Create)).unwrap();
+    provision(&host, &jwt, &alice(Operation::Create).change()).unwrap();
     assert_eq!(
         host.sent()[0].credential,
         Some(Credential::Oauth(OauthGrant::JwtBearer(JwtBearerGrant {
@@ -280,7 +280,7 @@ fn lookup_by_attribute_escapes_and_encodes() {
 
 #[test]
 fn lookup_outcomes() {
-    let key = LookupKey::Entity(alice(Operation::Create));
+    let key = LookupKey::Entity(alice(Operation::Create).entity());
     let empty = r#"{"totalSize":0,"done":true,"records":[]}"#;
     let host = FakeHost::new(vec![resp(200, empty)]);
     assert_eq!(lookup(&host, &c0(), &key).unwrap(), None);
@@ -308,7 +308,7 @@ fn lookup_outcomes() {
     let mut group = alice(Operation::Create);
     group.kind = EntityKind::Group;
     assert_eq!(
-        case(&lookup(&host, &c0(), &LookupKey::Entity(group)).unwrap_err()),
+        case(&lookup(&host, &c0(), &LookupKey::Entity(group.entity())).unwrap_err()),
         "unsupported"
     );
     assert!(host.sent().is_empty());

@@ -491,7 +491,7 @@ fn transport_failures() {
 #[test]
 fn a_create_answered_without_an_id_is_of_unknown_outcome() {
     let host = FakeHost::new(vec![resp(201, r#"{"success":true}"#)]);
-    let err = provision(&host, &c0(), &alice(Operation::Create)).unwrap_err();
+    let err = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap_err();
     let ProvisionError::Transient(t) = &err else {
         panic!("{err:?}")
     };

@@ -48,16 +48,16 @@ fn c0_grant() -> OauthGrant {
 }
 
 /// Creates `entity` under `config` and returns the body sent.
-fn created_body(config: &ConnectorConfig, entity: &Entity) -> serde_json::Value {
+fn created_body(config: &ConnectorConfig, entity: &Local) -> serde_json::Value {
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, config, entity).unwrap();
+    provision(&host, config, &entity.change()).unwrap();
     host.json(0)
 }
 
 #[test]
 fn v01_create_posts_every_field_and_stores_the_id() {
     let host = FakeHost::new(vec![created(ID)]);
-    let out = provision(&host, &c0(), &alice(Operation::Create)).unwrap();
+    let out = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap();
     assert_eq!(out.remote_id.as_deref(), Some(ID));
     assert!(out.warnings.is_empty(), "{:?}", out.warnings);
     let sent = host.sent();
@@ -131,7 +131,7 @@ fn v04_pattern_tokens_separator_and_domain() {
     let mut spaced = config.clone();
     spaced.target = "Salesforce Provisioning".into();
     let host = FakeHost::new(vec![]);
-    let err = provision(&host, &spaced, &entity).unwrap_err();
+    let err = provision(&host, &spaced, &entity.change()).unwrap_err();
     assert_eq!(case(&err), "invalid-data");
     assert_eq!(detail(&err).fields, vec!["Username".to_string()]);
     assert!(host.sent().is_empty());
@@ -149,7 +149,7 @@ fn v04_pattern_tokens_separator_and_domain() {
         .iter()
         .any(|p| p.key.as_deref() == Some("sf-prov-pattern")));
     let host = FakeHost::new(vec![]);
-    let err = provision(&host, &bare, &entity).unwrap_err();
+    let err = provision(&host, &bare, &entity.change()).unwrap_err();
     assert_eq!(case(&err), "permanent");
     assert!(detail(&err).message.contains("sf-prov-pattern"));
     assert!(host.sent().is_empty());
@@ -167,7 +167,7 @@ fn v05_boolean_fields_do_not_borrow_non_boolean_claims() {
     // C0 as WSO2 documents it: the boolean field keeps its default, with a warning; `dob`
     // is text and goes to LanguageLocaleKey as configured (Salesforce judges the picklist).
     let host = FakeHost::new(vec![created(ID)]);
-    let out = provision(&host, &c0(), &entity).unwrap();
+    let out = provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(host.json(0)["UserPermissionsMarketingUser"], false);
     assert_eq!(host.json(0)["LanguageLocaleKey"], "1990-01-01");
     assert_eq!(out.warnings.len(), 1);
@@ -180,7 +180,7 @@ fn v05_boolean_fields_do_not_borrow_non_boolean_claims() {
         }
     }
     let host = FakeHost::new(vec![created(ID)]);
-    let out = provision(&host, &with_mappings(c0(), mappings), &entity).unwrap();
+    let out = provision(&host, &with_mappings(c0(), mappings), &entity.change()).unwrap();
     assert_eq!(host.json(0), alice_body());
     assert!(out.warnings.is_empty());
 }
@@ -190,13 +190,13 @@ fn v06_alias_is_truncated_or_refused() {
     let mut entity = alice(Operation::Create);
     entity.claims[0].values = vec!["Alexandria".into()];
     let host = FakeHost::new(vec![created(ID)]);
-    let out = provision(&host, &c0(), &entity).unwrap();
+    let out = provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(host.json(0)["Alias"], "Alexandr");
     assert_eq!(out.warnings.len(), 1);
 
     let strict = with(c0(), text("sf-alias-overflow", "error"));
     let host = FakeHost::new(vec![]);
-    let err = provision(&host, &strict, &entity).unwrap_err();
+    let err = provision(&host, &strict, &entity.change()).unwrap_err();
     assert_eq!(case(&err), "invalid-data");
     assert_eq!(detail(&err).fields, vec!["Alias".to_string()]);
     assert!(host.sent().is_empty());
@@ -210,7 +210,7 @@ fn v07_duplicate_username_is_invalid_data_without_an_id() {
         "Duplicate Username.<br>The username already exists in this or another Salesforce organization.",
         &["Username"],
     )]);
-    let err = provision(&host, &c0(), &alice(Operation::Create)).unwrap_err();
+    let err = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap_err();
     let ProvisionError::InvalidData(d) = err else {
         panic!("{err:?}")
     };
@@ -227,7 +227,7 @@ fn v08_partial_update_sends_only_the_changed_field() {
     entity.claims[1].values = vec!["Jones".into()];
     entity.changed_claims = vec![format!("{WSO2}lastname")];
     let host = FakeHost::new(vec![no_content()]);
-    let out = provision(&host, &c0(), &entity).unwrap();
+    let out = provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(out.remote_id.as_deref(), Some(ID));
     let sent = host.sent();
     assert_eq!(sent.len(), 1);
@@ -243,20 +243,20 @@ fn v08b_update_renames_only_when_the_username_changes() {
     entity.name = "Alice.New@Example.com".into();
     entity.changed_claims = vec!["http://wso2.org/claims/username".into()];
     let host = FakeHost::new(vec![no_content()]);
-    provision(&host, &c0(), &entity).unwrap();
+    provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(host.json(0), json!({"Username": "alice.new@example.com"}));
 
     // A changed email does not touch Username, though C0 maps emailaddress to it.
     entity.changed_claims = vec![format!("{WSO2}emailaddress")];
     let host = FakeHost::new(vec![no_content()]);
-    provision(&host, &c0(), &entity).unwrap();
+    provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(host.json(0), json!({"Email": "alice@example.com"}));
 }
 
 #[test]
 fn v09_update_without_an_id_is_a_create() {
     let host = FakeHost::new(vec![created(ID)]);
-    let out = provision(&host, &c0(), &alice(Operation::Update)).unwrap();
+    let out = provision(&host, &c0(), &alice(Operation::Update).change()).unwrap();
     assert_eq!(out.remote_id.as_deref(), Some(ID));
     assert_eq!(host.sent()[0].method, Method::Post);
     assert_eq!(host.sent()[0].url, create_url());
@@ -268,7 +268,7 @@ fn v10_delete_deactivates_and_renames_to_a_valid_email() {
     let mut entity = user(Operation::Delete, "alice@example.com", &[]);
     entity.remote_id = Some(ID.into());
     let host = FakeHost::new(vec![no_content()]);
-    let out = provision(&host, &c0(), &entity).unwrap();
+    let out = provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(out.remote_id, None, "the mapping can go");
     let sent = host.sent();
     assert_eq!(sent.len(), 1);
@@ -280,13 +280,13 @@ fn v10_delete_deactivates_and_renames_to_a_valid_email() {
     );
     // Deterministic: a retry sends the same body.
     let again = FakeHost::new(vec![no_content()]);
-    provision(&again, &c0(), &entity).unwrap();
+    provision(&again, &c0(), &entity.change()).unwrap();
     assert_eq!(again.text(0), host.text(0));
 
     // No stored id: nothing to deactivate, no request.
     entity.remote_id = None;
     let host = FakeHost::new(vec![]);
-    let err = provision(&host, &c0(), &entity).unwrap_err();
+    let err = provision(&host, &c0(), &entity.change()).unwrap_err();
     assert_eq!(case(&err), "not-found");
     assert!(host.sent().is_empty());
 
@@ -296,7 +296,7 @@ fn v10_delete_deactivates_and_renames_to_a_valid_email() {
     provision(
         &host,
         &with(c0(), boolean("sf-rename-on-delete", false)),
-        &entity,
+        &entity.change(),
     )
     .unwrap();
     assert_eq!(host.text(0), r#"{"IsActive":false}"#);
@@ -317,7 +317,7 @@ fn v11_delete_rename_refused_keeps_the_mapping() {
         ),
         no_content(),
     ]);
-    let out = provision(&host, &config, &entity).unwrap();
+    let out = provision(&host, &config, &entity.change()).unwrap();
     assert_eq!(
         host.json(0),
         json!({"IsActive": false, "Username": "deactivated.bob.005xx0000012345aaa@corp.example.com"})
@@ -333,7 +333,7 @@ fn v11_delete_rename_refused_keeps_the_mapping() {
         "Server Unavailable",
         &[],
     )]);
-    let err = provision(&host, &config, &entity).unwrap_err();
+    let err = provision(&host, &config, &entity.change()).unwrap_err();
     assert_eq!(case(&err), "transient");
     assert_eq!(host.sent().len(), 1);
 }
@@ -349,7 +349,7 @@ fn v12_client_credentials_grant_carries_exactly_the_client_id_and_secret() {
     );
     assert!(validate(&config).is_empty(), "{:?}", validate(&config));
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, &config, &alice(Operation::Create)).unwrap();
+    provision(&host, &config, &alice(Operation::Create).change()).unwrap();
     assert_eq!(
         host.sent()[0].credential,
         Some(Credential::Oauth(OauthGrant::ClientCredentials(
@@ -366,7 +366,7 @@ fn v12_client_credentials_grant_carries_exactly_the_client_id_and_secret() {
     // The default flow (nothing said) is client credentials too.
     let default = without(config, "sf-usePasswordGrant");
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, &default, &alice(Operation::Create)).unwrap();
+    provision(&host, &default, &alice(Operation::Create).change()).unwrap();
     assert!(matches!(
         host.sent()[0].credential,
         Some(Credential::Oauth(OauthGrant::ClientCredentials(_)))
@@ -383,7 +383,7 @@ fn v13_refused_token_is_auth_failed_with_the_oauth_error() {
         }))
     };
     let host = FakeHost::new(vec![refused(Some(400))]);
-    let err = provision(&host, &c0(), &alice(Operation::Create)).unwrap_err();
+    let err = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap_err();
     let ProvisionError::AuthFailed(d) = &err else {
         panic!("{err:?}")
     };
@@ -395,7 +395,7 @@ fn v13_refused_token_is_auth_failed_with_the_oauth_error() {
     // A token endpoint that is down is transient.
     for status in [None, Some(503)] {
         let host = FakeHost::new(vec![refused(status)]);
-        let err = provision(&host, &c0(), &alice(Operation::Create)).unwrap_err();
+        let err = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap_err();
         let ProvisionError::Transient(t) = &err else {
             panic!("{err:?}")
         };
@@ -409,7 +409,7 @@ fn v14_bodies_are_utf8() {
     entity.claims[0].values = vec!["Zoë".into()];
     entity.claims[1].values = vec!["李".into()];
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, &c0(), &entity).unwrap();
+    provision(&host, &c0(), &entity.change()).unwrap();
     let body = host.sent()[0].body.clone().unwrap();
     let find = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
     assert!(find(&[b'Z', b'o', 0xC3, 0xAB]));
@@ -436,7 +436,7 @@ fn v15_secondary_user_store() {
     entity.claims.clear();
     entity.remote_id = Some(ID.into());
     let host = FakeHost::new(vec![no_content()]);
-    provision(&host, &c0(), &entity).unwrap();
+    provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(
         host.json(0)["Username"],
         "deactivated.dave.005xx0000012345aaa@example.com"
@@ -460,7 +460,7 @@ fn v16_password_change_and_groups_send_nothing() {
     entity.remote_id = Some(ID.into());
     entity.changed_claims = vec!["org:wso2:carbon:identity:provisioning:claim:password".into()];
     let host = FakeHost::new(vec![]);
-    let out = provision(&host, &c0(), &entity).unwrap();
+    let out = provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(out.remote_id.as_deref(), Some(ID));
     assert!(host.sent().is_empty());
 
@@ -468,7 +468,7 @@ fn v16_password_change_and_groups_send_nothing() {
         let mut group = user(operation, "Engineering", &[]);
         group.kind = EntityKind::Group;
         let host = FakeHost::new(vec![]);
-        let err = provision(&host, &c0(), &group).unwrap_err();
+        let err = provision(&host, &c0(), &group.change()).unwrap_err();
         assert_eq!(case(&err), "unsupported");
         assert!(detail(&err).message.contains("users only"));
         assert!(host.sent().is_empty());
@@ -507,7 +507,7 @@ fn tutorial_mapping_table_is_expressible_verbatim() {
 fn expired_session_is_retried_once_with_a_fresh_token() {
     let expired = || sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid", &[]);
     let host = FakeHost::new(vec![expired(), created(ID)]);
-    let out = provision(&host, &c0(), &alice(Operation::Create)).unwrap();
+    let out = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap();
     assert_eq!(out.remote_id.as_deref(), Some(ID));
     assert_eq!(host.invalidated.borrow().as_slice(), &[c0_grant()]);
     let sent = host.sent();
@@ -515,7 +515,7 @@ fn expired_session_is_retried_once_with_a_fresh_token() {
     assert_eq!(sent[0], sent[1]);
 
     let host = FakeHost::new(vec![expired(), expired()]);
-    let err = provision(&host, &c0(), &alice(Operation::Create)).unwrap_err();
+    let err = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap_err();
     assert_eq!(case(&err), "auth-failed");
     assert_eq!(
         detail(&err).target_code.as_deref(),
@@ -531,7 +531,7 @@ fn expired_session_is_retried_once_with_a_fresh_token() {
         "This session is not valid for use with the REST API",
         &[],
     )]);
-    let err = provision(&host, &c0(), &alice(Operation::Create)).unwrap_err();
+    let err = provision(&host, &c0(), &alice(Operation::Create).change()).unwrap_err();
     assert_eq!(case(&err), "auth-failed");
     assert_eq!(host.sent().len(), 1);
     assert!(host.invalidated.borrow().is_empty());
@@ -545,7 +545,7 @@ fn missing_required_fields_are_refused_before_sending() {
         &[("givenname", "Eve")],
     );
     let host = FakeHost::new(vec![]);
-    let err = provision(&host, &c0(), &entity).unwrap_err();
+    let err = provision(&host, &c0(), &entity.change()).unwrap_err();
     assert_eq!(case(&err), "invalid-data");
     assert_eq!(
         detail(&err).fields,
@@ -564,7 +564,7 @@ fn request_timeout_is_passed_to_the_host() {
         },
     );
     let host = FakeHost::new(vec![created(ID)]);
-    provision(&host, &config, &alice(Operation::Create)).unwrap();
+    provision(&host, &config, &alice(Operation::Create).change()).unwrap();
     assert_eq!(host.sent()[0].timeout_ms, Some(5000));
 }
 
@@ -573,7 +573,7 @@ fn create_with_a_known_id_reactivates_the_record() {
     let mut entity = alice(Operation::Create);
     entity.remote_id = Some(ID.into());
     let host = FakeHost::new(vec![no_content()]);
-    let out = provision(&host, &c0(), &entity).unwrap();
+    let out = provision(&host, &c0(), &entity.change()).unwrap();
     assert_eq!(out.remote_id.as_deref(), Some(ID));
     assert_eq!(host.sent()[0].method, Method::Patch);
     let mut expected = alice_body();
@@ -587,7 +587,7 @@ fn a_remote_id_that_is_not_a_salesforce_id_is_not_found_without_requests() {
     entity.remote_id = Some("5f0c7d4e-0000-4000-8000-000000000000".into());
     entity.changed_claims = vec![format!("{WSO2}lastname")];
     let host = FakeHost::new(vec![]);
-    let err = provision(&host, &c0(), &entity).unwrap_err();
+    let err = provision(&host, &c0(), &entity.change()).unwrap_err();
     assert_eq!(case(&err), "not-found");
     assert!(host.sent().is_empty());
 }
@@ -603,7 +603,7 @@ fn patch_of_a_missing_record_is_not_found() {
         "invalid cross reference id",
         &[],
     )]);
-    let err = provision(&host, &c0(), &entity).unwrap_err();
+    let err = provision(&host, &c0(), &entity.change()).unwrap_err();
     assert_eq!(case(&err), "not-found");
     assert_eq!(detail(&err).http_status, Some(404));
 }

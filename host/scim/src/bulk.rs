@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 use crate::backend::ScimBackend;
 use crate::error::{ScimError, ScimResult};
 use crate::filter;
+use crate::kind::{Group, ScimResourceKind, User};
 use crate::ops::{self, Ctx};
+use crate::resource::ScimResource;
 use crate::schema::{BULK_REQUEST_URN, BULK_RESPONSE_URN};
 
 struct BulkOp {
@@ -119,72 +121,65 @@ struct Outcome {
 
 async fn exec<B: ScimBackend>(b: &B, ctx: &Ctx, op: &BulkOp, path: &str) -> ScimResult<Outcome> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segs.as_slice() {
+        [ep, rest @ ..] if *ep == User::KIND.endpoint() => {
+            exec_on::<B, User>(b, ctx, op, path, rest).await
+        }
+        [ep, rest @ ..] if *ep == Group::KIND.endpoint() => {
+            exec_on::<B, Group>(b, ctx, op, path, rest).await
+        }
+        _ => Err(unsupported(op, path)),
+    }
+}
+
+fn unsupported(op: &BulkOp, path: &str) -> ScimError {
+    ScimError::invalid_path(format!("unsupported bulk operation {} {path}", op.method))
+}
+
+/// Runs one operation on the endpoint of `K`; `rest` are the path segments after the endpoint.
+async fn exec_on<B: ScimBackend, K: ScimResourceKind>(
+    b: &B,
+    ctx: &Ctx,
+    op: &BulkOp,
+    path: &str,
+    rest: &[&str],
+) -> ScimResult<Outcome> {
     let data = || {
         op.data
             .clone()
             .ok_or_else(|| ScimError::invalid_syntax("operation needs \"data\""))
     };
     let im = op.version.as_deref();
-    let user_out = |u: &crate::resource::UserResource, status| Outcome {
-        status,
-        location: Some(format!("{}/Users/{}", ctx.base, u.id)),
-        version: Some(u.meta.version.clone()),
-        id: Some(u.id.clone()),
-    };
-    let group_out = |g: &crate::resource::GroupResource, status| Outcome {
-        status,
-        location: Some(format!("{}/Groups/{}", ctx.base, g.id)),
-        version: Some(g.meta.version.clone()),
-        id: Some(g.id.clone()),
-    };
-    match (op.method.as_str(), segs.as_slice()) {
-        ("POST", ["Users"]) => Ok(user_out(
-            &ops::create_user(b, ctx, data()?).await?,
+    let (r, status) = match (op.method.as_str(), rest) {
+        ("POST", []) => (
+            ops::create::<B, K>(b, ctx, data()?).await?,
             StatusCode::CREATED,
-        )),
-        ("POST", ["Groups"]) => Ok(group_out(
-            &ops::create_group(b, ctx, data()?).await?,
-            StatusCode::CREATED,
-        )),
-        ("PUT", ["Users", id]) => Ok(user_out(
-            &ops::replace_user(b, ctx, id, data()?, im).await?,
+        ),
+        ("PUT", [id]) => (
+            ops::replace::<B, K>(b, ctx, id, data()?, im).await?,
             StatusCode::OK,
-        )),
-        ("PUT", ["Groups", id]) => Ok(group_out(
-            &ops::replace_group(b, ctx, id, data()?, im).await?,
+        ),
+        ("PATCH", [id]) => (
+            ops::patch::<B, K>(b, ctx, id, data()?, im).await?,
             StatusCode::OK,
-        )),
-        ("PATCH", ["Users", id]) => Ok(user_out(
-            &ops::patch_user(b, ctx, id, data()?, im).await?,
-            StatusCode::OK,
-        )),
-        ("PATCH", ["Groups", id]) => Ok(group_out(
-            &ops::patch_group(b, ctx, id, data()?, im).await?,
-            StatusCode::OK,
-        )),
-        ("DELETE", ["Users", id]) => {
-            ops::delete_user(b, ctx, id, im).await?;
-            Ok(Outcome {
+        ),
+        ("DELETE", [id]) => {
+            ops::delete::<B, K>(b, ctx, id, im).await?;
+            return Ok(Outcome {
                 status: StatusCode::NO_CONTENT,
-                location: Some(format!("{}/Users/{id}", ctx.base)),
+                location: Some(format!("{}/{}/{id}", ctx.base, K::KIND.endpoint())),
                 version: None,
                 id: None,
-            })
+            });
         }
-        ("DELETE", ["Groups", id]) => {
-            ops::delete_group(b, ctx, id, im).await?;
-            Ok(Outcome {
-                status: StatusCode::NO_CONTENT,
-                location: Some(format!("{}/Groups/{id}", ctx.base)),
-                version: None,
-                id: None,
-            })
-        }
-        _ => Err(ScimError::invalid_path(format!(
-            "unsupported bulk operation {} {path}",
-            op.method
-        ))),
-    }
+        _ => return Err(unsupported(op, path)),
+    };
+    Ok(Outcome {
+        status,
+        location: Some(format!("{}/{}/{}", ctx.base, K::KIND.endpoint(), r.id())),
+        version: Some(r.meta().version.clone()),
+        id: Some(r.id().to_string()),
+    })
 }
 
 /// Runs a BulkRequest; returns the BulkResponse body.

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::http::ScimConfig;
+use crate::config::ScimConfig;
 use crate::schema::{
     self, ResourceKind, COMMON_ATTRS, ENTERPRISE_ATTRS, ENTERPRISE_URN, GROUP_ATTRS, GROUP_URN,
     LIST_RESPONSE_URN, RESOURCE_TYPE_URN, SCHEMA_URN, SPC_URN, USER_ATTRS, USER_URN,
@@ -77,6 +77,13 @@ pub fn resource_types(base: &str) -> Vec<Value> {
         .into_iter()
         .map(|k| resource_type(k, base))
         .collect()
+}
+
+/// The ResourceType document with the given id (case-insensitive), or `None`.
+pub fn resource_type_by_id(id: &str, base: &str) -> Option<Value> {
+    resource_types(base)
+        .into_iter()
+        .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
 }
 
 /// One Schema document, or `None` for an unknown id.

@@ -1,14 +1,18 @@
 //! The HTTP surface: [`router`] mounts SCIM 2.0 at `/scim/v2/...` and WSO2's SCIM 1.x user
 //! endpoint at `/wso2/scim/Users`, behind authentication, body-size and content-type checks.
+//!
+//! The resource handlers (create, read, replace/patch, delete, list, search) are written once,
+//! generic over [`ScimResourceKind`], and mounted for [`User`] and [`Group`].
 
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Router};
 use serde_json::Value;
 
@@ -16,39 +20,14 @@ use crate::auth::{Authenticator, Credentials, Principal};
 use crate::backend::ScimBackend;
 use crate::bulk;
 use crate::compat;
+use crate::config::ScimConfig;
 use crate::discovery;
 use crate::error::{ScimError, ScimResult};
+use crate::kind::{Group, ScimResourceKind, User};
 use crate::list::{ListQuery, Projection};
 use crate::ops::{self, Ctx};
-use crate::schema::{ResourceKind, SCIM_CONTENT_TYPE};
-
-/// Limits and settings of the SCIM endpoints.
-#[derive(Debug, Clone)]
-pub struct ScimConfig {
-    /// Largest accepted request body in bytes (413 beyond); also Bulk's `maxPayloadSize`.
-    pub max_body_bytes: usize,
-    /// Largest number of operations in one `/Bulk` request.
-    pub max_bulk_operations: usize,
-    /// Page size when a list request gives no `count`.
-    pub default_page_size: usize,
-    /// Upper bound on `count` (also the advertised `filter.maxResults`).
-    pub max_page_size: usize,
-    /// Public base URL of the SCIM 2 endpoints (`https://idp.example/scim/v2`); derived from the
-    /// `Host` header when `None`.
-    pub base_url: Option<String>,
-}
-
-impl Default for ScimConfig {
-    fn default() -> Self {
-        ScimConfig {
-            max_body_bytes: 1024 * 1024,
-            max_bulk_operations: 1000,
-            default_page_size: 100,
-            max_page_size: 1000,
-            base_url: None,
-        }
-    }
-}
+use crate::resource::{etag_matches, ScimResource};
+use crate::schema::{ResourceKind, SCIM1_CORE_URN, SCIM_CONTENT_TYPE};
 
 /// Shared state of the SCIM routes.
 struct AppState<B> {
@@ -83,32 +62,29 @@ pub fn router<B: ScimBackend>(
         auth,
         config,
     };
-    let v2 = Router::new()
-        .route("/Users", get(list_users::<B>).post(create_user::<B>))
-        .route("/Users/.search", post(search_users::<B>))
-        .route(
-            "/Users/{id}",
-            get(get_user::<B>)
-                .put(replace_user::<B>)
-                .patch(patch_user::<B>)
-                .delete(delete_user::<B>),
-        )
-        .route("/Groups", get(list_groups::<B>).post(create_group::<B>))
-        .route("/Groups/.search", post(search_groups::<B>))
-        .route(
-            "/Groups/{id}",
-            get(get_group::<B>)
-                .put(replace_group::<B>)
-                .patch(patch_group::<B>)
-                .delete(delete_group::<B>),
-        )
+    let v2 = resource_routes::<B, Group>(resource_routes::<B, User>(Router::new()))
         .route("/.search", post(search_all::<B>))
         .route("/Bulk", post(bulk_handler::<B>))
-        .route("/ServiceProviderConfig", get(spc::<B>))
-        .route("/ResourceTypes", get(resource_types::<B>))
-        .route("/ResourceTypes/{id}", get(resource_type::<B>))
-        .route("/Schemas", get(schemas::<B>))
-        .route("/Schemas/{id}", get(schema_by_id::<B>));
+        .route(
+            "/ServiceProviderConfig",
+            doc_route::<B>(discovery::service_provider_config),
+        )
+        .route(
+            "/ResourceTypes",
+            doc_route::<B>(|_, base| discovery::list_response(discovery::resource_types(base))),
+        )
+        .route(
+            "/ResourceTypes/{id}",
+            doc_by_id_route::<B>(discovery::resource_type_by_id, "resource type"),
+        )
+        .route(
+            "/Schemas",
+            doc_route::<B>(|_, base| discovery::list_response(discovery::schemas(base))),
+        )
+        .route(
+            "/Schemas/{id}",
+            doc_by_id_route::<B>(discovery::schema_doc, "schema"),
+        );
     let v1 = Router::new()
         .route("/Users", get(v1_list_users::<B>).post(v1_create_user::<B>))
         .route(
@@ -126,6 +102,23 @@ pub fn router<B: ScimBackend>(
             authenticate::<B>,
         ))
         .with_state(state)
+}
+
+/// Mounts the endpoints of one resource kind: `/{endpoint}`, `/{endpoint}/.search` and
+/// `/{endpoint}/{id}`.
+fn resource_routes<B: ScimBackend, K: ScimResourceKind>(
+    r: Router<AppState<B>>,
+) -> Router<AppState<B>> {
+    let ep = K::KIND.endpoint();
+    r.route(&format!("/{ep}"), get(list::<B, K>).post(create::<B, K>))
+        .route(&format!("/{ep}/.search"), post(search::<B, K>))
+        .route(
+            &format!("/{ep}/{{id}}"),
+            get(read::<B, K>)
+                .put(update::<B, K>)
+                .patch(update::<B, K>)
+                .delete(delete::<B, K>),
+        )
 }
 
 async fn authenticate<B: ScimBackend>(State(st): St<B>, mut req: Request, next: Next) -> Response {
@@ -165,10 +158,56 @@ fn base_url(cfg: &ScimConfig, headers: &HeaderMap, suffix: &str) -> String {
     format!("http://{host}{suffix}")
 }
 
-fn ctx<B>(st: &AppState<B>, p: &Principal, headers: &HeaderMap) -> Ctx {
-    Ctx {
-        tenant: p.tenant.clone(),
-        base: base_url(&st.config, headers, "/scim/v2"),
+/// What every resource handler extracts: the shared state, the request context (the
+/// authenticated principal's tenant, the base URL) and the request headers.
+struct Call<B> {
+    st: AppState<B>,
+    ctx: Ctx,
+    headers: HeaderMap,
+}
+
+impl<B: ScimBackend> FromRequestParts<AppState<B>> for Call<B> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState<B>) -> Result<Self, Response> {
+        let Extension(p) = Extension::<Principal>::from_request_parts(parts, st)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Call {
+            st: st.clone(),
+            ctx: Ctx {
+                tenant: p.tenant,
+                base: base_url(&st.config, &parts.headers, "/scim/v2"),
+            },
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+impl<B: ScimBackend> Call<B> {
+    fn backend(&self) -> &B {
+        &self.st.backend
+    }
+
+    /// The request body as JSON (size limit and content type enforced).
+    async fn json(&self, body: Body) -> ScimResult<Value> {
+        read_json(&self.headers, body, self.st.config.max_body_bytes).await
+    }
+
+    fn if_match(&self) -> Option<&str> {
+        header_str(&self.headers, header::IF_MATCH)
+    }
+
+    /// Renders a stored resource, with what it refers to read from the backend.
+    async fn render_stored<K: ScimResourceKind>(&self, r: &K::Resource) -> ScimResult<Value> {
+        K::render_stored(self.backend(), &self.ctx.tenant, &self.ctx.base, r).await
+    }
+
+    /// Runs a list/search over `kinds`; returns the ListResponse body.
+    async fn list(&self, kinds: &[ResourceKind], query: &ListQuery) -> ScimResult<Value> {
+        let cfg = &self.st.config;
+        let (default, max) = (cfg.default_page_size, cfg.max_page_size);
+        ops::list(self.backend(), &self.ctx, kinds, query, default, max).await
     }
 }
 
@@ -244,6 +283,11 @@ fn projection(params: &Params) -> ScimResult<Projection> {
     Projection::parse(get("attributes"), get("excludedAttributes"))
 }
 
+fn list_query(params: Params) -> ScimResult<ListQuery> {
+    let q = params.map_err(|e| ScimError::invalid_syntax(e.body_text()))?;
+    ListQuery::from_params(&q.0)
+}
+
 fn respond(r: ScimResult<Response>) -> Response {
     r.unwrap_or_else(IntoResponse::into_response)
 }
@@ -252,12 +296,13 @@ fn respond(r: ScimResult<Response>) -> Response {
 fn single(
     status: StatusCode,
     rendered: Value,
-    version: &str,
+    stored: &impl ScimResource,
     proj: &Projection,
     headers: Option<&HeaderMap>,
 ) -> Response {
+    let version = stored.meta().version.as_str();
     if let Some(inm) = headers.and_then(|h| header_str(h, header::IF_NONE_MATCH)) {
-        if crate::resource::etag_matches(inm, version) {
+        if etag_matches(inm, version) {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
             if let Ok(v) = HeaderValue::from_str(version) {
                 r.headers_mut().insert(header::ETAG, v);
@@ -273,354 +318,119 @@ fn single(
     )
 }
 
-// ---- Users ----
+// ---- Users and Groups ----
 
-async fn create_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
+/// `POST /{endpoint}`.
+async fn create<B: ScimBackend, K: ScimResourceKind>(
+    call: Call<B>,
     params: Params,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
     respond(
         async {
             let proj = projection(&params)?;
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let u = ops::create_user(&*st.backend, &c, body).await?;
-            Ok(single(
-                StatusCode::CREATED,
-                ops::render_user(&u, &c, &[]),
-                &u.meta.version,
-                &proj,
-                None,
-            ))
+            let body = call.json(body).await?;
+            let r = ops::create::<B, K>(call.backend(), &call.ctx, body).await?;
+            let rendered = K::render(&r, &call.ctx.base, &[]);
+            Ok(single(StatusCode::CREATED, rendered, &r, &proj, None))
         }
         .await,
     )
 }
 
-async fn get_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
+/// `GET /{endpoint}/{id}`.
+async fn read<B: ScimBackend, K: ScimResourceKind>(
+    call: Call<B>,
     Path(id): Path<String>,
     params: Params,
-    headers: HeaderMap,
 ) -> Response {
     respond(
         async {
             let proj = projection(&params)?;
-            let c = ctx(&st, &p, &headers);
-            let u = ops::get_user(&*st.backend, &c, &id).await?;
-            let groups = st.backend.list_groups(&c.tenant).await?;
+            let r = ops::get::<B, K>(call.backend(), &call.ctx, &id).await?;
+            let rendered = call.render_stored::<K>(&r).await?;
             Ok(single(
                 StatusCode::OK,
-                ops::render_user(&u, &c, &groups),
-                &u.meta.version,
+                rendered,
+                &r,
                 &proj,
-                Some(&headers),
+                Some(&call.headers),
             ))
         }
         .await,
     )
 }
 
-async fn replace_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
+/// `PUT` (replace) and `PATCH /{endpoint}/{id}`.
+async fn update<B: ScimBackend, K: ScimResourceKind>(
+    method: Method,
+    call: Call<B>,
     Path(id): Path<String>,
     params: Params,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
     respond(
         async {
             let proj = projection(&params)?;
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let im = header_str(&headers, header::IF_MATCH);
-            let u = ops::replace_user(&*st.backend, &c, &id, body, im).await?;
-            let groups = st.backend.list_groups(&c.tenant).await?;
-            Ok(single(
-                StatusCode::OK,
-                ops::render_user(&u, &c, &groups),
-                &u.meta.version,
-                &proj,
-                None,
-            ))
+            let body = call.json(body).await?;
+            let (b, c, im) = (call.backend(), &call.ctx, call.if_match());
+            let r = if method == Method::PATCH {
+                ops::patch::<B, K>(b, c, &id, body, im).await?
+            } else {
+                ops::replace::<B, K>(b, c, &id, body, im).await?
+            };
+            let rendered = call.render_stored::<K>(&r).await?;
+            Ok(single(StatusCode::OK, rendered, &r, &proj, None))
         }
         .await,
     )
 }
 
-async fn patch_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
+/// `DELETE /{endpoint}/{id}`.
+async fn delete<B: ScimBackend, K: ScimResourceKind>(
+    call: Call<B>,
     Path(id): Path<String>,
-    params: Params,
-    headers: HeaderMap,
-    body: Body,
 ) -> Response {
     respond(
         async {
-            let proj = projection(&params)?;
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let im = header_str(&headers, header::IF_MATCH);
-            let u = ops::patch_user(&*st.backend, &c, &id, body, im).await?;
-            let groups = st.backend.list_groups(&c.tenant).await?;
-            Ok(single(
-                StatusCode::OK,
-                ops::render_user(&u, &c, &groups),
-                &u.meta.version,
-                &proj,
-                None,
-            ))
-        }
-        .await,
-    )
-}
-
-async fn delete_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let c = ctx(&st, &p, &headers);
-            let im = header_str(&headers, header::IF_MATCH);
-            ops::delete_user(&*st.backend, &c, &id, im).await?;
+            ops::delete::<B, K>(call.backend(), &call.ctx, &id, call.if_match()).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         .await,
     )
 }
 
-async fn list_users<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    params: Params,
-    headers: HeaderMap,
-) -> Response {
-    list_kinds(st, p, params, headers, &[ResourceKind::User]).await
-}
-
-async fn list_groups<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    params: Params,
-    headers: HeaderMap,
-) -> Response {
-    list_kinds(st, p, params, headers, &[ResourceKind::Group]).await
-}
-
-async fn list_kinds<B: ScimBackend>(
-    st: AppState<B>,
-    p: Principal,
-    params: Params,
-    headers: HeaderMap,
-    kinds: &[ResourceKind],
-) -> Response {
+/// `GET /{endpoint}`.
+async fn list<B: ScimBackend, K: ScimResourceKind>(call: Call<B>, params: Params) -> Response {
     respond(
         async {
-            let q = params.map_err(|e| ScimError::invalid_syntax(e.body_text()))?;
-            let query = ListQuery::from_params(&q.0)?;
-            run_list(&st, &p, &headers, kinds, &query).await
+            let body = call.list(&[K::KIND], &list_query(params)?).await?;
+            Ok(scim_json(StatusCode::OK, &body, None, false))
         }
         .await,
     )
 }
 
-async fn run_list<B: ScimBackend>(
-    st: &AppState<B>,
-    p: &Principal,
-    headers: &HeaderMap,
-    kinds: &[ResourceKind],
-    query: &ListQuery,
-) -> ScimResult<Response> {
-    let c = ctx(st, p, headers);
-    let body = ops::list(
-        &*st.backend,
-        &c,
-        kinds,
-        query,
-        st.config.default_page_size,
-        st.config.max_page_size,
-    )
-    .await?;
-    Ok(scim_json(StatusCode::OK, &body, None, false))
+/// `POST /{endpoint}/.search`.
+async fn search<B: ScimBackend, K: ScimResourceKind>(call: Call<B>, body: Body) -> Response {
+    search_kinds(call, body, &[K::KIND]).await
 }
 
-async fn search<B: ScimBackend>(
-    st: AppState<B>,
-    p: Principal,
-    headers: HeaderMap,
+/// `POST /.search` over both kinds.
+async fn search_all<B: ScimBackend>(call: Call<B>, body: Body) -> Response {
+    search_kinds(call, body, &[User::KIND, Group::KIND]).await
+}
+
+async fn search_kinds<B: ScimBackend>(
+    call: Call<B>,
     body: Body,
     kinds: &[ResourceKind],
 ) -> Response {
     respond(
         async {
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let query = ListQuery::from_search_body(&body)?;
-            run_list(&st, &p, &headers, kinds, &query).await
-        }
-        .await,
-    )
-}
-
-async fn search_users<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    search(st, p, headers, body, &[ResourceKind::User]).await
-}
-
-async fn search_groups<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    search(st, p, headers, body, &[ResourceKind::Group]).await
-}
-
-async fn search_all<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    search(
-        st,
-        p,
-        headers,
-        body,
-        &[ResourceKind::User, ResourceKind::Group],
-    )
-    .await
-}
-
-// ---- Groups ----
-
-async fn create_group<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    params: Params,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    respond(
-        async {
-            let proj = projection(&params)?;
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let g = ops::create_group(&*st.backend, &c, body).await?;
-            Ok(single(
-                StatusCode::CREATED,
-                ops::render_group(&g, &c),
-                &g.meta.version,
-                &proj,
-                None,
-            ))
-        }
-        .await,
-    )
-}
-
-async fn get_group<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    params: Params,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let proj = projection(&params)?;
-            let c = ctx(&st, &p, &headers);
-            let g = ops::get_group(&*st.backend, &c, &id).await?;
-            Ok(single(
-                StatusCode::OK,
-                ops::render_group(&g, &c),
-                &g.meta.version,
-                &proj,
-                Some(&headers),
-            ))
-        }
-        .await,
-    )
-}
-
-async fn replace_group<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    params: Params,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    respond(
-        async {
-            let proj = projection(&params)?;
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let im = header_str(&headers, header::IF_MATCH);
-            let g = ops::replace_group(&*st.backend, &c, &id, body, im).await?;
-            Ok(single(
-                StatusCode::OK,
-                ops::render_group(&g, &c),
-                &g.meta.version,
-                &proj,
-                None,
-            ))
-        }
-        .await,
-    )
-}
-
-async fn patch_group<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    params: Params,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    respond(
-        async {
-            let proj = projection(&params)?;
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let im = header_str(&headers, header::IF_MATCH);
-            let g = ops::patch_group(&*st.backend, &c, &id, body, im).await?;
-            Ok(single(
-                StatusCode::OK,
-                ops::render_group(&g, &c),
-                &g.meta.version,
-                &proj,
-                None,
-            ))
-        }
-        .await,
-    )
-}
-
-async fn delete_group<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    respond(
-        async {
-            let c = ctx(&st, &p, &headers);
-            let im = header_str(&headers, header::IF_MATCH);
-            ops::delete_group(&*st.backend, &c, &id, im).await?;
-            Ok(StatusCode::NO_CONTENT.into_response())
+            let query = ListQuery::from_search_body(&call.json(body).await?)?;
+            let body = call.list(kinds, &query).await?;
+            Ok(scim_json(StatusCode::OK, &body, None, false))
         }
         .await,
     )
@@ -628,17 +438,12 @@ async fn delete_group<B: ScimBackend>(
 
 // ---- Bulk ----
 
-async fn bulk_handler<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn bulk_handler<B: ScimBackend>(call: Call<B>, body: Body) -> Response {
     respond(
         async {
-            let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-            let c = ctx(&st, &p, &headers);
-            let out = bulk::run(&*st.backend, &c, body, st.config.max_bulk_operations).await?;
+            let body = call.json(body).await?;
+            let max_ops = call.st.config.max_bulk_operations;
+            let out = bulk::run(call.backend(), &call.ctx, body, max_ops).await?;
             Ok(scim_json(StatusCode::OK, &out, None, false))
         }
         .await,
@@ -647,54 +452,28 @@ async fn bulk_handler<B: ScimBackend>(
 
 // ---- Discovery ----
 
-async fn spc<B: ScimBackend>(State(st): St<B>, headers: HeaderMap) -> Response {
-    let base = base_url(&st.config, &headers, "/scim/v2");
-    scim_json(
-        StatusCode::OK,
-        &discovery::service_provider_config(&st.config, &base),
-        None,
-        false,
+/// Serves a discovery document built from the config and the SCIM 2 base URL.
+fn doc_route<B: ScimBackend>(doc: fn(&ScimConfig, &str) -> Value) -> MethodRouter<AppState<B>> {
+    get(move |State(st): St<B>, headers: HeaderMap| async move {
+        let base = base_url(&st.config, &headers, "/scim/v2");
+        scim_json(StatusCode::OK, &doc(&st.config, &base), None, false)
+    })
+}
+
+/// Serves the discovery document `doc(id, base)`; 404 naming `what` when there is none.
+fn doc_by_id_route<B: ScimBackend>(
+    doc: fn(&str, &str) -> Option<Value>,
+    what: &'static str,
+) -> MethodRouter<AppState<B>> {
+    get(
+        move |State(st): St<B>, Path(id): Path<String>, headers: HeaderMap| async move {
+            let base = base_url(&st.config, &headers, "/scim/v2");
+            match doc(&id, &base) {
+                Some(d) => scim_json(StatusCode::OK, &d, None, false),
+                None => ScimError::not_found(format!("no {what} \"{id}\"")).into_response(),
+            }
+        },
     )
-}
-
-async fn resource_types<B: ScimBackend>(State(st): St<B>, headers: HeaderMap) -> Response {
-    let base = base_url(&st.config, &headers, "/scim/v2");
-    let body = discovery::list_response(discovery::resource_types(&base));
-    scim_json(StatusCode::OK, &body, None, false)
-}
-
-async fn resource_type<B: ScimBackend>(
-    State(st): St<B>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let base = base_url(&st.config, &headers, "/scim/v2");
-    match discovery::resource_types(&base).into_iter().find(|r| {
-        r["id"]
-            .as_str()
-            .is_some_and(|i| i.eq_ignore_ascii_case(&id))
-    }) {
-        Some(r) => scim_json(StatusCode::OK, &r, None, false),
-        None => ScimError::not_found(format!("no resource type \"{id}\"")).into_response(),
-    }
-}
-
-async fn schemas<B: ScimBackend>(State(st): St<B>, headers: HeaderMap) -> Response {
-    let base = base_url(&st.config, &headers, "/scim/v2");
-    let body = discovery::list_response(discovery::schemas(&base));
-    scim_json(StatusCode::OK, &body, None, false)
-}
-
-async fn schema_by_id<B: ScimBackend>(
-    State(st): St<B>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let base = base_url(&st.config, &headers, "/scim/v2");
-    match discovery::schema_doc(&id, &base) {
-        Some(s) => scim_json(StatusCode::OK, &s, None, false),
-        None => ScimError::not_found(format!("no schema \"{id}\"")).into_response(),
-    }
 }
 
 // ---- SCIM 1.x (WSO2 tutorial) ----
@@ -726,104 +505,81 @@ fn v1_json(status: StatusCode, body: &Value) -> Response {
     r
 }
 
-async fn v1_create_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let r: ScimResult<Response> = async {
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let u = ops::create_user(&*st.backend, &c, compat::user_from_v1(body)).await?;
-        Ok(v1_json(StatusCode::CREATED, &ops::render_user(&u, &c, &[])))
-    }
-    .await;
+fn v1_respond(r: ScimResult<Response>) -> Response {
     r.unwrap_or_else(v1_error)
 }
 
-async fn v1_get_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let r: ScimResult<Response> = async {
-        let c = ctx(&st, &p, &headers);
-        let u = ops::get_user(&*st.backend, &c, &id).await?;
-        let groups = st.backend.list_groups(&c.tenant).await?;
-        Ok(v1_json(StatusCode::OK, &ops::render_user(&u, &c, &groups)))
-    }
-    .await;
-    r.unwrap_or_else(v1_error)
+async fn v1_create_user<B: ScimBackend>(call: Call<B>, body: Body) -> Response {
+    v1_respond(
+        async {
+            let body = compat::user_from_v1(call.json(body).await?);
+            let u = ops::create::<B, User>(call.backend(), &call.ctx, body).await?;
+            let rendered = User::render(&u, &call.ctx.base, &[]);
+            Ok(v1_json(StatusCode::CREATED, &rendered))
+        }
+        .await,
+    )
+}
+
+async fn v1_get_user<B: ScimBackend>(call: Call<B>, Path(id): Path<String>) -> Response {
+    v1_respond(
+        async {
+            let u = ops::get::<B, User>(call.backend(), &call.ctx, &id).await?;
+            Ok(v1_json(
+                StatusCode::OK,
+                &call.render_stored::<User>(&u).await?,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn v1_replace_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
+    call: Call<B>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let r: ScimResult<Response> = async {
-        let body = read_json(&headers, body, st.config.max_body_bytes).await?;
-        let c = ctx(&st, &p, &headers);
-        let im = header_str(&headers, header::IF_MATCH);
-        let u = ops::replace_user(&*st.backend, &c, &id, compat::user_from_v1(body), im).await?;
-        let groups = st.backend.list_groups(&c.tenant).await?;
-        Ok(v1_json(StatusCode::OK, &ops::render_user(&u, &c, &groups)))
-    }
-    .await;
-    r.unwrap_or_else(v1_error)
-}
-
-async fn v1_delete_user<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let r: ScimResult<Response> = async {
-        let c = ctx(&st, &p, &headers);
-        ops::delete_user(&*st.backend, &c, &id, None).await?;
-        Ok(StatusCode::OK.into_response())
-    }
-    .await;
-    r.unwrap_or_else(v1_error)
-}
-
-async fn v1_list_users<B: ScimBackend>(
-    State(st): St<B>,
-    Extension(p): Extension<Principal>,
-    params: Params,
-    headers: HeaderMap,
-) -> Response {
-    let r: ScimResult<Response> = async {
-        let q = params.map_err(|e| ScimError::invalid_syntax(e.body_text()))?;
-        let query = ListQuery::from_params(&q.0)?;
-        let c = ctx(&st, &p, &headers);
-        let mut body = ops::list(
-            &*st.backend,
-            &c,
-            &[ResourceKind::User],
-            &query,
-            st.config.default_page_size,
-            st.config.max_page_size,
-        )
-        .await?;
-        body["schemas"] = serde_json::json!([crate::schema::SCIM1_CORE_URN]);
-        if let Some(Value::Array(items)) = body.get_mut("Resources") {
-            for i in items.iter_mut() {
-                *i = compat::user_to_v1(std::mem::take(i));
-            }
+    v1_respond(
+        async {
+            let body = compat::user_from_v1(call.json(body).await?);
+            let (b, c, im) = (call.backend(), &call.ctx, call.if_match());
+            let u = ops::replace::<B, User>(b, c, &id, body, im).await?;
+            Ok(v1_json(
+                StatusCode::OK,
+                &call.render_stored::<User>(&u).await?,
+            ))
         }
-        let mut r = (StatusCode::OK, body.to_string()).into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        Ok(r)
-    }
-    .await;
-    r.unwrap_or_else(v1_error)
+        .await,
+    )
+}
+
+async fn v1_delete_user<B: ScimBackend>(call: Call<B>, Path(id): Path<String>) -> Response {
+    v1_respond(
+        async {
+            ops::delete::<B, User>(call.backend(), &call.ctx, &id, None).await?;
+            Ok(StatusCode::OK.into_response())
+        }
+        .await,
+    )
+}
+
+async fn v1_list_users<B: ScimBackend>(call: Call<B>, params: Params) -> Response {
+    v1_respond(
+        async {
+            let mut body = call.list(&[User::KIND], &list_query(params)?).await?;
+            body["schemas"] = serde_json::json!([SCIM1_CORE_URN]);
+            if let Some(Value::Array(items)) = body.get_mut("Resources") {
+                for i in items.iter_mut() {
+                    *i = compat::user_to_v1(std::mem::take(i));
+                }
+            }
+            let mut r = (StatusCode::OK, body.to_string()).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Ok(r)
+        }
+        .await,
+    )
 }

@@ -6,7 +6,9 @@
 //! - [`router`]: the axum router (`/scim/v2/...` and WSO2's SCIM 1.x `/wso2/scim/Users`);
 //! - [`ScimBackend`]: tenant-scoped, versioned storage; [`MemoryBackend`] implements it;
 //! - [`Authenticator`]: per-tenant Basic/bearer authentication; [`CredentialStore`] implements it;
-//! - [`user_claims`] / [`changed_claims`]: SCIM attributes as WSO2 local claims.
+//! - [`user_claims`] / [`changed_claims`]: SCIM attributes as WSO2 local claims;
+//! - [`kind::ScimResourceKind`]: what differs between Users and Groups; the operations in
+//!   [`ops`], the HTTP handlers and `/Bulk` are each written once, generic over it.
 //!
 //! Every write is validated completely before exactly one backend call, so a failed request
 //! leaves nothing half-written.
@@ -16,10 +18,12 @@ pub mod backend;
 pub mod bulk;
 pub mod claims;
 pub mod compat;
+pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod kind;
 pub mod list;
 pub mod memory;
 pub mod ops;
@@ -30,7 +34,8 @@ pub mod schema;
 pub use auth::{Authenticator, CredentialStore, Credentials, Principal};
 pub use backend::{BackendError, ScimBackend, TenantId};
 pub use claims::{changed_claims, user_claims, Claims};
+pub use config::ScimConfig;
 pub use error::{ScimError, ScimType};
-pub use http::{router, ScimConfig};
+pub use http::router;
 pub use memory::MemoryBackend;
 pub use resource::{GroupResource, UserResource};

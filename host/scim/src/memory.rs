@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::backend::{BackendError, BackendResult, ScimBackend, TenantId};
-use crate::resource::{GroupResource, UserResource};
+use crate::resource::{self, GroupResource, ScimResource, UserResource};
 
 #[derive(Default)]
 struct TenantData {
@@ -37,168 +37,147 @@ fn check_version(stored: &str, expected: Option<&str>) -> BackendResult<()> {
     }
 }
 
-fn user_name_taken(d: &TenantData, name: &str, except: &str) -> bool {
-    d.users
-        .iter()
-        .any(|u| u.id != except && u.user_name.to_lowercase() == name.to_lowercase())
+/// A stored resource type: where its rows live and what must stay unique among them.
+trait Row: ScimResource + Clone {
+    /// The tenant's rows of this type.
+    fn rows(d: &mut TenantData) -> &mut Vec<Self>;
+    /// The name that is unique, case-insensitively, per tenant.
+    fn unique_name(&self) -> &str;
+    /// The conflict message when [`Row::unique_name`] is taken.
+    fn name_conflict(&self) -> String;
+    /// Further checks before `r` is added to `rows`.
+    fn check_new(_rows: &[Self], _r: &Self) -> BackendResult<()> {
+        Ok(())
+    }
 }
 
-fn group_name_taken(d: &TenantData, name: &str, except: &str) -> bool {
-    d.groups
+impl Row for UserResource {
+    fn rows(d: &mut TenantData) -> &mut Vec<Self> {
+        &mut d.users
+    }
+    fn unique_name(&self) -> &str {
+        &self.user_name
+    }
+    fn name_conflict(&self) -> String {
+        format!("userName \"{}\" is already in use", self.user_name)
+    }
+    fn check_new(rows: &[Self], u: &Self) -> BackendResult<()> {
+        if rows.iter().any(|x| x.id == u.id) {
+            return Err(BackendError::Conflict("id already in use".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Row for GroupResource {
+    fn rows(d: &mut TenantData) -> &mut Vec<Self> {
+        &mut d.groups
+    }
+    fn unique_name(&self) -> &str {
+        &self.display_name
+    }
+    fn name_conflict(&self) -> String {
+        format!("group \"{}\" already exists", self.display_name)
+    }
+}
+
+/// Fails with [`BackendError::Conflict`] if a row other than `r` has its unique name.
+fn check_name<R: Row>(rows: &[R], r: &R) -> BackendResult<()> {
+    let name = r.unique_name().to_lowercase();
+    if rows
         .iter()
-        .any(|g| g.id != except && g.display_name.to_lowercase() == name.to_lowercase())
+        .any(|x| x.id() != r.id() && x.unique_name().to_lowercase() == name)
+    {
+        return Err(BackendError::Conflict(r.name_conflict()));
+    }
+    Ok(())
+}
+
+fn insert<R: Row>(d: &mut TenantData, r: R) -> BackendResult<R> {
+    let rows = R::rows(d);
+    check_name(rows, &r)?;
+    R::check_new(rows, &r)?;
+    rows.push(r.clone());
+    Ok(r)
+}
+
+fn fetch<R: Row>(d: &mut TenantData, id: &str) -> BackendResult<R> {
+    R::rows(d)
+        .iter()
+        .find(|r| r.id() == id)
+        .cloned()
+        .ok_or(BackendError::NotFound)
+}
+
+/// The index of row `id`, checked against the expected version.
+fn locate<R: Row>(d: &mut TenantData, id: &str, expected: Option<&str>) -> BackendResult<usize> {
+    let rows = R::rows(d);
+    let idx = rows
+        .iter()
+        .position(|r| r.id() == id)
+        .ok_or(BackendError::NotFound)?;
+    check_version(&rows[idx].meta().version, expected)?;
+    Ok(idx)
+}
+
+fn update<R: Row>(d: &mut TenantData, r: R, expected: &str) -> BackendResult<R> {
+    let idx = locate::<R>(d, r.id(), Some(expected))?;
+    let rows = R::rows(d);
+    check_name(rows, &r)?;
+    rows[idx] = r.clone();
+    Ok(r)
+}
+
+/// Removes row `id` and, in the same step, its group memberships.
+fn remove<R: Row>(d: &mut TenantData, id: &str, expected: Option<&str>) -> BackendResult<()> {
+    let idx = locate::<R>(d, id, expected)?;
+    R::rows(d).remove(idx);
+    remove_member(d, id);
+    Ok(())
+}
+
+/// Implements the [`ScimBackend`] methods of one resource type (`$res`, named by its methods)
+/// over the generic helpers above.
+macro_rules! backend_methods {
+    ($res:ty, $create:ident, $get:ident, $replace:ident, $delete:ident, $list:ident) => {
+        async fn $create(&self, tenant: &TenantId, r: $res) -> BackendResult<$res> {
+            self.with(tenant, |d| insert(d, r))
+        }
+
+        async fn $get(&self, tenant: &TenantId, id: &str) -> BackendResult<$res> {
+            self.with(tenant, |d| fetch(d, id))
+        }
+
+        async fn $replace(
+            &self,
+            tenant: &TenantId,
+            r: $res,
+            expected_version: &str,
+        ) -> BackendResult<$res> {
+            self.with(tenant, |d| update(d, r, expected_version))
+        }
+
+        async fn $delete(
+            &self,
+            tenant: &TenantId,
+            id: &str,
+            expected_version: Option<&str>,
+        ) -> BackendResult<()> {
+            self.with(tenant, |d| remove::<$res>(d, id, expected_version))
+        }
+
+        async fn $list(&self, tenant: &TenantId) -> BackendResult<Vec<$res>> {
+            self.with(tenant, |d| Ok(<$res as Row>::rows(d).clone()))
+        }
+    };
 }
 
 impl ScimBackend for MemoryBackend {
-    async fn create_user(
-        &self,
-        tenant: &TenantId,
-        user: UserResource,
-    ) -> BackendResult<UserResource> {
-        self.with(tenant, |d| {
-            if user_name_taken(d, &user.user_name, &user.id) {
-                return Err(BackendError::Conflict(format!(
-                    "userName \"{}\" is already in use",
-                    user.user_name
-                )));
-            }
-            if d.users.iter().any(|u| u.id == user.id) {
-                return Err(BackendError::Conflict("id already in use".into()));
-            }
-            d.users.push(user.clone());
-            Ok(user)
-        })
+    backend_methods! {
+        UserResource, create_user, get_user, replace_user, delete_user, list_users
     }
-
-    async fn get_user(&self, tenant: &TenantId, id: &str) -> BackendResult<UserResource> {
-        self.with(tenant, |d| {
-            d.users
-                .iter()
-                .find(|u| u.id == id)
-                .cloned()
-                .ok_or(BackendError::NotFound)
-        })
-    }
-
-    async fn replace_user(
-        &self,
-        tenant: &TenantId,
-        user: UserResource,
-        expected_version: &str,
-    ) -> BackendResult<UserResource> {
-        self.with(tenant, |d| {
-            let idx = d
-                .users
-                .iter()
-                .position(|u| u.id == user.id)
-                .ok_or(BackendError::NotFound)?;
-            check_version(&d.users[idx].meta.version, Some(expected_version))?;
-            if user_name_taken(d, &user.user_name, &user.id) {
-                return Err(BackendError::Conflict(format!(
-                    "userName \"{}\" is already in use",
-                    user.user_name
-                )));
-            }
-            d.users[idx] = user.clone();
-            Ok(user)
-        })
-    }
-
-    async fn delete_user(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> BackendResult<()> {
-        self.with(tenant, |d| {
-            let idx = d
-                .users
-                .iter()
-                .position(|u| u.id == id)
-                .ok_or(BackendError::NotFound)?;
-            check_version(&d.users[idx].meta.version, expected_version)?;
-            d.users.remove(idx);
-            remove_member(d, id);
-            Ok(())
-        })
-    }
-
-    async fn list_users(&self, tenant: &TenantId) -> BackendResult<Vec<UserResource>> {
-        self.with(tenant, |d| Ok(d.users.clone()))
-    }
-
-    async fn create_group(
-        &self,
-        tenant: &TenantId,
-        group: GroupResource,
-    ) -> BackendResult<GroupResource> {
-        self.with(tenant, |d| {
-            if group_name_taken(d, &group.display_name, &group.id) {
-                return Err(BackendError::Conflict(format!(
-                    "group \"{}\" already exists",
-                    group.display_name
-                )));
-            }
-            d.groups.push(group.clone());
-            Ok(group)
-        })
-    }
-
-    async fn get_group(&self, tenant: &TenantId, id: &str) -> BackendResult<GroupResource> {
-        self.with(tenant, |d| {
-            d.groups
-                .iter()
-                .find(|g| g.id == id)
-                .cloned()
-                .ok_or(BackendError::NotFound)
-        })
-    }
-
-    async fn replace_group(
-        &self,
-        tenant: &TenantId,
-        group: GroupResource,
-        expected_version: &str,
-    ) -> BackendResult<GroupResource> {
-        self.with(tenant, |d| {
-            let idx = d
-                .groups
-                .iter()
-                .position(|g| g.id == group.id)
-                .ok_or(BackendError::NotFound)?;
-            check_version(&d.groups[idx].meta.version, Some(expected_version))?;
-            if group_name_taken(d, &group.display_name, &group.id) {
-                return Err(BackendError::Conflict(format!(
-                    "group \"{}\" already exists",
-                    group.display_name
-                )));
-            }
-            d.groups[idx] = group.clone();
-            Ok(group)
-        })
-    }
-
-    async fn delete_group(
-        &self,
-        tenant: &TenantId,
-        id: &str,
-        expected_version: Option<&str>,
-    ) -> BackendResult<()> {
-        self.with(tenant, |d| {
-            let idx = d
-                .groups
-                .iter()
-                .position(|g| g.id == id)
-                .ok_or(BackendError::NotFound)?;
-            check_version(&d.groups[idx].meta.version, expected_version)?;
-            d.groups.remove(idx);
-            remove_member(d, id);
-            Ok(())
-        })
-    }
-
-    async fn list_groups(&self, tenant: &TenantId) -> BackendResult<Vec<GroupResource>> {
-        self.with(tenant, |d| Ok(d.groups.clone()))
+    backend_methods! {
+        GroupResource, create_group, get_group, replace_group, delete_group, list_groups
     }
 }
 
@@ -208,8 +187,8 @@ fn remove_member(d: &mut TenantData, id: &str) {
         let before = g.members.len();
         g.members.retain(|m| m.value != id);
         if g.members.len() != before {
-            g.meta.version = crate::resource::next_version(&g.meta.version);
-            g.meta.last_modified = crate::resource::now_rfc3339();
+            g.meta.version = resource::next_version(&g.meta.version);
+            g.meta.last_modified = resource::now_rfc3339();
         }
     }
 }

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::error::{ScimError, ScimResult};
 use crate::schema::{self, ResourceKind, ENTERPRISE_URN, GROUP_URN, USER_URN};
@@ -288,6 +290,40 @@ pub struct GroupResource {
     pub meta: Meta,
 }
 
+/// What every stored resource has: a server-assigned `id` and a [`Meta`].
+pub trait ScimResource {
+    /// The server-assigned identifier.
+    fn id(&self) -> &str;
+    /// Sets the server-assigned identifier.
+    fn set_id(&mut self, id: String);
+    /// The resource metadata.
+    fn meta(&self) -> &Meta;
+    /// The resource metadata, for update.
+    fn meta_mut(&mut self) -> &mut Meta;
+}
+
+/// Implements [`ScimResource`] for structs with `id` and `meta` fields.
+macro_rules! impl_scim_resource {
+    ($($t:ty),*) => {$(
+        impl ScimResource for $t {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn set_id(&mut self, id: String) {
+                self.id = id;
+            }
+            fn meta(&self) -> &Meta {
+                &self.meta
+            }
+            fn meta_mut(&mut self) -> &mut Meta {
+                &mut self.meta
+            }
+        }
+    )*};
+}
+
+impl_scim_resource!(UserResource, GroupResource);
+
 fn lenient_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     use serde::de::Error;
     match Option::<Value>::deserialize(d)? {
@@ -340,16 +376,25 @@ fn typed_error(e: serde_json::Error) -> ScimError {
     ScimError::invalid_value(format!("attribute value not valid for the schema: {e}"))
 }
 
+/// Checks that a client-supplied body is an object naming the schemas of `kind`, and
+/// canonicalises its attribute names.
+fn request_body(kind: ResourceKind, mut body: Value) -> ScimResult<Value> {
+    if !body.is_object() {
+        return Err(ScimError::invalid_syntax(format!(
+            "a {} must be a JSON object",
+            kind.name()
+        )));
+    }
+    check_schemas(kind, &body)?;
+    schema::canonicalize(kind, &mut body);
+    Ok(body)
+}
+
 impl UserResource {
     /// Parses and validates a client-supplied user body (schemas, types, required `userName`).
     /// Read-only attributes (`id`, `meta`, `groups`) are ignored.
-    pub fn from_request(mut body: Value) -> ScimResult<Self> {
-        if !body.is_object() {
-            return Err(ScimError::invalid_syntax("a User must be a JSON object"));
-        }
-        check_schemas(ResourceKind::User, &body)?;
-        schema::canonicalize(ResourceKind::User, &mut body);
-        let mut user = Self::from_value(body)?;
+    pub fn from_request(body: Value) -> ScimResult<Self> {
+        let mut user = Self::from_value(request_body(ResourceKind::User, body)?)?;
         user.id = String::new();
         user.meta = Meta::default();
         user.groups.clear();
@@ -404,13 +449,8 @@ impl UserResource {
 
 impl GroupResource {
     /// Parses and validates a client-supplied group body.
-    pub fn from_request(mut body: Value) -> ScimResult<Self> {
-        if !body.is_object() {
-            return Err(ScimError::invalid_syntax("a Group must be a JSON object"));
-        }
-        check_schemas(ResourceKind::Group, &body)?;
-        schema::canonicalize(ResourceKind::Group, &mut body);
-        let mut group = Self::from_value(body)?;
+    pub fn from_request(body: Value) -> ScimResult<Self> {
+        let mut group = Self::from_value(request_body(ResourceKind::Group, body)?)?;
         group.id = String::new();
         group.meta = Meta::default();
         Ok(group)
@@ -451,30 +491,30 @@ pub fn new_id() -> String {
     )
 }
 
-/// The current time as RFC 3339 UTC with millisecond precision.
+/// The current time as RFC 3339 UTC with millisecond precision (see [`format_rfc3339_millis`]).
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now()
+    let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
         .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        now.subsec_millis()
-    )
+    format_rfc3339_millis(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// Milliseconds since the Unix epoch as RFC 3339 UTC with millisecond precision, the form of
+/// `meta.created` / `meta.lastModified`: `2023-11-14T22:13:20.123Z`.
+///
+/// Instants outside the years -9999..=9999 are clamped to the nearest representable one.
+pub fn format_rfc3339_millis(ms_since_epoch: i64) -> String {
+    let nanos = i128::from(ms_since_epoch) * 1_000_000;
+    let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(if nanos < 0 {
+        PrimitiveDateTime::MIN.assume_utc()
+    } else {
+        PrimitiveDateTime::MAX.assume_utc()
+    });
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    ))
+    .unwrap_or_default()
 }
 
 /// The weak ETag for version number `n`.
@@ -505,4 +545,53 @@ pub fn etag_matches(header: &str, version: &str) -> bool {
     header
         .split(',')
         .any(|t| t.trim() == "*" || strip(t) == want)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written formatter this crate used before `time`, kept as the reference.
+    fn civil_reference(ms: i64) -> String {
+        let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
+        let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+
+    #[test]
+    fn rfc3339_millis() {
+        assert_eq!(format_rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            format_rfc3339_millis(1_700_000_000_123),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(format_rfc3339_millis(-1), "1969-12-31T23:59:59.999Z");
+        // Byte-identical to the former formatter from year 0 to 9999.
+        let (first, last) = (-62_167_219_200_000_i64, 253_402_300_799_999_i64);
+        let step = (last - first) / 100_003;
+        let mut ms = first;
+        while ms <= last {
+            assert_eq!(format_rfc3339_millis(ms), civil_reference(ms), "{ms}");
+            ms += step;
+        }
+        assert_eq!(format_rfc3339_millis(last), civil_reference(last));
+        assert_eq!(format_rfc3339_millis(i64::MAX), "9999-12-31T23:59:59.999Z");
+        let now = now_rfc3339();
+        assert_eq!(now.len(), 24, "{now}");
+        assert!(now.ends_with('Z') && now.as_bytes()[19] == b'.', "{now}");
+    }
 }

@@ -2,6 +2,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ::time::format_description::BorrowedFormatItem;
+use ::time::macros::format_description;
+use ::time::UtcDateTime;
+
 /// Milliseconds since the Unix epoch, now.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -10,33 +14,23 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Formats epoch milliseconds the way the REST API does: `2013-05-20T20:49:32.000+0000`.
-pub fn format_datetime(ms: u64) -> String {
-    let secs = ms / 1000;
-    let millis = ms % 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}+0000",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
+/// Salesforce's date-time format: UTC, milliseconds, and a `+0000` offset without a colon.
+const SALESFORCE_FORMAT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]+0000");
 
-/// Converts days since 1970-01-01 to (year, month, day) (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Epoch milliseconds of `9999-12-31T23:59:59.999Z`.
+const LAST_MS: u64 = 253_402_300_799_999;
+
+/// Formats epoch milliseconds the way the REST API does: `2013-05-20T20:49:32.000+0000`.
+///
+/// Instants after the last one a four-digit year can carry (`9999-12-31T23:59:59.999+0000`) are
+/// shown as that one.
+pub fn format_datetime(ms: u64) -> String {
+    let ms = ms.min(LAST_MS);
+    UtcDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .expect("a clamped timestamp is in range")
+        .format(SALESFORCE_FORMAT)
+        .expect("every field of the format is available on a UTC date-time")
 }
 
 #[cfg(test)]
@@ -54,5 +48,10 @@ mod tests {
             format_datetime(951_782_400_123),
             "2000-02-29T00:00:00.123+0000"
         );
+        assert_eq!(
+            format_datetime(253_402_300_799_999),
+            "9999-12-31T23:59:59.999+0000"
+        );
+        assert_eq!(format_datetime(u64::MAX), "9999-12-31T23:59:59.999+0000");
     }
 }

@@ -1,4 +1,5 @@
-//! Test support: a scripted host, the C0 configuration of the WSO2 test vectors, and entities.
+//! Test support: a scripted host, the C0 configuration of the WSO2 test vectors, and local
+//! changes in either contract version.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
@@ -192,9 +193,82 @@ pub fn with_mappings(config: ConnectorConfig, mappings: Vec<ClaimMapping>) -> Co
     )
 }
 
-/// A user entity with claims given by short names (`givenname` -> `http://wso2.org/claims/givenname`).
-pub fn user(operation: Operation, name: &str, claims: &[(&str, &str)]) -> Entity {
-    Entity {
+/// A local change as the tests build it; [`Local::change`] and [`Local::entity`] turn it into
+/// the bound contract's types, so the same tests run against contract 0.2 and 0.1.
+#[derive(Debug, Clone)]
+pub struct Local {
+    pub kind: EntityKind,
+    pub operation: Operation,
+    pub local_id: String,
+    pub name: String,
+    pub remote_id: Option<String>,
+    pub claims: Vec<Claim>,
+    pub changed_claims: Vec<String>,
+    pub previous_name: Option<String>,
+}
+
+#[cfg(not(feature = "contract-v0-1"))]
+impl Local {
+    /// The change to provision.
+    pub fn change(&self) -> Change {
+        Change {
+            operation: self.operation,
+            entity: self.entity(),
+        }
+    }
+
+    /// The entity alone, e.g. for a lookup key.
+    pub fn entity(&self) -> Entity {
+        match self.kind {
+            EntityKind::User => Entity::User(User {
+                local_id: self.local_id.clone(),
+                name: self.name.clone(),
+                remote_id: self.remote_id.clone(),
+                claims: self.claims.clone(),
+                changed_claims: self.changed_claims.clone(),
+                previous_name: self.previous_name.clone(),
+            }),
+            EntityKind::Group => Entity::Group(Group {
+                local_id: self.local_id.clone(),
+                name: self.name.clone(),
+                remote_id: self.remote_id.clone(),
+                members: vec![],
+                added_members: vec![],
+                removed_members: vec![],
+                previous_name: self.previous_name.clone(),
+            }),
+        }
+    }
+}
+
+#[cfg(feature = "contract-v0-1")]
+impl Local {
+    /// The change to provision: in 0.1, the entity record itself.
+    pub fn change(&self) -> Change {
+        self.entity()
+    }
+
+    /// The entity alone, e.g. for a lookup key.
+    pub fn entity(&self) -> Entity {
+        Entity {
+            kind: self.kind,
+            operation: self.operation,
+            local_id: self.local_id.clone(),
+            name: self.name.clone(),
+            remote_id: self.remote_id.clone(),
+            claims: self.claims.clone(),
+            changed_claims: self.changed_claims.clone(),
+            members: vec![],
+            added_members: vec![],
+            removed_members: vec![],
+            previous_name: self.previous_name.clone(),
+        }
+    }
+}
+
+/// A user change with claims given by short names (`givenname` -> `http://wso2.org/claims/givenname`).
+pub fn user(operation: Operation, name: &str, claims: &[(&str, &str)]) -> Local {
+    Local {
         kind: EntityKind::User,
         operation,
         local_id: "local-1".into(),
@@ -208,15 +282,12 @@ pub fn user(operation: Operation, name: &str, claims: &[(&str, &str)]) -> Entity
             })
             .collect(),
         changed_claims: vec![],
-        members: vec![],
-        added_members: vec![],
-        removed_members: vec![],
         previous_name: None,
     }
 }
 
 /// Alice of vector 1.
-pub fn alice(operation: Operation) -> Entity {
+pub fn alice(operation: Operation) -> Local {
     user(
         operation,
         "alice@example.com",
@@ -230,10 +301,10 @@ pub fn alice(operation: Operation) -> Entity {
 
 /// The error's case name, for assertions.
 pub fn case(err: &ProvisionError) -> &'static str {
-    salesforce_connector::api::case_of(err).0
+    salesforce_connector::errors::case_of(err).0
 }
 
 /// The error's detail.
 pub fn detail(err: &ProvisionError) -> &ErrorDetail {
-    salesforce_connector::api::case_of(err).1
+    salesforce_connector::errors::case_of(err).1
 }

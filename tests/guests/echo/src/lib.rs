@@ -1,6 +1,7 @@
-//! Well-behaved test connector: `provision` sends one request through the host's HTTP capability
-//! and reports what came back. The entity's claims choose the request, so one component serves
-//! many host tests (huge responses, redirects, egress denials, credentials, OAuth tokens).
+//! Well-behaved test connector (contract 0.2): `provision` sends one request through the host's
+//! HTTP capability and reports what came back. The claims of the changed `user` choose the request,
+//! so one component serves many host tests (huge responses, redirects, egress denials,
+//! credentials, OAuth tokens). A `group` has no claims, so it sends the default request.
 //!
 //! Claims read (all optional):
 //! - `urn:echo:method`: `GET` (default), `HEAD`, `POST`, `PUT`, `PATCH`, `DELETE`;
@@ -17,15 +18,19 @@
 //! On success the outcome's warnings are `status=`, `body-len=`, `body=` (first 512 bytes) and
 //! `location=` (when present) of the last response. An HTTP error becomes a `permanent` provision
 //! error whose message is `http error: <debug of the error>`.
+//!
+//! `provision-batch` (`max-batch-size` 10, so the host can test batching) applies `provision` to
+//! each change in order and returns one result per change. `list-entities` returns an empty last
+//! page.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "connector" });
+wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
 
 use exports::provisioning::connector::provisioning::Guest;
 use provisioning::connector::http::{self, *};
 use provisioning::connector::types::{
-    ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata, Entity,
-    EntityKind, ErrorDetail, LookupKey, PropertyKind, ProvisionError, ProvisionOutcome,
-    RemoteObject,
+    Change, Claim, ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
+    Entity, EntityKind, ErrorDetail, ListRequest, LookupKey, PropertyKind, ProvisionError,
+    ProvisionOutcome, RemoteObject, RemotePage,
 };
 
 struct Echo;
@@ -54,9 +59,16 @@ fn text(config: &ConnectorConfig, key: &str) -> Option<String> {
         })
 }
 
-fn claim<'a>(entity: &'a Entity, uri: &str) -> Option<&'a str> {
-    entity
-        .claims
+/// The claims of the changed user; a group has none.
+fn claims(change: &Change) -> &[Claim] {
+    match &change.entity {
+        Entity::User(user) => &user.claims,
+        Entity::Group(_) => &[],
+    }
+}
+
+fn claim<'a>(claims: &'a [Claim], uri: &str) -> Option<&'a str> {
+    claims
         .iter()
         .find(|c| c.uri == uri)
         .and_then(|c| c.values.first())
@@ -121,6 +133,7 @@ impl Guest for Echo {
                 property("password", PropertyKind::Text, false, true),
                 property("private-key", PropertyKind::MultilineText, false, true),
             ],
+            max_batch_size: 10,
         }
     }
 
@@ -136,9 +149,10 @@ impl Guest for Echo {
 
     fn provision(
         config: ConnectorConfig,
-        entity: Entity,
+        change: Change,
     ) -> Result<ProvisionOutcome, ProvisionError> {
-        let method = match claim(&entity, "urn:echo:method").unwrap_or("GET") {
+        let claims = claims(&change);
+        let method = match claim(claims, "urn:echo:method").unwrap_or("GET") {
             "HEAD" => Method::Head,
             "POST" => Method::Post,
             "PUT" => Method::Put,
@@ -146,7 +160,7 @@ impl Guest for Echo {
             "DELETE" => Method::Delete,
             _ => Method::Get,
         };
-        let url = match claim(&entity, "urn:echo:url") {
+        let url = match claim(claims, "urn:echo:url") {
             Some(url) => url.to_string(),
             None => {
                 let endpoint =
@@ -154,11 +168,11 @@ impl Guest for Echo {
                 format!(
                     "{}{}",
                     endpoint.trim_end_matches('/'),
-                    claim(&entity, "urn:echo:path").unwrap_or("")
+                    claim(claims, "urn:echo:path").unwrap_or("")
                 )
             }
         };
-        let kind = claim(&entity, "urn:echo:credential").unwrap_or("none");
+        let kind = claim(claims, "urn:echo:credential").unwrap_or("none");
         let credential = match kind {
             "none" => None,
             "bearer" => Some(Credential::Bearer(secret("api-key"))),
@@ -175,20 +189,19 @@ impl Guest for Echo {
                 k.strip_prefix("ref:").unwrap_or(k),
             ))),
         };
-        if claim(&entity, "urn:echo:invalidate") == Some("true") {
+        if claim(claims, "urn:echo:invalidate") == Some("true") {
             if let Some(Credential::Oauth(grant)) = &credential {
                 http::invalidate_token(grant);
             }
         }
-        let headers = entity
-            .claims
+        let headers = claims
             .iter()
             .filter(|c| c.uri == "urn:echo:header")
             .flat_map(|c| c.values.iter())
             .filter_map(|h| h.split_once(':'))
             .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
             .collect();
-        let body = claim(&entity, "urn:echo:body-size")
+        let body = claim(claims, "urn:echo:body-size")
             .and_then(|n| n.parse::<usize>().ok())
             .map(|n| vec![b'x'; n]);
         let request = Request {
@@ -197,9 +210,9 @@ impl Guest for Echo {
             headers,
             body,
             credential,
-            timeout_ms: claim(&entity, "urn:echo:timeout-ms").and_then(|t| t.parse().ok()),
+            timeout_ms: claim(claims, "urn:echo:timeout-ms").and_then(|t| t.parse().ok()),
         };
-        let repeat = claim(&entity, "urn:echo:repeat")
+        let repeat = claim(claims, "urn:echo:repeat")
             .and_then(|n| n.parse().ok())
             .unwrap_or(1u32);
         let mut last = None;
@@ -228,12 +241,33 @@ impl Guest for Echo {
         })
     }
 
+    fn provision_batch(
+        config: ConnectorConfig,
+        changes: Vec<Change>,
+    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+        changes
+            .into_iter()
+            .map(|change| Self::provision(config.clone(), change))
+            .collect()
+    }
+
     fn lookup(
         _config: ConnectorConfig,
         _key: LookupKey,
     ) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
+
+    fn list_entities(
+        _config: ConnectorConfig,
+        _request: ListRequest,
+    ) -> Result<RemotePage, ProvisionError> {
+        Ok(RemotePage {
+            objects: vec![],
+            next_cursor: None,
+        })
+    }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Echo);

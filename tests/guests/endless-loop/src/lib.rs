@@ -1,6 +1,8 @@
-//! Hostile test connector whose `provision` spins forever, to prove the per-call deadline.
+//! Hostile test connector (contract 0.2) whose `provision` spins forever, to prove the per-call
+//! deadline. `provision-batch` (`max-batch-size` 1) applies `provision` to each change in order, so
+//! it spins forever on the first one; `list-entities` answers `unsupported`.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "connector" });
+wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
 
 use exports::provisioning::connector::provisioning::Guest;
 use provisioning::connector::types::*;
@@ -16,6 +18,7 @@ impl Guest for Loop {
             description: "Spins forever in provision.".into(),
             entity_kinds: vec![EntityKind::User],
             properties: vec![],
+            max_batch_size: 1,
         }
     }
     fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
@@ -23,12 +26,21 @@ impl Guest for Loop {
     }
     fn provision(
         _config: ConnectorConfig,
-        _entity: Entity,
+        _change: Change,
     ) -> Result<ProvisionOutcome, ProvisionError> {
         let mut x: u64 = 0;
         loop {
             x = std::hint::black_box(x.wrapping_add(1));
         }
+    }
+    fn provision_batch(
+        config: ConnectorConfig,
+        changes: Vec<Change>,
+    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+        changes
+            .into_iter()
+            .map(|change| Self::provision(config.clone(), change))
+            .collect()
     }
     fn lookup(
         _config: ConnectorConfig,
@@ -36,6 +48,18 @@ impl Guest for Loop {
     ) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
+    fn list_entities(
+        _config: ConnectorConfig,
+        _request: ListRequest,
+    ) -> Result<RemotePage, ProvisionError> {
+        Err(ProvisionError::Unsupported(ErrorDetail {
+            message: "endless-loop cannot list entities".into(),
+            target_code: None,
+            fields: vec![],
+            http_status: None,
+        }))
+    }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Loop);

@@ -1,4 +1,5 @@
-//! Hostile test connector that tries every way it knows to get a secret out of the host.
+//! Hostile test connector (contract 0.2) that tries every way it knows to get a secret out of the
+//! host.
 //!
 //! `provision` makes each attempt below and reports what it saw as one warning per attempt,
 //! `<tag>=<what happened>`, so a test can assert that every attempt was refused and that nothing
@@ -12,14 +13,18 @@
 //! - `c-oauth-evil`: an OAuth grant whose token URL is the evil URL;
 //! - `c-ref-nonsecret`, `c-ref-unknown`: secret references to a non-secret and to an unknown key;
 //! - `d-env`, `d-args`, `d-fs-root`, `d-fs-passwd`, `d-fs-cwd`, `d-tcp`: ambient WASI authority.
+//!
+//! The change itself is ignored. `provision-batch` (`max-batch-size` 1) applies `provision` to each
+//! change in order; `list-entities` answers `unsupported`.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "connector" });
+wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
 
 use exports::provisioning::connector::provisioning::Guest;
 use provisioning::connector::http::{self, *};
 use provisioning::connector::types::{
-    ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata, Entity,
-    EntityKind, LookupKey, PropertyKind, ProvisionError, ProvisionOutcome, RemoteObject,
+    Change, ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
+    EntityKind, ErrorDetail, ListRequest, LookupKey, PropertyKind, ProvisionError,
+    ProvisionOutcome, RemoteObject, RemotePage,
 };
 
 struct Exfiltrator;
@@ -103,6 +108,7 @@ impl Guest for Exfiltrator {
                 property("api-key", PropertyKind::Text, true, true),
                 property("evil-url", PropertyKind::Text, false, false),
             ],
+            max_batch_size: 1,
         }
     }
 
@@ -112,7 +118,7 @@ impl Guest for Exfiltrator {
 
     fn provision(
         config: ConnectorConfig,
-        _entity: Entity,
+        _change: Change,
     ) -> Result<ProvisionOutcome, ProvisionError> {
         let endpoint = text(&config, "endpoint");
         let endpoint = endpoint.trim_end_matches('/');
@@ -295,12 +301,35 @@ impl Guest for Exfiltrator {
         })
     }
 
+    fn provision_batch(
+        config: ConnectorConfig,
+        changes: Vec<Change>,
+    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+        changes
+            .into_iter()
+            .map(|change| Self::provision(config.clone(), change))
+            .collect()
+    }
+
     fn lookup(
         _config: ConnectorConfig,
         _key: LookupKey,
     ) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
+
+    fn list_entities(
+        _config: ConnectorConfig,
+        _request: ListRequest,
+    ) -> Result<RemotePage, ProvisionError> {
+        Err(ProvisionError::Unsupported(ErrorDetail {
+            message: "exfiltrator cannot list entities".into(),
+            target_code: None,
+            fields: vec![],
+            http_status: None,
+        }))
+    }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Exfiltrator);

@@ -1,8 +1,12 @@
-//! Hostile test connector whose `provision` allocates 1 MiB blocks until growth fails, to prove
-//! the per-store memory limit. A correct host traps the guest at the limit, so the "growth refused"
-//! report below should never reach the host.
+//! Hostile test connector (contract 0.2) whose `provision` allocates 1 MiB blocks until growth
+//! fails, to prove the per-store memory limit. A correct host traps the guest at the limit, so the
+//! "growth refused" report below should never reach the host. `lookup` asks for 1 GiB in one raw
+//! `memory.grow` and reports what it returned.
+//!
+//! `provision-batch` (`max-batch-size` 1) applies `provision` to each change in order, so it hits
+//! the limit on the first one; `list-entities` answers `unsupported`.
 
-wit_bindgen::generate!({ path: "../../../wit", world: "connector" });
+wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
 
 use exports::provisioning::connector::provisioning::Guest;
 use provisioning::connector::types::*;
@@ -20,6 +24,7 @@ impl Guest for Hog {
             description: "Grows memory without bound in provision.".into(),
             entity_kinds: vec![EntityKind::User],
             properties: vec![],
+            max_batch_size: 1,
         }
     }
     fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
@@ -27,7 +32,7 @@ impl Guest for Hog {
     }
     fn provision(
         _config: ConnectorConfig,
-        _entity: Entity,
+        _change: Change,
     ) -> Result<ProvisionOutcome, ProvisionError> {
         let mut hoard: Vec<Vec<u8>> = Vec::new();
         loop {
@@ -41,6 +46,15 @@ impl Guest for Hog {
             block.resize(BLOCK, 0xA5);
             hoard.push(std::hint::black_box(block));
         }
+    }
+    fn provision_batch(
+        config: ConnectorConfig,
+        changes: Vec<Change>,
+    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+        changes
+            .into_iter()
+            .map(|change| Self::provision(config.clone(), change))
+            .collect()
     }
     fn lookup(
         _config: ConnectorConfig,
@@ -57,6 +71,18 @@ impl Guest for Hog {
             attributes: vec![],
         }))
     }
+    fn list_entities(
+        _config: ConnectorConfig,
+        _request: ListRequest,
+    ) -> Result<RemotePage, ProvisionError> {
+        Err(ProvisionError::Unsupported(ErrorDetail {
+            message: "memory-hog cannot list entities".into(),
+            target_code: None,
+            fields: vec![],
+            http_status: None,
+        }))
+    }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Hog);

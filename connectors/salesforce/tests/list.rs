@@ -1,0 +1,39 @@
+//! Contract 0.2 only: `max-batch-size` and `list-entities`.
+#![cfg(not(feature = "contract-v0-1"))]
+
+mod common;
+
+use common::*;
+use salesforce_connector::*;
+
+#[test]
+fn batches_hold_one_change() {
+    assert_eq!(metadata().max_batch_size, 1);
+}
+
+#[test]
+fn listing_is_unsupported_without_requests() {
+    for cursor in [None, Some(ID.to_string())] {
+        let host = FakeHost::new(vec![]);
+        let request = ListRequest {
+            kind: EntityKind::User,
+            cursor,
+            page_size: 100,
+        };
+        let err = list_entities(&host, &c0(), &request).unwrap_err();
+        assert_eq!(case(&err), "unsupported");
+        assert!(detail(&err).message.contains("cannot list users"));
+        assert!(host.sent().is_empty());
+    }
+
+    let host = FakeHost::new(vec![]);
+    let request = ListRequest {
+        kind: EntityKind::Group,
+        cursor: None,
+        page_size: 100,
+    };
+    let err = list_entities(&host, &c0(), &request).unwrap_err();
+    assert_eq!(case(&err), "unsupported");
+    assert!(detail(&err).message.contains("users only"));
+    assert!(host.sent().is_empty());
+}

@@ -1,0 +1,82 @@
+//! The boundary between the engine and whatever executes connector calls.
+//!
+//! The dispatcher only ever talks to a [`TargetConnector`]; the sandboxed runtime is adapted to
+//! it by the registry, and tests substitute fakes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+
+use provisioner_contract::{Change, LookupKey, ProvisionError, ProvisionOutcome, RemoteObject};
+use crate::store::TargetRecord;
+
+/// How a sandboxed call failed without the connector returning a typed error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SandboxFailureKind {
+    /// The call ran past its deadline (epoch deadline or outer timeout).
+    Timeout,
+    /// The guest trapped.
+    Trap,
+    /// The guest exceeded its memory limit.
+    Memory,
+    /// The component could not be instantiated or called.
+    Instantiation,
+}
+
+impl SandboxFailureKind {
+    /// A short stable name, used as the error kind in the job and attempt records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxFailureKind::Timeout => "sandbox_timeout",
+            SandboxFailureKind::Trap => "sandbox_trap",
+            SandboxFailureKind::Memory => "sandbox_memory",
+            SandboxFailureKind::Instantiation => "sandbox_instantiation",
+        }
+    }
+}
+
+/// Why a connector call did not produce a result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CallFailure {
+    /// The connector answered with a typed error.
+    Connector(ProvisionError),
+    /// The sandbox failed the call. For a write the outcome is unknown.
+    Sandbox {
+        /// What went wrong.
+        kind: SandboxFailureKind,
+        /// Details for operators.
+        message: String,
+    },
+}
+
+impl fmt::Display for CallFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallFailure::Connector(error) => write!(f, "{error:?}"),
+            CallFailure::Sandbox { kind, message } => write!(f, "{}: {message}", kind.as_str()),
+        }
+    }
+}
+
+/// Result of a connector call.
+pub type CallResult<T> = Result<T, CallFailure>;
+
+/// One target's connector instance, as the dispatcher calls it.
+pub trait TargetConnector: Send + Sync + 'static {
+    /// Applies one local change to the target.
+    fn provision(&self, change: Change) -> BoxFuture<'_, CallResult<ProvisionOutcome>>;
+
+    /// Finds a remote entity, to correlate it or to resolve a write of unknown outcome.
+    fn lookup(&self, key: LookupKey) -> BoxFuture<'_, CallResult<Option<RemoteObject>>>;
+}
+
+/// Supplies the connector instance of a stored target.
+pub trait ConnectorSource: Send + Sync + 'static {
+    /// The connector for `target`, built (or reused) from its stored configuration. An error
+    /// means the target cannot be reached as configured; the text says why.
+    fn connector<'a>(
+        &'a self,
+        target: &'a TargetRecord,
+    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, String>>;
+}

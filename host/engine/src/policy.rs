@@ -1,0 +1,262 @@
+//! The retry decision: what a failed call means for its job and its target.
+//!
+//! The decision comes from the typed error alone, never from its message.
+
+use rand::Rng;
+
+use provisioner_contract::{ErrorDetail, ProvisionError};
+use crate::store::{JobError, OutboundSettings};
+
+use super::connector::CallFailure;
+
+/// What to do after a failed call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decision {
+    /// Run the job again later.
+    Retry {
+        /// Delay before the next run; none means exponential backoff.
+        delay_ms: Option<i64>,
+        /// Whether the failure counts against the job's attempt budget.
+        burn: bool,
+        /// Whether a write may have been applied remotely.
+        outcome_unknown: bool,
+    },
+    /// Pause the whole target; the job waits, its attempts untouched.
+    PauseTarget {
+        /// How long the pause lasts; none means until an operator resumes the target.
+        for_ms: Option<i64>,
+        /// Why, for operators.
+        reason: String,
+    },
+    /// Give up: the job becomes a dead letter.
+    Dead,
+}
+
+/// Decides what a failure means. `write` is true for a call that may create remote state
+/// whose outcome matters (a create), so that sandbox failures count as outcome-unknown.
+///
+/// A quota without a reset hint pauses the target for the target's backoff cap. Refused
+/// credentials pause the target too (its reason says why, for operators) and are probed again
+/// after the backoff cap, so a fixed secret or a transient identity-provider failure heals
+/// without an operator; an operator can resume sooner.
+pub fn decide(failure: &CallFailure, write: bool, settings: &OutboundSettings) -> Decision {
+    match failure {
+        CallFailure::Sandbox { .. } => Decision::Retry {
+            delay_ms: None,
+            burn: true,
+            outcome_unknown: write,
+        },
+        CallFailure::Connector(error) => match error {
+            ProvisionError::Transient(t) => Decision::Retry {
+                delay_ms: None,
+                burn: true,
+                outcome_unknown: write && t.outcome_unknown,
+            },
+            ProvisionError::RateLimited(r) => Decision::Retry {
+                delay_ms: r.retry_after_ms.map(saturating_ms),
+                burn: false,
+                outcome_unknown: false,
+            },
+            ProvisionError::QuotaExhausted(r) => Decision::PauseTarget {
+                for_ms: Some(
+                    r.retry_after_ms
+                        .map(saturating_ms)
+                        .unwrap_or(settings.backoff_cap_ms),
+                ),
+                reason: format!("quota exhausted: {}", describe(&r.detail)),
+            },
+            ProvisionError::AuthFailed(detail) => Decision::PauseTarget {
+                for_ms: Some(settings.backoff_cap_ms),
+                reason: format!("authentication failed: {}", describe(detail)),
+            },
+            ProvisionError::Conflict(_)
+            | ProvisionError::InvalidData(_)
+            | ProvisionError::NotFound(_)
+            | ProvisionError::Unsupported(_)
+            | ProvisionError::Permanent(_) => Decision::Dead,
+        },
+    }
+}
+
+fn saturating_ms(ms: u64) -> i64 {
+    i64::try_from(ms).unwrap_or(i64::MAX / 4)
+}
+
+fn describe(detail: &ErrorDetail) -> String {
+    match &detail.target_code {
+        Some(code) => format!("{code}: {}", detail.message),
+        None => detail.message.clone(),
+    }
+}
+
+/// The delay before retry number `attempt` (1 for the first retry): the base doubled per
+/// attempt, capped, with "equal jitter" (a uniformly random point in the upper half).
+pub fn backoff_ms(settings: &OutboundSettings, attempt: i64) -> i64 {
+    let exponent = (attempt.max(1) - 1).min(40) as u32;
+    let ceiling = settings
+        .backoff_base_ms
+        .saturating_mul(1_i64 << exponent)
+        .min(settings.backoff_cap_ms)
+        .max(0);
+    if ceiling < 2 {
+        return ceiling;
+    }
+    let half = ceiling / 2;
+    half + rand::thread_rng().gen_range(0..=ceiling - half)
+}
+
+/// The stored name of a failure's case.
+pub fn failure_kind(failure: &CallFailure) -> &'static str {
+    match failure {
+        CallFailure::Sandbox { kind, .. } => kind.as_str(),
+        CallFailure::Connector(error) => match error {
+            ProvisionError::Transient(_) => "transient",
+            ProvisionError::RateLimited(_) => "rate_limited",
+            ProvisionError::QuotaExhausted(_) => "quota_exhausted",
+            ProvisionError::AuthFailed(_) => "auth_failed",
+            ProvisionError::Conflict(_) => "conflict",
+            ProvisionError::InvalidData(_) => "invalid_data",
+            ProvisionError::NotFound(_) => "not_found",
+            ProvisionError::Unsupported(_) => "unsupported",
+            ProvisionError::Permanent(_) => "permanent",
+        },
+    }
+}
+
+/// The detail a connector gave with its error, if it gave one.
+pub fn failure_detail(failure: &CallFailure) -> Option<&ErrorDetail> {
+    match failure {
+        CallFailure::Sandbox { .. } => None,
+        CallFailure::Connector(error) => Some(match error {
+            ProvisionError::Transient(t) => &t.detail,
+            ProvisionError::RateLimited(r) | ProvisionError::QuotaExhausted(r) => &r.detail,
+            ProvisionError::Conflict(c) => &c.detail,
+            ProvisionError::AuthFailed(d)
+            | ProvisionError::InvalidData(d)
+            | ProvisionError::NotFound(d)
+            | ProvisionError::Unsupported(d)
+            | ProvisionError::Permanent(d) => d,
+        }),
+    }
+}
+
+/// The failure as recorded on the job: case, target code and message.
+pub fn job_error(failure: &CallFailure) -> JobError {
+    match failure_detail(failure) {
+        Some(detail) => JobError {
+            kind: failure_kind(failure).to_owned(),
+            code: detail.target_code.clone(),
+            message: detail.message.clone(),
+        },
+        None => JobError {
+            kind: failure_kind(failure).to_owned(),
+            code: None,
+            message: failure.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provisioner_contract::{RateLimitError, TransientError};
+    use crate::connector::SandboxFailureKind;
+
+    fn detail(code: &str) -> ErrorDetail {
+        ErrorDetail {
+            message: "m".into(),
+            target_code: Some(code.into()),
+            fields: vec![],
+            http_status: None,
+        }
+    }
+
+    #[test]
+    fn decisions_follow_the_error_type() {
+        let d = OutboundSettings::default();
+        let transient = CallFailure::Connector(ProvisionError::Transient(TransientError {
+            detail: detail("UNABLE_TO_LOCK_ROW"),
+            outcome_unknown: true,
+        }));
+        assert_eq!(
+            decide(&transient, true, &d),
+            Decision::Retry {
+                delay_ms: None,
+                burn: true,
+                outcome_unknown: true
+            }
+        );
+        assert_eq!(
+            decide(&transient, false, &d),
+            Decision::Retry {
+                delay_ms: None,
+                burn: true,
+                outcome_unknown: false
+            }
+        );
+        let limited = CallFailure::Connector(ProvisionError::RateLimited(RateLimitError {
+            detail: detail("REQUEST_LIMIT_EXCEEDED"),
+            retry_after_ms: Some(1500),
+        }));
+        assert_eq!(
+            decide(&limited, true, &d),
+            Decision::Retry {
+                delay_ms: Some(1500),
+                burn: false,
+                outcome_unknown: false
+            }
+        );
+        let quota = CallFailure::Connector(ProvisionError::QuotaExhausted(RateLimitError {
+            detail: detail("REQUEST_LIMIT_EXCEEDED"),
+            retry_after_ms: Some(60_000),
+        }));
+        assert!(matches!(
+            decide(&quota, true, &d),
+            Decision::PauseTarget {
+                for_ms: Some(60_000),
+                ..
+            }
+        ));
+        let auth = CallFailure::Connector(ProvisionError::AuthFailed(detail("INVALID_SESSION_ID")));
+        assert!(matches!(
+            decide(&auth, true, &d),
+            Decision::PauseTarget { for_ms: Some(ms), .. } if ms == d.backoff_cap_ms
+        ));
+        let invalid = CallFailure::Connector(ProvisionError::InvalidData(detail(
+            "INVALID_CROSS_REFERENCE_KEY",
+        )));
+        assert_eq!(decide(&invalid, true, &d), Decision::Dead);
+        let error = job_error(&invalid);
+        assert_eq!(error.kind, "invalid_data");
+        assert_eq!(error.code.as_deref(), Some("INVALID_CROSS_REFERENCE_KEY"));
+        let trap = CallFailure::Sandbox {
+            kind: SandboxFailureKind::Trap,
+            message: "boom".into(),
+        };
+        assert_eq!(
+            decide(&trap, true, &d),
+            Decision::Retry {
+                delay_ms: None,
+                burn: true,
+                outcome_unknown: true
+            }
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let settings = OutboundSettings {
+            backoff_base_ms: 100,
+            backoff_cap_ms: 1_000,
+            ..OutboundSettings::default()
+        };
+        for _ in 0..50 {
+            let first = backoff_ms(&settings, 1);
+            assert!((50..=100).contains(&first), "{first}");
+            let third = backoff_ms(&settings, 3);
+            assert!((200..=400).contains(&third), "{third}");
+            let late = backoff_ms(&settings, 30);
+            assert!((500..=1_000).contains(&late), "{late}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Which targets a user change goes to: provisioning roles and a scoping filter on claims.
+
+use crate::store::{OutboundSettings, UserRecord};
+
+/// Whether a target provisions `user`: the user is live, holds one of the target's
+/// provisioning roles (when it lists any) and matches its scoping filter (when it has one).
+pub fn applies(settings: &OutboundSettings, user: &UserRecord) -> bool {
+    !user.deleted
+        && (settings.provisioning_roles.is_empty()
+            || settings
+                .provisioning_roles
+                .iter()
+                .any(|role| user.roles.contains(role)))
+        && settings
+            .scope_filter
+            .as_ref()
+            .is_none_or(|filter| filter.matches(&user.claims))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Claims, ScopeFilter};
+
+    fn user(roles: &[&str], country: &str) -> UserRecord {
+        UserRecord {
+            tenant: "t".into(),
+            id: "u1".into(),
+            user_name: "alice".into(),
+            claims: [(
+                "http://wso2.org/claims/country".to_owned(),
+                vec![country.to_owned()],
+            )]
+            .into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            version: 1,
+            deleted: false,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn roles_and_filter_decide() {
+        let settings = OutboundSettings {
+            provisioning_roles: vec!["sales".into()],
+            scope_filter: Some(ScopeFilter::Eq {
+                claim: "http://wso2.org/claims/country".into(),
+                value: "lk".into(),
+            }),
+            ..OutboundSettings::default()
+        };
+        assert!(applies(&settings, &user(&["sales"], "LK")));
+        assert!(!applies(&settings, &user(&["hr"], "LK")));
+        assert!(!applies(&settings, &user(&["sales"], "US")));
+        let mut deleted = user(&["sales"], "LK");
+        deleted.deleted = true;
+        assert!(!applies(&settings, &deleted));
+        assert!(applies(&OutboundSettings::default(), &user(&[], "US")));
+    }
+
+    #[test]
+    fn filter_parses_from_json() {
+        let filter: ScopeFilter = serde_json::from_str(
+            r#"{"all": [{"starts_with": {"claim": "c", "value": "A"}},
+                        {"not": {"present": {"claim": "d"}}}]}"#,
+        )
+        .unwrap();
+        let claims: Claims = [("c".to_owned(), vec!["abc".to_owned()])].into();
+        assert!(filter.matches(&claims));
+    }
+}

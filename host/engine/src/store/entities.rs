@@ -1,0 +1,198 @@
+//! Local users and groups.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use super::{now_ms, DbConn, GroupRecord, Store, StoreResult, UserRecord};
+
+const USER_COLUMNS: &str = "tenant, id, user_name, claims, roles, version, deleted, updated_at";
+const GROUP_COLUMNS: &str = "tenant, id, display_name, members, version, deleted, updated_at";
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        tenant: row.try_get("tenant")?,
+        id: row.try_get("id")?,
+        user_name: row.try_get("user_name")?,
+        claims: serde_json::from_str(row.try_get("claims")?)?,
+        roles: serde_json::from_str(row.try_get("roles")?)?,
+        version: row.try_get("version")?,
+        deleted: row.try_get("deleted")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
+    Ok(GroupRecord {
+        tenant: row.try_get("tenant")?,
+        id: row.try_get("id")?,
+        display_name: row.try_get("display_name")?,
+        members: serde_json::from_str(row.try_get("members")?)?,
+        version: row.try_get("version")?,
+        deleted: row.try_get("deleted")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// Reads a user (deleted or not) inside a transaction.
+pub async fn user_in(conn: &mut DbConn, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM local_users WHERE tenant = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// Inserts or replaces a user row inside a transaction; the caller sets the version.
+pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO local_users (tenant, id, user_name, claims, roles, version, deleted, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (tenant, id) DO UPDATE SET
+           user_name = excluded.user_name, claims = excluded.claims, roles = excluded.roles,
+           version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at",
+    )
+    .bind(&user.tenant)
+    .bind(&user.id)
+    .bind(&user.user_name)
+    .bind(serde_json::to_string(&user.claims)?)
+    .bind(serde_json::to_string(&user.roles)?)
+    .bind(user.version)
+    .bind(user.deleted)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Reads a group (deleted or not) inside a transaction.
+pub async fn group_in(
+    conn: &mut DbConn,
+    tenant: &str,
+    id: &str,
+) -> StoreResult<Option<GroupRecord>> {
+    let sql = format!("SELECT {GROUP_COLUMNS} FROM local_groups WHERE tenant = $1 AND id = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(group_from_row).transpose()
+}
+
+/// Inserts or replaces a group row inside a transaction; the caller sets the version.
+pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO local_groups (tenant, id, display_name, members, version, deleted, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant, id) DO UPDATE SET
+           display_name = excluded.display_name, members = excluded.members,
+           version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at",
+    )
+    .bind(&group.tenant)
+    .bind(&group.id)
+    .bind(&group.display_name)
+    .bind(serde_json::to_string(&group.members)?)
+    .bind(group.version)
+    .bind(group.deleted)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// A user by local id, including a deleted one.
+    pub async fn user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        user_in(&mut conn, tenant, id).await
+    }
+
+    /// A group by local id, including a deleted one.
+    pub async fn group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        group_in(&mut conn, tenant, id).await
+    }
+
+    /// A live user by user name.
+    pub async fn user_by_name(
+        &self,
+        tenant: &str,
+        user_name: &str,
+    ) -> StoreResult<Option<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM local_users
+             WHERE tenant = $1 AND user_name = $2 AND deleted = FALSE"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(user_name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// Every live user of a tenant, ordered by id.
+    pub async fn users(&self, tenant: &str) -> StoreResult<Vec<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM local_users WHERE tenant = $1 AND deleted = FALSE ORDER BY id"
+        );
+        let rows = sqlx::query(&sql).bind(tenant).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Whether another live user of the tenant (not `except`) has this user name, in any case.
+    pub async fn user_name_taken(
+        &self,
+        tenant: &str,
+        user_name: &str,
+        except: &str,
+    ) -> StoreResult<bool> {
+        let taken = sqlx::query(
+            "SELECT id FROM local_users
+             WHERE tenant = $1 AND deleted = FALSE AND lower(user_name) = lower($2) AND id <> $3
+             LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(user_name)
+        .bind(except)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(taken.is_some())
+    }
+
+    /// Whether another live group of the tenant (not `except`) has this display name, in any
+    /// case.
+    pub async fn group_name_taken(
+        &self,
+        tenant: &str,
+        display_name: &str,
+        except: &str,
+    ) -> StoreResult<bool> {
+        let taken = sqlx::query(
+            "SELECT id FROM local_groups
+             WHERE tenant = $1 AND deleted = FALSE AND lower(display_name) = lower($2) AND id <> $3
+             LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(display_name)
+        .bind(except)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(taken.is_some())
+    }
+
+    /// The ids of every live group of a tenant, ordered.
+    pub async fn live_group_ids(&self, tenant: &str) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM local_groups WHERE tenant = $1 AND deleted = FALSE ORDER BY id",
+        )
+        .bind(tenant)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| row.try_get("id").map_err(Into::into))
+            .collect()
+    }
+}

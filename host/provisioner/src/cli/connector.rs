@@ -1,0 +1,99 @@
+//! `provisioner connector ...`: work with connector components.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use provisioner_contract::{ConnectorMetadata, EntityKind, PropertyKind};
+use provisioner_runtime::{Runtime, RuntimeConfig};
+
+/// Connector component commands.
+#[derive(Debug, Args)]
+pub struct ConnectorArgs {
+    #[command(subcommand)]
+    command: ConnectorCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorCommand {
+    /// Print a connector's metadata and configuration schema.
+    Inspect {
+        /// The connector component (`.wasm`).
+        file: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a connector command.
+pub async fn run(args: ConnectorArgs) -> anyhow::Result<()> {
+    match args.command {
+        ConnectorCommand::Inspect { file, json } => {
+            let runtime = Runtime::new(RuntimeConfig::default())?;
+            let (connector, _) = runtime
+                .load_file(&file)
+                .await
+                .with_context(|| format!("cannot load connector {}", file.display()))?;
+            let metadata = connector.metadata();
+            if json {
+                println!("{}", serde_json::to_string_pretty(metadata)?);
+            } else {
+                print!("{}", render(metadata, connector.digest()));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Renders metadata and schema as text.
+fn render(metadata: &ConnectorMetadata, digest: &str) -> String {
+    let mut out = String::new();
+    out += &format!("{} ({}) {}\n", metadata.name, metadata.id, metadata.version);
+    out += &format!("  {}\n", metadata.description);
+    let kinds: Vec<&str> = metadata
+        .entity_kinds
+        .iter()
+        .map(|kind| match kind {
+            EntityKind::User => "users",
+            EntityKind::Group => "groups",
+        })
+        .collect();
+    out += &format!("  provisions: {}\n", kinds.join(", "));
+    out += &format!("  sha256:   {digest}\n\nConfiguration:\n");
+    for property in &metadata.properties {
+        let mut flags = vec![kind_name(property.kind).to_string()];
+        if property.required {
+            flags.push("required".into());
+        }
+        if property.secret {
+            flags.push("secret".into());
+        }
+        if let Some(default) = &property.default_value {
+            flags.push(format!("default {default:?}"));
+        }
+        if !property.options.is_empty() {
+            flags.push(format!("one of {}", property.options.join(" | ")));
+        }
+        out += &format!(
+            "  {} - {} [{}]\n",
+            property.key,
+            property.label,
+            flags.join(", ")
+        );
+        out += &format!("      {}\n", property.description);
+    }
+    out
+}
+
+fn kind_name(kind: PropertyKind) -> &'static str {
+    match kind {
+        PropertyKind::Text => "text",
+        PropertyKind::MultilineText => "multiline text",
+        PropertyKind::Boolean => "boolean",
+        PropertyKind::Integer => "integer",
+        PropertyKind::Url => "url",
+        PropertyKind::Choice => "choice",
+        PropertyKind::ClaimMappings => "claim mappings",
+    }
+}

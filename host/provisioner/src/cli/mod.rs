@@ -1,0 +1,62 @@
+//! Command-line interface: one module per command group.
+
+mod connector;
+mod dispatch;
+mod ops;
+#[cfg(feature = "quickstart")]
+mod emulated_org;
+#[cfg(feature = "quickstart")]
+mod quickstart;
+mod serve;
+mod users;
+
+use clap::{Parser, Subcommand};
+
+/// Outbound identity provisioning through sandboxed WebAssembly connectors.
+#[derive(Debug, Parser)]
+#[command(name = "provisioner", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Work with connector components.
+    Connector(connector::ConnectorArgs),
+    /// Run the tutorial's create/update/deactivate flow against an embedded Salesforce emulator.
+    #[cfg(feature = "quickstart")]
+    Quickstart(quickstart::QuickstartArgs),
+    /// Run the outbox dispatcher: claim due jobs and provision them into their targets.
+    Dispatch(dispatch::DispatchArgs),
+    /// Run the server: inbound SCIM API, dispatcher and connectors in one process.
+    Serve(serve::ServeArgs),
+    /// Add, list or delete users without SCIM (same engine path as the SCIM API).
+    Users(users::UsersArgs),
+    #[command(flatten)]
+    Ops(ops::OpsCommand),
+}
+
+/// Parses the command line and runs the chosen command.
+pub fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        match cli.command {
+            Command::Connector(args) => connector::run(args).await,
+            #[cfg(feature = "quickstart")]
+            Command::Quickstart(args) => quickstart::run(args).await,
+            Command::Dispatch(args) => dispatch::run(args).await,
+            Command::Serve(args) => serve::run(args).await,
+            Command::Users(args) => users::run(args).await,
+            Command::Ops(command) => ops::run(command).await,
+        }
+    })
+}

@@ -1,0 +1,504 @@
+//! Target configuration: the values an operator sets for one connector instance, checked
+//! against the connector's schema and turned into what the guest receives.
+//!
+//! Secret values stay here: the guest's `connector-config` carries `config-value::secret` with
+//! only the key. The target's egress allow-list is derived from its `url` properties.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::capabilities::egress::{AllowList, EgressPolicy, Origin};
+use crate::capabilities::secrets::{SecretValue, TargetSecrets};
+use provisioner_contract::{
+    ClaimMapping, ConfigEntry, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
+    PropertyKind, SecretRef,
+};
+
+/// A configured (non-secret) value, as an operator writes it.
+///
+/// Deserializes untagged, so in JSON or TOML a value is written naturally: `"text"`, `true`, `42`
+/// or a list of claim mappings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConfigInput {
+    /// For `text`, `multiline-text`, `url` and `choice` properties (and, when it parses,
+    /// `boolean` and `integer`).
+    Text(String),
+    /// For `boolean` properties.
+    Bool(bool),
+    /// For `integer` properties.
+    Int(i64),
+    /// For `claim-mappings` properties.
+    ClaimMappings(Vec<ClaimMapping>),
+}
+
+impl From<&str> for ConfigInput {
+    fn from(value: &str) -> Self {
+        Self::Text(value.into())
+    }
+}
+
+impl From<String> for ConfigInput {
+    fn from(value: String) -> Self {
+        Self::Text(value)
+    }
+}
+
+impl From<bool> for ConfigInput {
+    fn from(value: bool) -> Self {
+        Self::Bool(value)
+    }
+}
+
+impl From<i64> for ConfigInput {
+    fn from(value: i64) -> Self {
+        Self::Int(value)
+    }
+}
+
+/// The configuration of one target: a connector instance owned by a tenant.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TargetConfig {
+    /// Tenant that owns the target.
+    pub tenant: String,
+    /// Name of the target, unique within the tenant.
+    pub target: String,
+    /// Non-secret property values by key.
+    #[serde(default)]
+    pub values: BTreeMap<String, ConfigInput>,
+    /// Secret property values by key; they never enter the connector.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretValue>,
+    /// Which non-public destinations the target may reach.
+    #[serde(default)]
+    pub egress: EgressPolicy,
+}
+
+impl TargetConfig {
+    /// An empty configuration for a tenant's target.
+    pub fn new(tenant: impl Into<String>, target: impl Into<String>) -> Self {
+        Self {
+            tenant: tenant.into(),
+            target: target.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets a non-secret value (builder style).
+    pub fn value(mut self, key: impl Into<String>, value: impl Into<ConfigInput>) -> Self {
+        self.values.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets a secret value (builder style).
+    pub fn secret(mut self, key: impl Into<String>, value: impl Into<SecretValue>) -> Self {
+        self.secrets.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the egress policy (builder style).
+    pub fn egress(mut self, policy: EgressPolicy) -> Self {
+        self.egress = policy;
+        self
+    }
+}
+
+/// One thing wrong with a target configuration; each names the property at fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigIssue {
+    /// The key is not in the connector's schema.
+    UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// A required property has no value and no default.
+    MissingRequired {
+        /// The key.
+        key: String,
+    },
+    /// A secret property was given as a plain value.
+    SecretAsPlainValue {
+        /// The key.
+        key: String,
+    },
+    /// A non-secret property was given as a secret.
+    PlainAsSecret {
+        /// The key.
+        key: String,
+    },
+    /// The value does not fit the property's kind.
+    WrongKind {
+        /// The key.
+        key: String,
+        /// What the schema expects.
+        expected: String,
+        /// What was given.
+        found: String,
+    },
+    /// A `url` value is not an absolute http(s) URL.
+    InvalidUrl {
+        /// The key.
+        key: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A `choice` value is not one of the options.
+    InvalidChoice {
+        /// The key.
+        key: String,
+        /// The value given.
+        value: String,
+        /// The allowed values.
+        options: Vec<String>,
+    },
+    /// The tenant or target name is empty.
+    MissingName {
+        /// `tenant` or `target`.
+        field: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownKey { key } => write!(f, "`{key}`: not a property of this connector"),
+            Self::MissingRequired { key } => write!(f, "`{key}`: required, but not set"),
+            Self::SecretAsPlainValue { key } => {
+                write!(
+                    f,
+                    "`{key}`: is a secret property; give it as a secret, not a plain value"
+                )
+            }
+            Self::PlainAsSecret { key } => {
+                write!(
+                    f,
+                    "`{key}`: is not a secret property; give it as a plain value"
+                )
+            }
+            Self::WrongKind {
+                key,
+                expected,
+                found,
+            } => {
+                write!(f, "`{key}`: expected {expected}, found {found}")
+            }
+            Self::InvalidUrl { key, reason } => write!(f, "`{key}`: invalid URL: {reason}"),
+            Self::InvalidChoice {
+                key,
+                value,
+                options,
+            } => {
+                write!(
+                    f,
+                    "`{key}`: `{value}` is not one of [{}]",
+                    options.join(", ")
+                )
+            }
+            Self::MissingName { field } => write!(f, "the {field} name is empty"),
+        }
+    }
+}
+
+/// A target configuration that does not fit the connector's schema.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration for target `{target}`: {}", issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct ConfigError {
+    /// The target name.
+    pub target: String,
+    /// Every issue found.
+    pub issues: Vec<ConfigIssue>,
+}
+
+/// A configuration checked against its schema.
+#[derive(Debug)]
+pub(crate) struct ResolvedConfig {
+    /// What the guest receives.
+    pub connector_config: ConnectorConfig,
+    /// Origins of the `url` properties.
+    pub allow: AllowList,
+    /// Secret values by key.
+    pub secrets: TargetSecrets,
+}
+
+/// Checks `config` against the connector's schema and builds the guest's view of it.
+pub(crate) fn resolve(
+    metadata: &ConnectorMetadata,
+    config: &TargetConfig,
+) -> Result<ResolvedConfig, ConfigError> {
+    let mut issues = Vec::new();
+    if config.tenant.trim().is_empty() {
+        issues.push(ConfigIssue::MissingName { field: "tenant" });
+    }
+    if config.target.trim().is_empty() {
+        issues.push(ConfigIssue::MissingName { field: "target" });
+    }
+    let schema: BTreeMap<&str, &ConfigProperty> = metadata
+        .properties
+        .iter()
+        .map(|p| (p.key.as_str(), p))
+        .collect();
+    for key in config.values.keys() {
+        match schema.get(key.as_str()) {
+            None => issues.push(ConfigIssue::UnknownKey { key: key.clone() }),
+            Some(p) if p.secret => {
+                issues.push(ConfigIssue::SecretAsPlainValue { key: key.clone() })
+            }
+            Some(_) => {}
+        }
+    }
+    for key in config.secrets.keys() {
+        match schema.get(key.as_str()) {
+            None => issues.push(ConfigIssue::UnknownKey { key: key.clone() }),
+            Some(p) if !p.secret => issues.push(ConfigIssue::PlainAsSecret { key: key.clone() }),
+            Some(_) => {}
+        }
+    }
+
+    let mut entries = Vec::new();
+    let mut origins = Vec::new();
+    for property in &metadata.properties {
+        let key = &property.key;
+        if property.secret {
+            if config.secrets.contains_key(key) {
+                entries.push(ConfigEntry {
+                    key: key.clone(),
+                    value: ConfigValue::Secret(SecretRef { key: key.clone() }),
+                });
+            } else if property.required && !config.values.contains_key(key) {
+                issues.push(ConfigIssue::MissingRequired { key: key.clone() });
+            }
+            continue;
+        }
+        let given = config.values.get(key);
+        let input = match (given, &property.default_value) {
+            (Some(input), _) => input.clone(),
+            (None, Some(default)) => ConfigInput::Text(default.clone()),
+            (None, None) => {
+                if property.required && !config.secrets.contains_key(key) {
+                    issues.push(ConfigIssue::MissingRequired { key: key.clone() });
+                }
+                continue;
+            }
+        };
+        match typed_value(property, input) {
+            Ok((value, origin)) => {
+                entries.push(ConfigEntry {
+                    key: key.clone(),
+                    value,
+                });
+                origins.extend(origin);
+            }
+            // A default the connector declared but cannot parse is the connector's problem;
+            // report it only when the operator relied on it.
+            Err(issue) => issues.push(issue),
+        }
+    }
+
+    if !issues.is_empty() {
+        return Err(ConfigError {
+            target: config.target.clone(),
+            issues,
+        });
+    }
+    let secret_keys = metadata
+        .properties
+        .iter()
+        .filter(|p| p.secret)
+        .map(|p| p.key.clone());
+    Ok(ResolvedConfig {
+        connector_config: ConnectorConfig {
+            tenant: config.tenant.clone(),
+            target: config.target.clone(),
+            entries,
+        },
+        allow: AllowList::new(origins),
+        secrets: TargetSecrets::new(secret_keys, config.secrets.clone()),
+    })
+}
+
+fn kind_name(kind: PropertyKind) -> &'static str {
+    match kind {
+        PropertyKind::Text => "text",
+        PropertyKind::MultilineText => "multi-line text",
+        PropertyKind::Boolean => "a boolean",
+        PropertyKind::Integer => "an integer",
+        PropertyKind::Url => "a URL",
+        PropertyKind::Choice => "one of the options",
+        PropertyKind::ClaimMappings => "a list of claim mappings",
+    }
+}
+
+fn input_name(input: &ConfigInput) -> String {
+    match input {
+        ConfigInput::Text(t) => format!("text `{}`", crate::capabilities::log::truncate(t, 64)),
+        ConfigInput::Bool(b) => format!("boolean `{b}`"),
+        ConfigInput::Int(i) => format!("integer `{i}`"),
+        ConfigInput::ClaimMappings(_) => "a list of claim mappings".into(),
+    }
+}
+
+/// The guest's value for one property, and the origin it adds to the allow-list.
+fn typed_value(
+    property: &ConfigProperty,
+    input: ConfigInput,
+) -> Result<(ConfigValue, Option<Origin>), ConfigIssue> {
+    let key = &property.key;
+    let wrong = |input: &ConfigInput| ConfigIssue::WrongKind {
+        key: key.clone(),
+        expected: kind_name(property.kind).into(),
+        found: input_name(input),
+    };
+    let value = match (property.kind, input) {
+        (PropertyKind::Text | PropertyKind::MultilineText, ConfigInput::Text(t)) => {
+            ConfigValue::Text(t)
+        }
+        (PropertyKind::Url, ConfigInput::Text(t)) => {
+            let url = Url::parse(t.trim()).map_err(|e| ConfigIssue::InvalidUrl {
+                key: key.clone(),
+                reason: e.to_string(),
+            })?;
+            let origin = Origin::of(&url).map_err(|reason| ConfigIssue::InvalidUrl {
+                key: key.clone(),
+                reason,
+            })?;
+            return Ok((ConfigValue::Text(t.trim().to_string()), Some(origin)));
+        }
+        (PropertyKind::Choice, ConfigInput::Text(t)) => {
+            if !property.options.is_empty() && !property.options.contains(&t) {
+                return Err(ConfigIssue::InvalidChoice {
+                    key: key.clone(),
+                    value: t,
+                    options: property.options.clone(),
+                });
+            }
+            ConfigValue::Text(t)
+        }
+        (PropertyKind::Boolean, ConfigInput::Bool(b)) => ConfigValue::Boolean(b),
+        (PropertyKind::Boolean, ConfigInput::Text(t)) => match t.trim() {
+            "true" => ConfigValue::Boolean(true),
+            "false" => ConfigValue::Boolean(false),
+            _ => return Err(wrong(&ConfigInput::Text(t))),
+        },
+        (PropertyKind::Integer, ConfigInput::Int(i)) => ConfigValue::Integer(i),
+        (PropertyKind::Integer, ConfigInput::Text(t)) => match t.trim().parse() {
+            Ok(i) => ConfigValue::Integer(i),
+            Err(_) => return Err(wrong(&ConfigInput::Text(t))),
+        },
+        (PropertyKind::ClaimMappings, ConfigInput::ClaimMappings(m)) => {
+            ConfigValue::ClaimMappings(m)
+        }
+        (PropertyKind::ClaimMappings, ConfigInput::Text(t)) => {
+            // Defaults are rendered as text; accept the JSON form of a mapping list.
+            match serde_json::from_str::<Vec<ClaimMapping>>(&t) {
+                Ok(m) => ConfigValue::ClaimMappings(m),
+                Err(_) => return Err(wrong(&ConfigInput::Text(t))),
+            }
+        }
+        (_, other) => return Err(wrong(&other)),
+    };
+    Ok((value, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use provisioner_contract::EntityKind;
+
+    fn prop(key: &str, kind: PropertyKind, required: bool, secret: bool) -> ConfigProperty {
+        ConfigProperty {
+            key: key.into(),
+            label: key.into(),
+            description: String::new(),
+            kind,
+            required,
+            secret,
+            default_value: None,
+            options: vec![],
+        }
+    }
+
+    fn metadata() -> ConnectorMetadata {
+        let mut choice = prop("mode", PropertyKind::Choice, false, false);
+        choice.options = vec!["a".into(), "b".into()];
+        let mut login = prop("login-url", PropertyKind::Url, false, false);
+        login.default_value = Some("https://login.example.com".into());
+        ConnectorMetadata {
+            id: "t".into(),
+            name: "t".into(),
+            version: "1".into(),
+            description: String::new(),
+            entity_kinds: vec![EntityKind::User],
+            properties: vec![
+                prop("endpoint", PropertyKind::Url, true, false),
+                prop("api-key", PropertyKind::Text, true, true),
+                prop("retries", PropertyKind::Integer, false, false),
+                prop("enabled", PropertyKind::Boolean, false, false),
+                choice,
+                login,
+            ],
+        }
+    }
+
+    #[test]
+    fn builds_guest_config_with_secret_refs_and_allow_list() {
+        let config = TargetConfig::new("acme", "sf")
+            .value("endpoint", "https://api.example.com/v1")
+            .value("retries", 3)
+            .value("enabled", "true")
+            .secret("api-key", "s3cret");
+        let resolved = resolve(&metadata(), &config).unwrap();
+        let entries = &resolved.connector_config.entries;
+        assert!(entries.iter().any(|e| e.key == "api-key"
+            && e.value
+                == ConfigValue::Secret(SecretRef {
+                    key: "api-key".into()
+                })));
+        assert!(!format!("{entries:?}").contains("s3cret"));
+        assert!(entries
+            .iter()
+            .any(|e| e.key == "enabled" && e.value == ConfigValue::Boolean(true)));
+        let origins: Vec<String> = resolved
+            .allow
+            .origins()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            origins,
+            ["https://api.example.com", "https://login.example.com"]
+        );
+    }
+
+    #[test]
+    fn reports_every_issue_by_key() {
+        let config = TargetConfig::new("acme", "sf")
+            .value("endpoint", "ftp://x")
+            .value("api-key", "plain")
+            .value("retries", true)
+            .value("mode", "c")
+            .value("nope", 1)
+            .secret("enabled", "x");
+        let err = resolve(&metadata(), &config).unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "`endpoint`: invalid URL",
+            "`api-key`: is a secret",
+            "`retries`: expected an integer",
+            "`mode`: `c` is not one of [a, b]",
+            "`nope`: not a property",
+            "`enabled`: is not a secret",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+        let err = resolve(&metadata(), &TargetConfig::new("acme", "sf")).unwrap_err();
+        assert!(err.issues.contains(&ConfigIssue::MissingRequired {
+            key: "endpoint".into()
+        }));
+        assert!(err.issues.contains(&ConfigIssue::MissingRequired {
+            key: "api-key".into()
+        }));
+    }
+}

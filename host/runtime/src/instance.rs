@@ -1,0 +1,187 @@
+//! A configured connector instance: one tenant's target, ready to take calls.
+
+use std::sync::Arc;
+
+use crate::capabilities::http::TargetEgress;
+use crate::capabilities::log::LogCapability;
+use crate::config::{self, ConfigError, TargetConfig};
+use futures::future::BoxFuture;
+use provisioner_contract::{
+    Change, ConfigProblem, ConnectorConfig, ConnectorInstance, ListRequest, LookupKey,
+    ProvisionError, ProvisionOutcome, RemoteObject, RemotePage,
+};
+use wasmtime::Store;
+
+use crate::call::{CallContext, CallError, HostState};
+use crate::runtime::{Connector, Runtime};
+
+/// A connector configured for one tenant's target. Each call runs in a fresh sandbox.
+pub struct TargetInstance {
+    runtime: Runtime,
+    connector: Arc<Connector>,
+    connector_config: ConnectorConfig,
+    egress: Arc<TargetEgress>,
+}
+
+impl std::fmt::Debug for TargetInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetInstance")
+            .field("tenant", &self.egress.tenant)
+            .field("target", &self.egress.target)
+            .field("connector", &self.connector)
+            .field("allowed_origins", &self.allowed_origins())
+            .finish()
+    }
+}
+
+impl TargetInstance {
+    /// Checks `config` against the connector's schema and prepares the instance.
+    ///
+    /// Errors name every property at fault: unknown keys, wrong kinds, missing required values,
+    /// secrets given as plain values and plain values given as secrets.
+    pub fn new(
+        runtime: &Runtime,
+        connector: Arc<Connector>,
+        config: TargetConfig,
+    ) -> Result<Self, ConfigError> {
+        let resolved = config::resolve(connector.metadata(), &config)?;
+        let egress = Arc::new(TargetEgress {
+            tenant: config.tenant.clone(),
+            target: config.target.clone(),
+            connector: connector.metadata().id.clone(),
+            allow: resolved.allow,
+            policy: config.egress,
+            secrets: resolved.secrets,
+        });
+        Ok(Self {
+            runtime: runtime.clone(),
+            connector,
+            connector_config: resolved.connector_config,
+            egress,
+        })
+    }
+
+    /// Tenant that owns the target.
+    pub fn tenant(&self) -> &str {
+        &self.egress.tenant
+    }
+
+    /// Target name.
+    pub fn target(&self) -> &str {
+        &self.egress.target
+    }
+
+    /// The connector.
+    pub fn connector(&self) -> &Arc<Connector> {
+        &self.connector
+    }
+
+    /// The configuration the guest receives (secrets as references only).
+    pub fn connector_config(&self) -> &ConnectorConfig {
+        &self.connector_config
+    }
+
+    /// The origins this target may reach, e.g. `https://login.salesforce.com`.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.egress
+            .allow
+            .origins()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// Asks the connector to check the configuration (no network).
+    pub async fn validate(&self) -> Result<Vec<ConfigProblem>, CallError> {
+        let config = self.connector_config.clone();
+        self.call(move |guest, store| Box::pin(async move { guest.validate(store, &config).await }))
+            .await
+    }
+
+    /// Applies one local change to the target.
+    pub async fn provision(&self, change: &Change) -> Result<ProvisionOutcome, CallError> {
+        let config = self.connector_config.clone();
+        let change = change.clone();
+        self.call(move |guest, store| {
+            Box::pin(async move { guest.provision(store, &config, &change).await })
+        })
+        .await?
+        .map_err(CallError::Connector)
+    }
+
+    /// The most changes one `provision-batch` call carries: the connector's own
+    /// `max-batch-size`, capped by the runtime's limit (and at least one).
+    pub fn batch_size(&self) -> usize {
+        let declared = usize::try_from(self.connector.metadata().max_batch_size).unwrap_or(1);
+        declared.clamp(1, self.runtime.config().max_batch_size.max(1))
+    }
+
+    /// Applies several changes, in calls of at most [`Self::batch_size`] changes each, and
+    /// returns one result per change in the order given. A connector that answers a call with
+    /// another number of results fails the whole call ([`CallError::InvalidAnswer`]).
+    pub async fn provision_batch(
+        &self,
+        changes: &[Change],
+    ) -> Result<Vec<Result<ProvisionOutcome, ProvisionError>>, CallError> {
+        let mut results = Vec::with_capacity(changes.len());
+        for chunk in changes.chunks(self.batch_size()) {
+            let config = self.connector_config.clone();
+            let batch = chunk.to_vec();
+            let answered = self
+                .call(move |guest, store| {
+                    Box::pin(async move { guest.provision_batch(store, &config, &batch).await })
+                })
+                .await?;
+            if answered.len() != chunk.len() {
+                return Err(CallError::InvalidAnswer {
+                    message: format!(
+                        "provision-batch returned {} results for {} changes",
+                        answered.len(),
+                        chunk.len()
+                    ),
+                });
+            }
+            results.extend(answered);
+        }
+        Ok(results)
+    }
+
+    /// Finds a remote entity.
+    pub async fn lookup(&self, key: &LookupKey) -> Result<Option<RemoteObject>, CallError> {
+        let config = self.connector_config.clone();
+        let key = key.clone();
+        self.call(move |guest, store| Box::pin(async move { guest.lookup(store, &config, &key).await }))
+            .await?
+            .map_err(CallError::Connector)
+    }
+
+    /// Reads one page of remote entities (for reconciliation).
+    pub async fn list_entities(&self, request: &ListRequest) -> Result<RemotePage, CallError> {
+        let config = self.connector_config.clone();
+        let request = request.clone();
+        self.call(move |guest, store| {
+            Box::pin(async move { guest.list_entities(store, &config, &request).await })
+        })
+        .await?
+        .map_err(CallError::Connector)
+    }
+
+    async fn call<R, F>(&self, call: F) -> Result<R, CallError>
+    where
+        F: for<'a> FnOnce(
+                &'a ConnectorInstance,
+                &'a mut Store<HostState>,
+            ) -> BoxFuture<'a, wasmtime::Result<R>>
+            + Send,
+    {
+        let context = CallContext {
+            http: self.runtime.http_capability(self.egress.clone()),
+            log: LogCapability::new(
+                &self.egress.tenant,
+                &self.egress.target,
+                &self.egress.connector,
+            ),
+        };
+        self.runtime.invoke(&self.connector, context, call).await
+    }
+}

@@ -1,0 +1,551 @@
+//! The runtime: one shared wasmtime `Engine`, compiled components cached on disk and in memory
+//! (keyed by content digest), each component's contract version read before it is linked.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wasmtime::component::Linker;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+};
+
+use crate::cache;
+use crate::call::{self, CallContext, CallError, HostState};
+use crate::capabilities::egress::{AllowList, EgressPolicy};
+use crate::capabilities::http::{
+    HttpCapability, HttpLimits, HttpObserver, HttpShared, TargetEgress,
+};
+use crate::capabilities::log::LogCapability;
+use crate::capabilities::secrets::TargetSecrets;
+use crate::capabilities::tokens::TokenManager;
+use crate::capabilities::transport::{ReqwestTransport, Transport};
+use futures::future::BoxFuture;
+use provisioner_contract::{
+    ConnectorInstance, ConnectorMetadata, ConnectorPre, ContractVersion, VersionError,
+};
+use wasmtime::Store;
+
+/// How the runtime limits and caches connectors.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RuntimeConfig {
+    /// Directory of compiled-component artifacts (created on first use).
+    pub cache_dir: PathBuf,
+    /// Guest execution budget of one call: wall-clock time spent running the connector, not
+    /// counting time it waits on host calls such as HTTP.
+    pub call_deadline: Duration,
+    /// Limit on a whole call, host calls included.
+    pub outer_timeout: Duration,
+    /// Linear memory a call may use, in bytes (all memories of the instance together).
+    pub memory_limit_bytes: u64,
+    /// Bytes of guest stdout and of stderr kept per call (the rest is dropped).
+    pub guest_output_limit_bytes: usize,
+    /// Outbound HTTP limits.
+    pub http: HttpLimits,
+    /// Use wasmtime's pooling allocator (falls back to on-demand if it cannot reserve memory).
+    pub pooling: bool,
+    /// With pooling: calls that may run at once; instantiation fails beyond it.
+    pub max_concurrent_calls: u32,
+    /// How often the epoch advances; the deadline is checked at this granularity.
+    pub epoch_tick: Duration,
+    /// Most changes in one `provision-batch` call, whatever a connector declares.
+    pub max_batch_size: usize,
+}
+
+/// `$XDG_CACHE_HOME/provisioner/components`, else `$HOME/.cache/provisioner/components`, else
+/// a directory under the system temporary directory.
+fn default_cache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("provisioner").join("components")
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            cache_dir: default_cache_dir(),
+            call_deadline: Duration::from_secs(5),
+            outer_timeout: Duration::from_secs(60),
+            memory_limit_bytes: 64 * 1024 * 1024,
+            guest_output_limit_bytes: 64 * 1024,
+            http: HttpLimits::default(),
+            pooling: true,
+            max_concurrent_calls: 64,
+            epoch_tick: Duration::from_millis(10),
+            max_batch_size: 200,
+        }
+    }
+}
+
+impl RuntimeConfig {
+    /// Defaults, with artifacts cached in `cache_dir`.
+    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            cache_dir: cache_dir.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the connector runtime: {0}")]
+pub struct RuntimeError(String);
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read component {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The bytes are not a valid component for this engine.
+    #[error("cannot compile component: {message}")]
+    Compile {
+        /// Wasmtime's explanation.
+        message: String,
+    },
+    /// The component was built for a contract version this host does not support, or is not a
+    /// connector at all.
+    #[error("{0}")]
+    Version(#[from] VersionError),
+    /// The component imports something the host does not provide, or exports the wrong world.
+    #[error(
+        "component does not fit the provisioning:connector world: {message}{}",
+        unknown_list(unknown_imports)
+    )]
+    Link {
+        /// Wasmtime's explanation.
+        message: String,
+        /// Imports outside `wasi:*` and `provisioning:connector/*`.
+        unknown_imports: Vec<String>,
+    },
+    /// The component's `metadata()` call failed.
+    #[error("calling metadata() failed: {0}")]
+    Metadata(#[source] CallError),
+}
+
+fn unknown_list(imports: &[String]) -> String {
+    if imports.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; imports the host does not provide: [{}]",
+            imports.join(", ")
+        )
+    }
+}
+
+/// Where a loaded component came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum LoadSource {
+    /// Already loaded by this runtime.
+    Memory,
+    /// Deserialized from the on-disk artifact cache.
+    DiskCache,
+    /// Compiled now (and stored in the cache).
+    Compiled,
+}
+
+/// What a load did, for logs and tests.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LoadReport {
+    /// Hex SHA-256 of the component bytes.
+    pub digest: String,
+    /// Where the compiled code came from.
+    pub source: LoadSource,
+    /// The artifact file in the cache.
+    pub artifact: PathBuf,
+    /// How long the load took.
+    pub elapsed: Duration,
+}
+
+impl LoadReport {
+    /// True when nothing was compiled.
+    pub fn cache_hit(&self) -> bool {
+        self.source != LoadSource::Compiled
+    }
+}
+
+/// A loaded connector: a component ready to instantiate, and its metadata.
+pub struct Connector {
+    digest: String,
+    metadata: ConnectorMetadata,
+    pub(crate) pre: ConnectorPre<HostState>,
+}
+
+impl Connector {
+    /// The contract version the component was built for.
+    pub fn contract_version(&self) -> ContractVersion {
+        self.pre.version()
+    }
+
+    /// Hex SHA-256 of the component bytes.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The metadata the connector returned at load.
+    pub fn metadata(&self) -> &ConnectorMetadata {
+        &self.metadata
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("id", &self.metadata.id)
+            .field("version", &self.metadata.version)
+            .field("contract", &self.pre.version().semver())
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
+/// The connector runtime; cheap to clone, shared by every target.
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: Engine,
+    linker: Linker<HostState>,
+    pub config: RuntimeConfig,
+    pub http: Arc<HttpShared>,
+    fingerprint: String,
+    pooling: bool,
+    connectors: Mutex<HashMap<String, Arc<Connector>>>,
+}
+
+/// Builds a [`Runtime`] with a custom transport, observer or token manager.
+pub struct RuntimeBuilder {
+    config: RuntimeConfig,
+    transport: Option<Arc<dyn Transport>>,
+    observer: Option<Arc<dyn HttpObserver>>,
+    tokens: Option<Arc<TokenManager>>,
+}
+
+impl RuntimeBuilder {
+    /// Sends HTTP through `transport` instead of reqwest (benchmarks, tests).
+    pub fn transport(mut self, transport: Arc<dyn Transport>) -> Self {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Reports every HTTP exchange to `observer`.
+    pub fn observer(mut self, observer: Arc<dyn HttpObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Shares a token manager (by default each runtime has its own).
+    pub fn tokens(mut self, tokens: Arc<TokenManager>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Creates the engine, the linker and the epoch ticker.
+    pub fn build(self) -> Result<Runtime, RuntimeError> {
+        let config = self.config;
+        let (engine, pooling) = create_engine(&config)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError(format!("linking WASI: {e}")))?;
+        provisioner_contract::add_to_linker(&mut linker)
+            .map_err(|e| RuntimeError(format!("linking the host imports: {e}")))?;
+        start_epoch_ticker(&engine, config.epoch_tick)?;
+        let fingerprint = cache::engine_fingerprint(&engine);
+        tracing::debug!(pooling, engine = %fingerprint, "connector runtime started");
+        let http = Arc::new(HttpShared {
+            transport: self
+                .transport
+                .unwrap_or_else(|| Arc::new(ReqwestTransport::new())),
+            observer: self.observer,
+            tokens: self.tokens.unwrap_or_default(),
+            limits: config.http.clone(),
+        });
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                config,
+                http,
+                fingerprint,
+                pooling,
+                connectors: Mutex::default(),
+            }),
+        })
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default transport (reqwest) and its own token manager.
+    pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
+        Self::builder(config).build()
+    }
+
+    /// A builder for a runtime with custom parts.
+    pub fn builder(config: RuntimeConfig) -> RuntimeBuilder {
+        RuntimeBuilder {
+            config,
+            transport: None,
+            observer: None,
+            tokens: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    /// The OAuth token manager (e.g. to read its request counter).
+    pub fn tokens(&self) -> &Arc<TokenManager> {
+        &self.inner.http.tokens
+    }
+
+    /// Whether the pooling allocator is in use.
+    pub fn uses_pooling(&self) -> bool {
+        self.inner.pooling
+    }
+
+    /// A connector already loaded by this runtime, by digest.
+    pub fn connector(&self, digest: &str) -> Option<Arc<Connector>> {
+        self.inner.connectors.lock().unwrap().get(digest).cloned()
+    }
+
+    /// Loads a component file. See [`Runtime::load_bytes`].
+    pub async fn load_file(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<(Arc<Connector>, LoadReport), LoadError> {
+        let path = path.as_ref();
+        let bytes = tokio::fs::read(path)
+            .await
+            .map_err(|source| LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        self.load_bytes(bytes).await
+    }
+
+    /// Loads a component: from memory if this runtime has it, else from the disk cache, else by
+    /// compiling it (and caching the artifact). Then links it and calls its `metadata()`.
+    pub async fn load_bytes(
+        &self,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Result<(Arc<Connector>, LoadReport), LoadError> {
+        let started = Instant::now();
+        let bytes = bytes.into();
+        let digest = cache::digest(&bytes);
+        let artifact = cache::artifact_path(
+            &self.inner.config.cache_dir,
+            &digest,
+            &self.inner.fingerprint,
+        );
+        if let Some(connector) = self.connector(&digest) {
+            let report = LoadReport {
+                digest,
+                source: LoadSource::Memory,
+                artifact,
+                elapsed: started.elapsed(),
+            };
+            return Ok((connector, report));
+        }
+
+        let engine = self.inner.engine.clone();
+        let path = artifact.clone();
+        let (component, source) =
+            tokio::task::spawn_blocking(move || cache::load_or_compile(&engine, &path, &bytes))
+                .await
+                .map_err(|e| LoadError::Compile {
+                    message: format!("compilation task failed: {e}"),
+                })??;
+
+        let component_type = component.component_type();
+        let version = ContractVersion::of_component(
+            component_type
+                .exports(&self.inner.engine)
+                .map(|(name, _)| name),
+        )?;
+        let unknown_imports: Vec<String> = component
+            .component_type()
+            .imports(&self.inner.engine)
+            .map(|(name, _)| name.to_string())
+            .filter(|name| {
+                !name.starts_with("wasi:") && !name.starts_with("provisioning:connector/")
+            })
+            .collect();
+        if !unknown_imports.is_empty() {
+            return Err(LoadError::Link {
+                message: "the component imports interfaces outside WASI and the connector contract"
+                    .into(),
+                unknown_imports,
+            });
+        }
+        let instance_pre =
+            self.inner
+                .linker
+                .instantiate_pre(&component)
+                .map_err(|e| LoadError::Link {
+                    message: format!("{e:#}"),
+                    unknown_imports: Vec::new(),
+                })?;
+        let pre = ConnectorPre::new(version, instance_pre).map_err(|e| LoadError::Link {
+            message: format!("{e:#}"),
+            unknown_imports: Vec::new(),
+        })?;
+
+        let mut connector = Connector {
+            digest: digest.clone(),
+            metadata: placeholder_metadata(),
+            pre,
+        };
+        let context = CallContext {
+            http: self.http_capability(Arc::new(TargetEgress {
+                tenant: "-".into(),
+                target: "-".into(),
+                connector: digest[..12].to_string(),
+                allow: AllowList::default(),
+                policy: EgressPolicy::default(),
+                secrets: TargetSecrets::default(),
+            })),
+            log: LogCapability::new("-", "-", &digest[..12]),
+        };
+        connector.metadata = call::invoke(&self.inner, &connector, context, |guest, store| {
+            Box::pin(async move { guest.metadata(store).await })
+        })
+        .await
+        .map_err(LoadError::Metadata)?;
+        let connector = Arc::new(connector);
+        let connector = self
+            .inner
+            .connectors
+            .lock()
+            .unwrap()
+            .entry(digest.clone())
+            .or_insert(connector)
+            .clone();
+        let report = LoadReport {
+            digest,
+            source,
+            artifact,
+            elapsed: started.elapsed(),
+        };
+        tracing::info!(
+            connector = %connector.metadata.id,
+            version = %connector.metadata.version,
+            contract = connector.pre.version().semver(),
+            digest = %report.digest,
+            source = ?report.source,
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "connector loaded"
+        );
+        Ok((connector, report))
+    }
+
+    pub(crate) fn http_capability(&self, egress: Arc<TargetEgress>) -> HttpCapability {
+        HttpCapability {
+            egress,
+            shared: self.inner.http.clone(),
+        }
+    }
+
+    pub(crate) async fn invoke<R, F>(
+        &self,
+        connector: &Connector,
+        context: CallContext,
+        call: F,
+    ) -> Result<R, CallError>
+    where
+        F: for<'a> FnOnce(
+                &'a ConnectorInstance,
+                &'a mut Store<HostState>,
+            ) -> BoxFuture<'a, wasmtime::Result<R>>
+            + Send,
+    {
+        call::invoke(&self.inner, connector, context, call).await
+    }
+}
+
+fn placeholder_metadata() -> ConnectorMetadata {
+    ConnectorMetadata {
+        id: String::new(),
+        name: String::new(),
+        version: String::new(),
+        description: String::new(),
+        entity_kinds: Vec::new(),
+        properties: Vec::new(),
+        max_batch_size: 1,
+    }
+}
+
+/// Engine settings shared by the pooling and on-demand configurations. Changing any of them
+/// changes the engine fingerprint and so invalidates cached artifacts.
+fn base_config() -> Config {
+    let mut wasm = Config::new();
+    wasm.wasm_component_model(true)
+        .epoch_interruption(true)
+        .strategy(Strategy::Cranelift)
+        .cranelift_opt_level(OptLevel::Speed)
+        .async_stack_zeroing(true);
+    wasm
+}
+
+/// Creates the engine, with the pooling allocator when asked and possible.
+fn create_engine(config: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError> {
+    if config.pooling {
+        let n = config.max_concurrent_calls.max(1);
+        let memory = usize::try_from(config.memory_limit_bytes).unwrap_or(usize::MAX);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(n)
+            .total_core_instances(n.saturating_mul(8))
+            .total_memories(n.saturating_mul(2))
+            .total_tables(n.saturating_mul(8))
+            .total_stacks(n)
+            .max_core_instances_per_component(50)
+            .max_memories_per_component(8)
+            .max_tables_per_component(32)
+            .max_memories_per_module(1)
+            .max_tables_per_module(8)
+            .table_elements(20_000)
+            .max_memory_size(memory)
+            .linear_memory_keep_resident(2 * 1024 * 1024)
+            .table_keep_resident(512 * 1024);
+        let mut wasm = base_config();
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        match Engine::new(&wasm) {
+            Ok(engine) => return Ok((engine, true)),
+            Err(e) => {
+                tracing::warn!("pooling allocator unavailable, using on-demand allocation: {e:#}")
+            }
+        }
+    }
+    let engine = Engine::new(&base_config()).map_err(|e| RuntimeError(format!("{e:#}")))?;
+    Ok((engine, false))
+}
+
+/// Advances the engine's epoch every `tick` on a background thread, until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine, tick: Duration) -> Result<(), RuntimeError> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("provisioner-epoch".into())
+        .spawn(move || loop {
+            std::thread::sleep(tick);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .map(drop)
+        .map_err(|e| RuntimeError(format!("cannot start the epoch ticker: {e}")))
+}

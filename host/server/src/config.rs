@@ -1,0 +1,677 @@
+//! The server's TOML configuration: listen address, database, tenants with their inbound
+//! credentials and outbound targets.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:9443"
+//!
+//! [database]
+//! url = "sqlite:.provisioner/provisioner.db"
+//!
+//! [[tenants]]
+//! name = "carbon.super"
+//! basic = [{ username = "admin", password = "env:ADMIN_PASSWORD" }]
+//!
+//! [[tenants.targets]]
+//! name = "Salesforce.com"
+//! connector = "builtin:salesforce"
+//! properties = { sf-domain-name = "https://acme.my.salesforce.com" }
+//! secrets = { sf-client-secret = "file:/run/secrets/sf-client-secret" }
+//! ```
+//!
+//! Secrets (passwords, tokens, target secrets) are `env:VAR`, `file:/path` or a literal value
+//! (`literal:` forces a literal that starts with `env:` or `file:`). [`load`] parses the file,
+//! applies the `PROVISIONER_*` environment overrides and validates everything, including
+//! secret references and connector paths; every error names the file, the key and the problem.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use provisioner_contract::ClaimMapping;
+use provisioner_engine::store::OutboundSettings;
+use provisioner_runtime::{EgressPolicy, SecretSource, SecretValue};
+
+/// Environment variable overriding `server.listen`.
+pub const ENV_LISTEN: &str = "PROVISIONER_LISTEN";
+/// Environment variable overriding `database.url`.
+pub const ENV_DATABASE_URL: &str = "PROVISIONER_DATABASE_URL";
+/// Environment variable overriding `runtime.cache_dir`.
+pub const ENV_CACHE_DIR: &str = "PROVISIONER_CACHE_DIR";
+
+/// The connector reference naming the Salesforce component built from this workspace.
+pub const BUILTIN_SALESFORCE: &str = "builtin:salesforce";
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Inbound HTTP settings.
+    #[serde(default)]
+    pub server: ListenConfig,
+    /// Where the store lives.
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    /// Connector runtime settings.
+    #[serde(default)]
+    pub runtime: RuntimeSection,
+    /// Dispatcher settings.
+    #[serde(default)]
+    pub dispatcher: DispatcherSection,
+    /// The tenants served.
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// `[server]`: the inbound SCIM API.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// Socket address to listen on, e.g. `127.0.0.1:9443` (port 0 picks a free port).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Public base URL of the SCIM 2 endpoints; derived from the `Host` header when absent.
+    #[serde(default)]
+    pub base_url: Option<String>,
+    /// Largest accepted request body in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            base_url: None,
+            max_body_bytes: default_max_body(),
+        }
+    }
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:9443".into()
+}
+
+fn default_max_body() -> usize {
+    1024 * 1024
+}
+
+/// `[database]`: the store.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite:<path>`; relative paths are relative to the working directory.
+    #[serde(default = "default_database_url")]
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: default_database_url(),
+        }
+    }
+}
+
+fn default_database_url() -> String {
+    "sqlite:.provisioner/provisioner.db".into()
+}
+
+/// `[runtime]`: the connector sandbox.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    /// Directory of compiled connector artifacts (the runtime's default when absent).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `[dispatcher]`: how outbox jobs are run.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DispatcherSection {
+    /// Jobs run concurrently at most.
+    pub workers: usize,
+    /// Lease of a claimed job in milliseconds; a killed process's jobs return after this.
+    pub lease_ms: i64,
+    /// Longest wait between looks at the queue when idle, in milliseconds.
+    pub poll_ms: u64,
+    /// Outer limit on one connector call, in milliseconds.
+    pub call_timeout_ms: u64,
+}
+
+impl Default for DispatcherSection {
+    fn default() -> Self {
+        Self {
+            workers: 16,
+            lease_ms: 30_000,
+            poll_ms: 250,
+            call_timeout_ms: 120_000,
+        }
+    }
+}
+
+/// `[[tenants]]`: one tenant, its inbound credentials and its targets.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Tenant name, e.g. `carbon.super`.
+    pub name: String,
+    /// HTTP Basic users that may call the SCIM API for this tenant.
+    #[serde(default)]
+    pub basic: Vec<BasicCredential>,
+    /// Bearer tokens that may call the SCIM API for this tenant.
+    #[serde(default)]
+    pub bearer: Vec<BearerCredential>,
+    /// Outbound provisioning targets.
+    #[serde(default)]
+    pub targets: Vec<TargetEntry>,
+}
+
+/// A Basic user: exactly one of `password` (a secret, hashed at load) or `password_hash`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasicCredential {
+    /// User name (unique across all tenants).
+    pub username: String,
+    /// The password as a secret source: `env:VAR`, `file:/path` or a literal.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// An argon2 PHC string (`$argon2id$...`).
+    #[serde(default)]
+    pub password_hash: Option<String>,
+}
+
+/// A bearer token.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BearerCredential {
+    /// Name used in logs.
+    pub label: String,
+    /// The token as a secret source: `env:VAR`, `file:/path` or a literal.
+    pub token: String,
+}
+
+/// `[[tenants.targets]]`: one outbound target.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    /// Target name, unique within the tenant.
+    pub name: String,
+    /// Path of the connector component (relative to the configuration file), or
+    /// `builtin:salesforce`.
+    pub connector: String,
+    /// Non-secret property values; an array of tables is the claim mapping.
+    #[serde(default)]
+    pub properties: BTreeMap<String, PropertyValue>,
+    /// Secret property values as sources: `env:VAR`, `file:/path` or a literal.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// Outbound behaviour.
+    #[serde(default)]
+    pub outbound: OutboundConfig,
+    /// Which non-public destinations the target may reach.
+    #[serde(default)]
+    pub egress: EgressConfig,
+}
+
+/// A non-secret property value.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum PropertyValue {
+    /// Text, URL or choice.
+    Text(String),
+    /// Boolean.
+    Bool(bool),
+    /// Integer.
+    Int(i64),
+    /// Claim mappings.
+    Mappings(Vec<MappingEntry>),
+}
+
+/// One claim mapping row: a target field filled from a claim, with a default.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingEntry {
+    /// Target-side field, e.g. `LastName`.
+    pub field: String,
+    /// Claim URI, or a WSO2 claim name such as `lastname`; absent for a constant.
+    #[serde(default)]
+    pub claim: Option<String>,
+    /// Value used when the claim is absent (or always, for a constant).
+    #[serde(default)]
+    pub default: Option<String>,
+}
+
+/// `[tenants.targets.outbound]`: blocking mode, who is provisioned, retry limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Whether a SCIM write waits for this target's outcome.
+    pub blocking: bool,
+    /// How long a blocking write waits at most, in milliseconds.
+    pub timeout_ms: i64,
+    /// Only users holding one of these roles are provisioned; empty means every user.
+    pub provisioning_roles: Vec<String>,
+    /// Attempts a job may burn before it becomes a dead letter.
+    pub max_attempts: i64,
+    /// First retry delay in milliseconds.
+    pub backoff_base_ms: i64,
+    /// Largest retry delay in milliseconds.
+    pub backoff_cap_ms: i64,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        let d = OutboundSettings::default();
+        Self {
+            blocking: d.blocking,
+            timeout_ms: d.blocking_timeout_ms,
+            provisioning_roles: d.provisioning_roles,
+            max_attempts: d.max_attempts,
+            backoff_base_ms: d.backoff_base_ms,
+            backoff_cap_ms: d.backoff_cap_ms,
+        }
+    }
+}
+
+impl OutboundConfig {
+    /// The engine's settings for these values.
+    pub fn settings(&self) -> OutboundSettings {
+        OutboundSettings {
+            blocking: self.blocking,
+            blocking_timeout_ms: self.timeout_ms,
+            provisioning_roles: self.provisioning_roles.clone(),
+            scope_filter: None,
+            max_attempts: self.max_attempts,
+            backoff_base_ms: self.backoff_base_ms,
+            backoff_cap_ms: self.backoff_cap_ms,
+        }
+    }
+}
+
+/// `[tenants.targets.egress]`: non-public destinations the target may reach.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EgressConfig {
+    /// Allow loopback addresses (local emulators, tests).
+    pub allow_loopback: bool,
+    /// Allow private and link-local networks.
+    pub allow_private: bool,
+}
+
+impl From<EgressConfig> for EgressPolicy {
+    fn from(e: EgressConfig) -> Self {
+        EgressPolicy {
+            allow_loopback: e.allow_loopback,
+            allow_private: e.allow_private,
+        }
+    }
+}
+
+/// A configuration problem: which file, which key, where, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The configuration file (`<built-in>` for a configuration built in code).
+    pub file: String,
+    /// Dotted key path, e.g. `tenants[0].targets[1].secrets.sf-password`.
+    pub key: String,
+    /// 1-based line and column, when the problem has a place in the file.
+    pub position: Option<(usize, usize)>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        let key = if self.key.is_empty() {
+            "(top level)"
+        } else {
+            &self.key
+        };
+        write!(f, ": `{key}`: {}", self.message)
+    }
+}
+
+/// Reads, parses, overrides from the environment, and validates a configuration file.
+pub fn load(path: &Path) -> Result<ServerConfig, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: file.clone(),
+        key: String::new(),
+        position: None,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    let mut config = parse(&file, &text)?;
+    config.apply_env(|key| std::env::var(key).ok());
+    let base = path.parent().unwrap_or(Path::new("."));
+    config.resolve_paths(base);
+    config.validate(&file)?;
+    Ok(config)
+}
+
+/// Parses configuration text; `file` names it in errors. No environment, no validation.
+pub fn parse(file: &str, text: &str) -> Result<ServerConfig, ConfigError> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(file, text, "", &e))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        toml_error(file, text, &key, e.inner())
+    })
+}
+
+fn toml_error(file: &str, text: &str, key: &str, e: &toml::de::Error) -> ConfigError {
+    let position = e.span().map(|span| line_column(text, span.start));
+    ConfigError {
+        file: file.into(),
+        key: key.into(),
+        position,
+        message: e.message().trim().to_string(),
+    }
+}
+
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+impl ServerConfig {
+    /// Applies `PROVISIONER_LISTEN`, `PROVISIONER_DATABASE_URL` and `PROVISIONER_CACHE_DIR`.
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
+        if let Some(listen) = env(ENV_LISTEN) {
+            self.server.listen = listen;
+        }
+        if let Some(url) = env(ENV_DATABASE_URL) {
+            self.database.url = url;
+        }
+        if let Some(dir) = env(ENV_CACHE_DIR) {
+            self.runtime.cache_dir = Some(dir.into());
+        }
+    }
+
+    /// Makes relative connector paths relative to `base` (the configuration file's directory);
+    /// `builtin:` and `sha256:` references stay as they are.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        for target in self.tenants.iter_mut().flat_map(|t| t.targets.iter_mut()) {
+            if !target.connector.starts_with(builtin_connectors::PREFIX)
+                && !target.connector.starts_with("sha256:")
+                && Path::new(&target.connector).is_relative()
+            {
+                target.connector = base.join(&target.connector).display().to_string();
+            }
+        }
+    }
+
+    /// The listen address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.server
+            .listen
+            .parse()
+            .map_err(|e| format!("`{}` is not a socket address: {e}", self.server.listen))
+    }
+
+    /// Checks everything that can be checked without a network: addresses, uniqueness,
+    /// credentials, secret references, connector files, outbound limits.
+    pub fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let err = |key: String, message: String| ConfigError {
+            file: file.into(),
+            key,
+            position: None,
+            message,
+        };
+        self.listen_addr()
+            .map_err(|m| err("server.listen".into(), m))?;
+        if !self.database.url.starts_with("sqlite:") {
+            return Err(err(
+                "database.url".into(),
+                format!(
+                    "`{}` is not supported: expected `sqlite:<path>`",
+                    self.database.url
+                ),
+            ));
+        }
+        let mut tenants = BTreeSet::new();
+        let mut usernames = BTreeSet::new();
+        for (ti, tenant) in self.tenants.iter().enumerate() {
+            let at = format!("tenants[{ti}]");
+            if tenant.name.trim().is_empty() {
+                return Err(err(format!("{at}.name"), "must not be empty".into()));
+            }
+            if !tenants.insert(tenant.name.as_str()) {
+                return Err(err(
+                    format!("{at}.name"),
+                    format!("tenant `{}` is configured twice", tenant.name),
+                ));
+            }
+            for (bi, basic) in tenant.basic.iter().enumerate() {
+                let at = format!("{at}.basic[{bi}]");
+                if basic.username.is_empty() {
+                    return Err(err(format!("{at}.username"), "must not be empty".into()));
+                }
+                if !usernames.insert(basic.username.as_str()) {
+                    return Err(err(
+                        format!("{at}.username"),
+                        format!(
+                            "`{}` is already a Basic user (user names are unique across tenants)",
+                            basic.username
+                        ),
+                    ));
+                }
+                match (&basic.password, &basic.password_hash) {
+                    (Some(p), None) => {
+                        resolve_secret(p).map_err(|m| err(format!("{at}.password"), m))?;
+                    }
+                    (None, Some(h)) if h.starts_with("$argon2") => {}
+                    (None, Some(_)) => {
+                        return Err(err(
+                            format!("{at}.password_hash"),
+                            "must be an argon2 PHC string (`$argon2id$...`)".into(),
+                        ))
+                    }
+                    _ => {
+                        return Err(err(
+                            at,
+                            "give exactly one of `password` and `password_hash`".into(),
+                        ))
+                    }
+                }
+            }
+            for (bi, bearer) in tenant.bearer.iter().enumerate() {
+                let at = format!("{at}.bearer[{bi}]");
+                let token =
+                    resolve_secret(&bearer.token).map_err(|m| err(format!("{at}.token"), m))?;
+                if token.expose().len() < 16 {
+                    return Err(err(
+                        format!("{at}.token"),
+                        "a bearer token needs at least 16 characters".into(),
+                    ));
+                }
+            }
+            let mut names = BTreeSet::new();
+            for (gi, target) in tenant.targets.iter().enumerate() {
+                let at = format!("{at}.targets[{gi}]");
+                if target.name.trim().is_empty() {
+                    return Err(err(format!("{at}.name"), "must not be empty".into()));
+                }
+                if !names.insert(target.name.as_str()) {
+                    return Err(err(
+                        format!("{at}.name"),
+                        format!("target `{}` is configured twice", target.name),
+                    ));
+                }
+                if target.connector.starts_with(builtin_connectors::PREFIX) {
+                    if builtin_connectors::lookup(&target.connector).is_none() {
+                        return Err(err(
+                            format!("{at}.connector"),
+                            format!(
+                                "no built-in connector `{}`; built in: {}",
+                                target.connector,
+                                builtin_connectors::references().join(", ")
+                            ),
+                        ));
+                    }
+                } else if !target.connector.starts_with("sha256:")
+                    && !Path::new(&target.connector).is_file()
+                {
+                    return Err(err(
+                        format!("{at}.connector"),
+                        format!("no component file at `{}`", target.connector),
+                    ));
+                }
+                target
+                    .claim_mappings()
+                    .map_err(|(k, m)| err(format!("{at}.properties.{k}"), m))?;
+                for (key, source) in &target.secrets {
+                    if target.properties.contains_key(key) {
+                        return Err(err(
+                            format!("{at}.secrets.{key}"),
+                            "is also given as a (non-secret) property".into(),
+                        ));
+                    }
+                    resolve_secret(source).map_err(|m| err(format!("{at}.secrets.{key}"), m))?;
+                }
+                let o = &target.outbound;
+                if o.max_attempts < 1 {
+                    return Err(err(
+                        format!("{at}.outbound.max_attempts"),
+                        "must be at least 1".into(),
+                    ));
+                }
+                if o.timeout_ms < 0 {
+                    return Err(err(
+                        format!("{at}.outbound.timeout_ms"),
+                        "must not be negative".into(),
+                    ));
+                }
+                if o.backoff_base_ms < 0 || o.backoff_cap_ms < o.backoff_base_ms {
+                    return Err(err(
+                        format!("{at}.outbound.backoff_cap_ms"),
+                        "needs backoff_base_ms >= 0 and backoff_cap_ms >= backoff_base_ms".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TargetEntry {
+    /// The claim mappings given among the properties (at most one array of tables); claim names
+    /// without a scheme are WSO2 claims. The error names the property.
+    pub fn claim_mappings(&self) -> Result<Vec<ClaimMapping>, (String, String)> {
+        let mut found: Option<(&String, &Vec<MappingEntry>)> = None;
+        for (key, value) in &self.properties {
+            if let PropertyValue::Mappings(rows) = value {
+                if let Some((first, _)) = found {
+                    return Err((
+                        key.clone(),
+                        format!("claim mappings are already given in `{first}`"),
+                    ));
+                }
+                found = Some((key, rows));
+            }
+        }
+        let Some((key, rows)) = found else {
+            return Ok(Vec::new());
+        };
+        rows.iter()
+            .enumerate()
+            .map(|(i, row)| {
+                if row.field.is_empty() {
+                    return Err((format!("{key}[{i}].field"), "must not be empty".into()));
+                }
+                if row.claim.is_none() && row.default.is_none() {
+                    return Err((
+                        format!("{key}[{i}]"),
+                        "needs a `claim`, a `default`, or both".into(),
+                    ));
+                }
+                Ok(ClaimMapping {
+                    target_field: row.field.clone(),
+                    claim: row.claim.as_deref().map(claim_uri),
+                    default_value: row.default.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The non-secret, non-mapping properties as JSON values.
+    pub fn scalar_properties(&self) -> BTreeMap<String, serde_json::Value> {
+        self.properties
+            .iter()
+            .filter_map(|(key, value)| {
+                let json = match value {
+                    PropertyValue::Text(t) => serde_json::Value::from(t.clone()),
+                    PropertyValue::Bool(b) => serde_json::Value::from(*b),
+                    PropertyValue::Int(i) => serde_json::Value::from(*i),
+                    PropertyValue::Mappings(_) => return None,
+                };
+                Some((key.clone(), json))
+            })
+            .collect()
+    }
+}
+
+/// A claim URI from a configured claim: `lastname` means `http://wso2.org/claims/lastname`.
+pub fn claim_uri(claim: &str) -> String {
+    if claim.contains(':') {
+        claim.to_string()
+    } else {
+        crate::tutorial::claim(claim)
+    }
+}
+
+/// Resolves a configuration secret: `env:VAR`, `file:/path`, `literal:value` or a literal value.
+/// Errors name the variable or file, never a value.
+pub fn resolve_secret(source: &str) -> Result<SecretValue, String> {
+    SecretSource::config_value(source)
+        .resolve()
+        .map_err(|error| error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names_key_and_line() {
+        let text = "[server]\nlisten = \"127.0.0.1:1\"\n\n[[tenants]]\nname = \"t\"\n\n[[tenants.targets]]\nname = \"x\"\nconnector = \"c.wasm\"\n[tenants.targets.egress]\nallow_loopbak = true\n";
+        let e = parse("p.toml", text).unwrap_err();
+        assert_eq!(e.file, "p.toml");
+        assert!(e.key.starts_with("tenants[0].targets[0].egress"), "{e}");
+        assert!(e.message.contains("allow_loopbak"), "{e}");
+        assert_eq!(e.position.map(|p| p.0), Some(11), "{e}");
+    }
+
+    #[test]
+    fn type_error_names_key() {
+        let e = parse("p.toml", "[dispatcher]\nworkers = \"many\"\n").unwrap_err();
+        assert_eq!(e.key, "dispatcher.workers", "{e}");
+        assert_eq!(e.position, Some((2, 11)), "{e}");
+    }
+
+    #[test]
+    fn env_overrides() {
+        let mut c = parse("p.toml", "[server]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        c.apply_env(|k| (k == ENV_LISTEN).then(|| "127.0.0.1:2".to_string()));
+        assert_eq!(c.server.listen, "127.0.0.1:2");
+        assert_eq!(c.database.url, default_database_url());
+    }
+
+    #[test]
+    fn secrets_resolve() {
+        assert_eq!(resolve_secret("plain").unwrap().expose(), "plain");
+        assert_eq!(resolve_secret("literal:env:x").unwrap().expose(), "env:x");
+        let e = resolve_secret("env:PROVISIONER_SURELY_UNSET_VAR").unwrap_err();
+        assert!(e.contains("PROVISIONER_SURELY_UNSET_VAR"));
+    }
+}

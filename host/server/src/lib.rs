@@ -1,0 +1,301 @@
+//! The long-running server: the inbound SCIM API, the outbox dispatcher and the connector
+//! runtime in one process.
+//!
+//! [`start`] opens the store, registers the configured targets, binds the SCIM router
+//! ([`scim::router`] over an [`EngineBackend`]) and starts a [`Dispatcher`]; the returned
+//! [`ServerHandle`] knows the bound address and shuts everything down gracefully: the listener
+//! stops accepting, in-flight requests complete, jobs in flight finish (or return to the queue
+//! when their lease lapses), and queued jobs stay in the database for the next start.
+
+pub mod backend;
+pub mod config;
+pub mod registry;
+pub mod tutorial;
+pub mod quickstart;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use scim::{CredentialStore, ScimConfig, TenantId};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use provisioner_engine::{DispatchStats, Dispatcher, DispatcherConfig, Engine};
+use provisioner_runtime::{Runtime, RuntimeConfig, SecretSource};
+use provisioner_engine::store::{Store, StoreError, TargetSpec};
+
+pub use backend::EngineBackend;
+pub use config::{ConfigError, ServerConfig};
+pub use registry::{Registry, TargetExtras};
+
+/// Why the server could not start or stopped badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not be opened or written.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The connector runtime could not be created.
+    #[error("connector runtime: {0}")]
+    Runtime(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A server task failed.
+    #[error("server task: {0}")]
+    Task(String),
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    engine: Engine,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    dispatcher: JoinHandle<Result<DispatchStats, StoreError>>,
+}
+
+impl ServerHandle {
+    /// The address the SCIM API listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The engine the server writes through (for inspection and tests).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Stops accepting requests, lets in-flight requests and jobs finish, and returns what the
+    /// dispatcher did.
+    pub async fn shutdown(self) -> Result<DispatchStats, ServerError> {
+        let _ = self.stop.send(true);
+        let http = self
+            .http
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?;
+        let stats = self
+            .dispatcher
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?;
+        self.engine.store().close().await;
+        http.map_err(|e| ServerError::Task(format!("http server: {e}")))?;
+        Ok(stats?)
+    }
+}
+
+/// Opens the configured store (creating the SQLite file's directory) and returns its engine.
+pub async fn open_engine(config: &ServerConfig) -> Result<Engine, ServerError> {
+    let url = &config.database.url;
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ServerError::Store(StoreError::BadUrl(format!(
+                        "{url} (cannot create {}: {e})",
+                        dir.display()
+                    )))
+                })?;
+            }
+        }
+    }
+    Ok(Engine::new(Store::open(url).await?))
+}
+
+/// Writes every configured target into the store (creating or updating it) and returns what
+/// the configuration adds to each: egress policy and literal secrets.
+pub async fn register_targets(
+    store: &Store,
+    config: &ServerConfig,
+) -> Result<HashMap<(String, String), TargetExtras>, ServerError> {
+    let mut extras = HashMap::new();
+    for tenant in &config.tenants {
+        for target in &tenant.targets {
+            let mut secret_refs = std::collections::BTreeMap::new();
+            let mut literal_secrets = std::collections::BTreeMap::new();
+            for (key, source) in &target.secrets {
+                if SecretSource::config_value(source).is_reference() {
+                    secret_refs.insert(key.clone(), source.clone());
+                } else {
+                    let value = config::resolve_secret(source).map_err(|message| ConfigError {
+                        file: "<configuration>".into(),
+                        key: format!(
+                            "tenants.{}.targets.{}.secrets.{key}",
+                            tenant.name, target.name
+                        ),
+                        position: None,
+                        message,
+                    })?;
+                    literal_secrets.insert(key.clone(), value);
+                }
+            }
+            let claim_mappings = target
+                .claim_mappings()
+                .map_err(|(key, message)| ConfigError {
+                    file: "<configuration>".into(),
+                    key: format!(
+                        "tenants.{}.targets.{}.properties.{key}",
+                        tenant.name, target.name
+                    ),
+                    position: None,
+                    message,
+                })?;
+            store
+                .put_target(&TargetSpec {
+                    tenant: tenant.name.clone(),
+                    name: target.name.clone(),
+                    connector: target.connector.clone(),
+                    properties: target.scalar_properties(),
+                    secret_refs,
+                    claim_mappings,
+                    settings: target.outbound.settings(),
+                })
+                .await?;
+            extras.insert(
+                (tenant.name.clone(), target.name.clone()),
+                TargetExtras {
+                    egress: target.egress.into(),
+                    literal_secrets,
+                },
+            );
+        }
+    }
+    Ok(extras)
+}
+
+/// The Basic and bearer credentials of every tenant (plain passwords hashed with argon2id).
+pub fn credentials(config: &ServerConfig) -> Result<CredentialStore, ConfigError> {
+    let store = CredentialStore::new();
+    for tenant in &config.tenants {
+        let id = TenantId::new(tenant.name.clone());
+        for basic in &tenant.basic {
+            let key =
+                |field: &str| format!("tenants.{}.basic.{}.{field}", tenant.name, basic.username);
+            match (&basic.password, &basic.password_hash) {
+                (_, Some(hash)) => store.add_basic_hashed(id.clone(), &basic.username, hash),
+                (Some(source), None) => {
+                    let password =
+                        config::resolve_secret(source).map_err(|message| ConfigError {
+                            file: "<configuration>".into(),
+                            key: key("password"),
+                            position: None,
+                            message,
+                        })?;
+                    store.add_basic(id.clone(), &basic.username, password.expose());
+                }
+                (None, None) => {
+                    return Err(ConfigError {
+                        file: "<configuration>".into(),
+                        key: key("password"),
+                        position: None,
+                        message: "give `password` or `password_hash`".into(),
+                    })
+                }
+            }
+        }
+        for bearer in &tenant.bearer {
+            let token = config::resolve_secret(&bearer.token).map_err(|message| ConfigError {
+                file: "<configuration>".into(),
+                key: format!("tenants.{}.bearer.{}.token", tenant.name, bearer.label),
+                position: None,
+                message,
+            })?;
+            store.add_bearer(id.clone(), &bearer.label, token.expose());
+        }
+    }
+    Ok(store)
+}
+
+/// Starts the server described by `config` (already validated, e.g. by [`config::load`]).
+pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
+    config.validate("<configuration>")?;
+    let engine = open_engine(&config).await?;
+    let extras = register_targets(engine.store(), &config).await?;
+    let auth = Arc::new(credentials(&config)?);
+
+    let mut runtime_config = RuntimeConfig::default();
+    if let Some(dir) = &config.runtime.cache_dir {
+        runtime_config.cache_dir = dir.clone();
+    }
+    let runtime = Runtime::new(runtime_config).map_err(|e| ServerError::Runtime(e.to_string()))?;
+    let connectors = Arc::new(Registry::with_extras(runtime, extras));
+    let d = &config.dispatcher;
+    let dispatcher = Dispatcher::new(
+        &engine,
+        connectors,
+        DispatcherConfig {
+            workers: d.workers,
+            lease_ms: d.lease_ms,
+            poll_ms: d.poll_ms,
+            call_timeout: Duration::from_millis(d.call_timeout_ms),
+            ..DispatcherConfig::default()
+        },
+    );
+
+    let backend = Arc::new(EngineBackend::new(engine.clone()));
+    let scim_config = ScimConfig {
+        max_body_bytes: config.server.max_body_bytes,
+        base_url: config.server.base_url.clone(),
+        ..ScimConfig::default()
+    };
+    let app = scim::router(backend, auth, scim_config);
+    let listen = config.listen_addr().map_err(|message| ConfigError {
+        file: "<configuration>".into(),
+        key: "server.listen".into(),
+        position: None,
+        message,
+    })?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: listen.to_string(),
+        source,
+    })?;
+
+    let (stop, stopped) = watch::channel(false);
+    let http = {
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+    let dispatcher = {
+        let mut stopped = stopped;
+        tokio::spawn(async move {
+            dispatcher
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        })
+    };
+    tracing::info!(%addr, "SCIM API listening");
+    Ok(ServerHandle {
+        addr,
+        engine,
+        stop,
+        http,
+        dispatcher,
+    })
+}
