@@ -6,16 +6,15 @@
 //! Run: `cargo bench -p provisioner-tests --bench connector_call`
 
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use provisioner_contract::Operation;
-use provisioner_server::tutorial::{self, SalesforceOrg};
 use provisioner_runtime::{
     EgressPolicy, OutboundRequest, Runtime, RuntimeConfig, TargetInstance, Transport,
     TransportResponse,
 };
+use provisioner_server::tutorial::{self, SalesforceOrg};
 
 const DOMAIN: &str = "https://acme.my.salesforce.com";
 const TOKEN_URL: &str = "https://login.salesforce.com/services/oauth2/token";
@@ -143,53 +142,47 @@ fn native_config(target: &TargetInstance) -> salesforce_connector::ConnectorConf
     }
 }
 
-fn native_entity() -> salesforce_connector::Entity {
+fn native_entity() -> salesforce_connector::Change {
     let claims = tutorial::samuel_claims();
-    salesforce_connector::Entity {
-        kind: salesforce_connector::EntityKind::User,
+    salesforce_connector::Change {
         operation: salesforce_connector::Operation::Create,
-        local_id: tutorial::TUTORIAL_USER_NAME.into(),
-        name: tutorial::TUTORIAL_USER_NAME.into(),
-        remote_id: None,
-        claims: claims
-            .iter()
-            .map(|(name, value)| salesforce_connector::Claim {
-                uri: tutorial::claim(name),
-                values: vec![(*value).into()],
-            })
-            .collect(),
-        changed_claims: vec![],
-        members: vec![],
-        added_members: vec![],
-        removed_members: vec![],
-        previous_name: None,
+        entity: salesforce_connector::Entity::User(salesforce_connector::User {
+            local_id: tutorial::TUTORIAL_USER_NAME.into(),
+            name: tutorial::TUTORIAL_USER_NAME.into(),
+            remote_id: None,
+            claims: claims
+                .iter()
+                .map(|(name, value)| salesforce_connector::Claim {
+                    uri: tutorial::claim(name),
+                    values: vec![(*value).into()],
+                })
+                .collect(),
+            changed_claims: vec![],
+            previous_name: None,
+        }),
     }
 }
 
 fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let wasm = Path::new(connector_artifacts::SALESFORCE_CONNECTOR);
-    println!(
-        "component: {} ({} KiB)",
-        wasm.file_name().unwrap().to_string_lossy(),
-        std::fs::metadata(wasm).unwrap().len() / 1024
-    );
+    let wasm = builtin_connectors::SALESFORCE.bytes;
+    println!("component: builtin:salesforce ({} KiB)", wasm.len() / 1024);
 
     // Loading: compile (empty cache) vs. deserialize the cached artifact.
     let compile = median_per_call(5, 1, || {
         let dir = tempfile::tempdir().unwrap();
         let runtime = Runtime::new(RuntimeConfig::new(dir.path())).unwrap();
-        let (_, report) = rt.block_on(runtime.load_file(wasm)).unwrap();
+        let (_, report) = rt.block_on(runtime.load_bytes(wasm)).unwrap();
         assert!(!report.cache_hit());
     });
     {
         let runtime = Runtime::new(RuntimeConfig::new(cache.path())).unwrap();
-        rt.block_on(runtime.load_file(wasm)).unwrap();
+        rt.block_on(runtime.load_bytes(wasm)).unwrap();
     }
     let cached = median_per_call(5, 1, || {
         let runtime = Runtime::new(RuntimeConfig::new(cache.path())).unwrap();
-        let (_, report) = rt.block_on(runtime.load_file(wasm)).unwrap();
+        let (_, report) = rt.block_on(runtime.load_bytes(wasm)).unwrap();
         assert!(report.cache_hit());
     });
 
@@ -198,7 +191,7 @@ fn main() {
         .transport(Arc::new(CannedTransport))
         .build()
         .unwrap();
-    let (connector, _) = rt.block_on(runtime.load_file(wasm)).unwrap();
+    let (connector, _) = rt.block_on(runtime.load_bytes(wasm)).unwrap();
     let target = TargetInstance::new(
         &runtime,
         connector,

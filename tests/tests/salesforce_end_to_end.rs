@@ -1,14 +1,17 @@
 //! End to end: the Salesforce connector component, run by the sandbox runtime, provisions into
 //! the Salesforce emulator over loopback HTTP, configured exactly as the WSO2 tutorial.
+//!
+//! Every scenario runs twice: with the built-in connector (contract 0.2.0) and with the same
+//! connector built for contract 0.1.0, which the host adapts to the newest contract.
 
 use std::sync::{Arc, Mutex};
 
-use provisioner_contract::{Operation, ProvisionError};
-use provisioner_server::tutorial::{self, SalesforceOrg};
+use provisioner_contract::{ContractVersion, Operation, ProvisionError};
 use provisioner_runtime::{
     CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig,
     TargetConfig, TargetInstance,
 };
+use provisioner_server::tutorial::{self, SalesforceOrg};
 use salesforce_emulator::{
     Emulator, EmulatorConfig, FaultKind, FaultSpec, Operation as SfOperation,
 };
@@ -60,17 +63,40 @@ fn org(emulator: &Emulator) -> SalesforceOrg {
     }
 }
 
-async fn harness_with(configure: impl FnOnce(TargetConfig) -> TargetConfig) -> Harness {
+/// Which build of the Salesforce connector a scenario runs.
+#[derive(Clone, Copy, Debug)]
+enum Build {
+    /// The built-in connector (contract 0.2.0).
+    Builtin,
+    /// The same connector built for contract 0.1.0.
+    V0_1,
+}
+
+impl Build {
+    fn bytes(self) -> Vec<u8> {
+        match self {
+            Build::Builtin => builtin_connectors::SALESFORCE.bytes.to_vec(),
+            Build::V0_1 => std::fs::read(test_components::SALESFORCE_CONNECTOR_V0_1).unwrap(),
+        }
+    }
+}
+
+async fn harness_with(
+    build: Build,
+    configure: impl FnOnce(TargetConfig) -> TargetConfig,
+) -> Harness {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let recorder = Arc::new(Recorder::default());
     let runtime = Runtime::builder(RuntimeConfig::default())
         .observer(recorder.clone())
         .build()
         .unwrap();
-    let (connector, _) = runtime
-        .load_file(connector_artifacts::SALESFORCE_CONNECTOR)
-        .await
-        .unwrap();
+    let (connector, _) = runtime.load_bytes(build.bytes()).await.unwrap();
+    let expected = match build {
+        Build::Builtin => ContractVersion::V0_2,
+        Build::V0_1 => ContractVersion::V0_1,
+    };
+    assert_eq!(connector.contract_version(), expected);
     let config = configure(tutorial::tutorial_target(
         &org(&emulator),
         EgressPolicy::loopback(),
@@ -84,8 +110,8 @@ async fn harness_with(configure: impl FnOnce(TargetConfig) -> TargetConfig) -> H
     }
 }
 
-async fn harness() -> Harness {
-    harness_with(|config| config).await
+async fn harness(build: Build) -> Harness {
+    harness_with(build, |config| config).await
 }
 
 fn connector_error(result: Result<impl std::fmt::Debug, CallError>) -> ProvisionError {
@@ -95,7 +121,7 @@ fn connector_error(result: Result<impl std::fmt::Debug, CallError>) -> Provision
     }
 }
 
-fn create_user(name: &str, extra: &[(&str, &str)]) -> provisioner_contract::Entity {
+fn create_user(name: &str, extra: &[(&str, &str)]) -> provisioner_contract::Change {
     let mut claims = vec![("emailaddress", name), ("lastname", "Tester")];
     claims.extend_from_slice(extra);
     tutorial::user(Operation::Create, name, None, &claims, &[])
@@ -110,15 +136,13 @@ fn token_requests(emulator: &Emulator) -> u64 {
         .sum()
 }
 
-#[tokio::test]
-async fn tutorial_configuration_validates() {
-    let h = harness().await;
+async fn tutorial_configuration_validates(build: Build) {
+    let h = harness(build).await;
     assert_eq!(h.target.validate().await.unwrap(), vec![]);
 }
 
-#[tokio::test]
-async fn tutorial_user_is_created_with_exactly_the_expected_fields() {
-    let h = harness().await;
+async fn tutorial_user_is_created_with_exactly_the_expected_fields(build: Build) {
+    let h = harness(build).await;
     let entity = tutorial::user(
         Operation::Create,
         tutorial::TUTORIAL_USER_NAME,
@@ -183,9 +207,8 @@ async fn tutorial_user_is_created_with_exactly_the_expected_fields() {
     assert!(record.is_active());
 }
 
-#[tokio::test]
-async fn update_sends_only_changed_fields_and_delete_deactivates_without_delete() {
-    let h = harness().await;
+async fn update_sends_only_changed_fields_and_delete_deactivates_without_delete(build: Build) {
+    let h = harness(build).await;
     let name = "jane@example.com";
     let id = h
         .target
@@ -239,9 +262,8 @@ async fn update_sends_only_changed_fields_and_delete_deactivates_without_delete(
     assert_ne!(again.remote_id.as_deref(), Some(id.as_str()));
 }
 
-#[tokio::test]
-async fn many_operations_cost_one_token_request() {
-    let h = harness().await;
+async fn many_operations_cost_one_token_request(build: Build) {
+    let h = harness(build).await;
     for n in 0..10 {
         let name = format!("user{n}@example.com");
         h.target.provision(&create_user(&name, &[])).await.unwrap();
@@ -268,9 +290,8 @@ async fn many_operations_cost_one_token_request() {
     assert!(!body.contains(&secret), "{body}");
 }
 
-#[tokio::test]
-async fn expired_session_mid_run_reauthenticates_once() {
-    let h = harness().await;
+async fn expired_session_mid_run_reauthenticates_once(build: Build) {
+    let h = harness(build).await;
     h.target
         .provision(&create_user("first@example.com", &[]))
         .await
@@ -299,9 +320,8 @@ async fn expired_session_mid_run_reauthenticates_once() {
     assert_eq!(token_requests(&h.emulator), 2);
 }
 
-#[tokio::test]
-async fn duplicate_username_in_another_org_is_invalid_data_with_salesforce_code() {
-    let h = harness().await;
+async fn duplicate_username_in_another_org_is_invalid_data_with_salesforce_code(build: Build) {
+    let h = harness(build).await;
     let error = connector_error(
         h.target
             .provision(&create_user("taken@other-org.example.com", &[]))
@@ -319,9 +339,8 @@ async fn duplicate_username_in_another_org_is_invalid_data_with_salesforce_code(
     }
 }
 
-#[tokio::test]
-async fn unknown_profile_id_is_invalid_data_with_salesforce_code() {
-    let h = harness().await;
+async fn unknown_profile_id_is_invalid_data_with_salesforce_code(build: Build) {
+    let h = harness(build).await;
     let error = connector_error(
         h.target
             .provision(&create_user(
@@ -346,10 +365,9 @@ async fn unknown_profile_id_is_invalid_data_with_salesforce_code() {
         .is_none());
 }
 
-#[tokio::test]
-async fn missing_required_field_is_invalid_data_with_salesforce_code() {
+async fn missing_required_field_is_invalid_data_with_salesforce_code(build: Build) {
     // A mapping without a LastName default, and a user without a last name.
-    let h = harness_with(|mut config| {
+    let h = harness_with(build, |mut config| {
         let mut mappings = tutorial::tutorial_claim_mappings();
         for mapping in &mut mappings {
             if mapping.target_field == "LastName" {
@@ -389,9 +407,8 @@ async fn missing_required_field_is_invalid_data_with_salesforce_code() {
         .is_none());
 }
 
-#[tokio::test]
-async fn server_unavailable_and_row_lock_are_transient() {
-    let h = harness().await;
+async fn server_unavailable_and_row_lock_are_transient(build: Build) {
+    let h = harness(build).await;
     for kind in [FaultKind::ServerUnavailable, FaultKind::UnableToLockRow] {
         h.emulator
             .arm_fault(FaultSpec::new(SfOperation::Create, kind).once());
@@ -411,11 +428,20 @@ async fn server_unavailable_and_row_lock_are_transient() {
     }
 }
 
-#[tokio::test]
-async fn group_provisioning_is_reported_unsupported() {
-    let h = harness().await;
-    let mut group = tutorial::user(Operation::Create, "engineering", None, &[], &[]);
-    group.kind = provisioner_contract::EntityKind::Group;
+async fn group_provisioning_is_reported_unsupported(build: Build) {
+    let h = harness(build).await;
+    let group = provisioner_contract::Change {
+        operation: Operation::Create,
+        entity: provisioner_contract::Entity::Group(provisioner_contract::Group {
+            local_id: "g-1".into(),
+            name: "engineering".into(),
+            remote_id: None,
+            members: vec![],
+            added_members: vec![],
+            removed_members: vec![],
+            previous_name: None,
+        }),
+    };
     assert!(matches!(
         connector_error(h.target.provision(&group).await),
         ProvisionError::Unsupported(_)
@@ -423,9 +449,8 @@ async fn group_provisioning_is_reported_unsupported() {
     assert_eq!(h.emulator.counters().api_calls, 0);
 }
 
-#[tokio::test]
-async fn lookup_finds_a_user_by_username() {
-    let h = harness().await;
+async fn lookup_finds_a_user_by_username(build: Build) {
+    let h = harness(build).await;
     let id = h
         .target
         .provision(&create_user("findme@example.com", &[]))
@@ -433,10 +458,44 @@ async fn lookup_finds_a_user_by_username() {
         .unwrap()
         .remote_id
         .unwrap();
-    let key = provisioner_contract::LookupKey::Entity(create_user("findme@example.com", &[]));
+    let key =
+        provisioner_contract::LookupKey::Entity(create_user("findme@example.com", &[]).entity);
     let found = h.target.lookup(&key).await.unwrap().expect("found");
     assert_eq!(found.remote_id, id);
     assert_eq!(found.active, Some(true));
-    let missing = provisioner_contract::LookupKey::Entity(create_user("nobody@example.com", &[]));
+    let missing =
+        provisioner_contract::LookupKey::Entity(create_user("nobody@example.com", &[]).entity);
     assert_eq!(h.target.lookup(&missing).await.unwrap(), None);
 }
+
+/// One test per scenario and connector build.
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        mod contract_v0_2 {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Build::Builtin).await
+            })*
+        }
+        mod contract_v0_1 {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Build::V0_1).await
+            })*
+        }
+    };
+}
+
+scenarios!(
+    tutorial_configuration_validates,
+    tutorial_user_is_created_with_exactly_the_expected_fields,
+    update_sends_only_changed_fields_and_delete_deactivates_without_delete,
+    many_operations_cost_one_token_request,
+    expired_session_mid_run_reauthenticates_once,
+    duplicate_username_in_another_org_is_invalid_data_with_salesforce_code,
+    unknown_profile_id_is_invalid_data_with_salesforce_code,
+    missing_required_field_is_invalid_data_with_salesforce_code,
+    server_unavailable_and_row_lock_are_transient,
+    group_provisioning_is_reported_unsupported,
+    lookup_finds_a_user_by_username,
+);

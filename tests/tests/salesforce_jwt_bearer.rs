@@ -5,11 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use provisioner_contract::{Operation, ProvisionError};
-use provisioner_server::tutorial::{self, SalesforceOrg};
 use provisioner_runtime::{
     CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig,
     TargetInstance,
 };
+use provisioner_server::tutorial::{self, SalesforceOrg};
 use salesforce_emulator::jwt::JWT_BEARER_GRANT;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
@@ -50,7 +50,7 @@ async fn harness(private_key: &str) -> Harness {
         .build()
         .unwrap();
     let (connector, _) = runtime
-        .load_file(connector_artifacts::SALESFORCE_CONNECTOR)
+        .load_bytes(builtin_connectors::SALESFORCE.bytes)
         .await
         .unwrap();
     let emu_config = emulator.config();
@@ -78,7 +78,7 @@ async fn harness(private_key: &str) -> Harness {
     }
 }
 
-fn samuel() -> provisioner_contract::Entity {
+fn samuel() -> provisioner_contract::Change {
     tutorial::user(
         Operation::Create,
         tutorial::TUTORIAL_USER_NAME,

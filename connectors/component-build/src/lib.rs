@@ -25,7 +25,8 @@ pub struct Components<'a> {
 
 /// The workspace root: the nearest ancestor of the calling crate that holds `wit/`.
 pub fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("run from a build script"));
     manifest_dir
         .ancestors()
         .find(|dir| dir.join("wit").is_dir() && dir.join("Cargo.toml").is_file())
@@ -41,7 +42,10 @@ pub fn build(components: &Components) -> Vec<PathBuf> {
     let target_dir = nested_target_dir(&workspace).join(components.name);
 
     println!("cargo:rerun-if-changed={}", workspace.join("wit").display());
-    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("Cargo.lock").display()
+    );
     for (_, dir) in components.packages {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
@@ -49,7 +53,13 @@ pub fn build(components: &Components) -> Vec<PathBuf> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&workspace)
-        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for (package, _) in components.packages {
         cmd.args(["-p", package]);
@@ -81,7 +91,11 @@ pub fn build(components: &Components) -> Vec<PathBuf> {
                 .join("wasm32-wasip2")
                 .join("release")
                 .join(format!("{}.wasm", package.replace('-', "_")));
-            assert!(path.is_file(), "component {} was not produced", path.display());
+            assert!(
+                path.is_file(),
+                "component {} was not produced",
+                path.display()
+            );
             path
         })
         .collect()

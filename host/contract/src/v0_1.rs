@@ -16,8 +16,8 @@
 use wasmtime::component::Linker;
 use wasmtime::{Store, StoreContextMut};
 
-use crate::v0_2::provisioning::connector::{http as http_latest, log as log_latest};
 use crate::v0_2::provisioning::connector::types as latest;
+use crate::v0_2::provisioning::connector::{http as http_latest, log as log_latest};
 use crate::HostImports;
 
 wasmtime::component::bindgen!({
@@ -37,9 +37,7 @@ pub fn add_to_linker<T: HostImports>(linker: &mut Linker<T>) -> wasmtime::Result
     http.func_wrap_async(
         "send",
         |mut store: StoreContextMut<'_, T>, (request,): (http_latest::Request,)| {
-            Box::new(async move {
-                Ok((http_latest::Host::send(store.data_mut(), request).await,))
-            })
+            Box::new(async move { Ok((http_latest::Host::send(store.data_mut(), request).await,)) })
         },
     )?;
     http.func_wrap_async(

@@ -119,6 +119,9 @@ mod tests {
             Err(VersionError::Unsupported { .. })
         ));
         let error = v(&["wasi:http/incoming-handler@0.2.0"]).unwrap_err();
-        assert!(error.to_string().contains("not a provisioning connector"), "{error}");
+        assert!(
+            error.to_string().contains("not a provisioning connector"),
+            "{error}"
+        );
     }
 }

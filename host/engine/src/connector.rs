@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use provisioner_contract::{Change, LookupKey, ProvisionError, ProvisionOutcome, RemoteObject};
 use crate::store::TargetRecord;
+use provisioner_contract::{Change, LookupKey, ProvisionError, ProvisionOutcome, RemoteObject};
 
 /// How a sandboxed call failed without the connector returning a typed error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

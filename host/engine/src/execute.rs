@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provisioner_contract::{
-    Change, Claim, ConflictError, Entity, EntityKind, Group, LookupKey, Member, Operation,
-    ProvisionError, ProvisionOutcome, RemoteObject, User,
-};
 use crate::store::{
     now_ms, AttemptRecord, GroupRecord, JobRecord, JobState, JobUpdate, Store, StoreResult,
     TargetRecord, UserRecord,
+};
+use provisioner_contract::{
+    Change, Claim, ConflictError, Entity, EntityKind, Group, LookupKey, Member, Operation,
+    ProvisionError, ProvisionOutcome, RemoteObject, User,
 };
 
 use super::connector::{
@@ -122,7 +122,11 @@ impl Snapshot {
                 user(record.user_name.clone(), claims)
             }
             Snapshot::Group(record, members) => {
-                let members = if with_claims { members.clone() } else { Vec::new() };
+                let members = if with_claims {
+                    members.clone()
+                } else {
+                    Vec::new()
+                };
                 group(record.display_name.clone(), members)
             }
             Snapshot::Missing => match job.entity_kind {

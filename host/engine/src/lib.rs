@@ -24,10 +24,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use provisioner_contract::{EntityKind, Operation};
 use crate::store::{
     Claims, GroupRecord, JobError, JobState, NewJob, Store, StoreError, UserRecord,
 };
+use provisioner_contract::{EntityKind, Operation};
 
 /// The claim that carries the user name when a user's claims do not.
 pub const USERNAME_CLAIM: &str = "http://wso2.org/claims/username";

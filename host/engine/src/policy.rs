@@ -4,8 +4,8 @@
 
 use rand::Rng;
 
-use provisioner_contract::{ErrorDetail, ProvisionError};
 use crate::store::{JobError, OutboundSettings};
+use provisioner_contract::{ErrorDetail, ProvisionError};
 
 use super::connector::CallFailure;
 
@@ -159,8 +159,8 @@ pub fn job_error(failure: &CallFailure) -> JobError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use provisioner_contract::{RateLimitError, TransientError};
     use crate::connector::SandboxFailureKind;
+    use provisioner_contract::{RateLimitError, TransientError};
 
     fn detail(code: &str) -> ErrorDetail {
         ErrorDetail {

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use engine_support::*;
 use provisioner_contract::{EntityKind, Operation};
-use provisioner_engine::{Engine, UserChange};
 use provisioner_engine::store::{now_ms, JobFilter, JobState, OutboundSettings};
+use provisioner_engine::{Engine, UserChange};
 
 async fn states(engine: &Engine, ids: &[i64]) -> Vec<JobState> {
     engine

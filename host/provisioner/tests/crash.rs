@@ -1,16 +1,19 @@
 //! Crash safety with a real process: the dispatcher is SIGKILLed mid-run and restarted; no
 //! user is lost or duplicated and no job is left behind.
 
+#[path = "../../engine/tests/engine_support/mod.rs"]
 mod engine_support;
+#[path = "../../server/tests/support/salesforce.rs"]
+mod salesforce_support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use engine_support::salesforce::*;
 use engine_support::*;
-use provisioner_engine::{Engine, UserChange};
 use provisioner_engine::store::{JobState, OutboundSettings};
+use provisioner_engine::{Engine, UserChange};
 use salesforce_emulator::Emulator;
+use salesforce_support::*;
 use tokio::process::{Child, Command};
 
 const USERS: usize = 2_000;

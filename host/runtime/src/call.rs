@@ -13,9 +13,9 @@ use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::runtime::{Connector, RuntimeInner};
 use crate::capabilities::http::HttpCapability;
 use crate::capabilities::log::LogCapability;
+use crate::runtime::{Connector, RuntimeInner};
 use futures::future::BoxFuture;
 use provisioner_contract::latest::provisioning::connector as imports;
 use provisioner_contract::{
@@ -248,7 +248,10 @@ pub(crate) async fn invoke<R, F>(
     call: F,
 ) -> Result<R, CallError>
 where
-    F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> BoxFuture<'a, wasmtime::Result<R>>
+    F: for<'a> FnOnce(
+            &'a ConnectorInstance,
+            &'a mut Store<HostState>,
+        ) -> BoxFuture<'a, wasmtime::Result<R>>
         + Send,
 {
     let config = &runtime.config;
@@ -292,7 +295,8 @@ where
         }
     });
 
-    let outcome = tokio::time::timeout(config.outer_timeout, run(&mut store, connector, call)).await;
+    let outcome =
+        tokio::time::timeout(config.outer_timeout, run(&mut store, connector, call)).await;
 
     emit_output(&log, "stdout", &stdout);
     emit_output(&log, "stderr", &stderr);
@@ -318,7 +322,10 @@ async fn run<R, F>(
     call: F,
 ) -> Result<R, (Stage, wasmtime::Error)>
 where
-    F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> BoxFuture<'a, wasmtime::Result<R>>
+    F: for<'a> FnOnce(
+            &'a ConnectorInstance,
+            &'a mut Store<HostState>,
+        ) -> BoxFuture<'a, wasmtime::Result<R>>
         + Send,
 {
     let instance = connector

@@ -431,6 +431,7 @@ mod tests {
             version: "1".into(),
             description: String::new(),
             entity_kinds: vec![EntityKind::User],
+            max_batch_size: 1,
             properties: vec![
                 prop("endpoint", PropertyKind::Url, true, false),
                 prop("api-key", PropertyKind::Text, true, true),

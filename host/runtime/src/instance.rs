@@ -150,9 +150,11 @@ impl TargetInstance {
     pub async fn lookup(&self, key: &LookupKey) -> Result<Option<RemoteObject>, CallError> {
         let config = self.connector_config.clone();
         let key = key.clone();
-        self.call(move |guest, store| Box::pin(async move { guest.lookup(store, &config, &key).await }))
-            .await?
-            .map_err(CallError::Connector)
+        self.call(move |guest, store| {
+            Box::pin(async move { guest.lookup(store, &config, &key).await })
+        })
+        .await?
+        .map_err(CallError::Connector)
     }
 
     /// Reads one page of remote entities (for reconciliation).

@@ -26,6 +26,7 @@ pub mod instance;
 mod runtime;
 pub mod secret_source;
 
+pub use call::CallError;
 pub use capabilities::egress::EgressPolicy;
 pub use capabilities::http::{Exchange, ExchangeKind, HttpLimits, HttpObserver};
 pub use capabilities::secrets::SecretValue;
@@ -33,12 +34,11 @@ pub use capabilities::tokens::TokenManager;
 pub use capabilities::transport::{
     OutboundRequest, ReqwestTransport, Transport, TransportError, TransportResponse,
 };
-pub use call::CallError;
 pub use config::{ConfigError, ConfigInput, ConfigIssue, TargetConfig};
 pub use instance::TargetInstance;
 pub use provisioner_contract as contract;
-pub use secret_source::{SecretError, SecretSource};
 pub use runtime::{
     Connector, LoadError, LoadReport, LoadSource, Runtime, RuntimeBuilder, RuntimeConfig,
     RuntimeError,
 };
+pub use secret_source::{SecretError, SecretSource};

@@ -128,7 +128,10 @@ mod tests {
         )]);
         let (key, error) = resolve_references(&refs).unwrap_err();
         assert_eq!(key, "k");
-        assert!(error.to_string().contains("PROVISIONER_TEST_SURELY_UNSET"), "{error}");
+        assert!(
+            error.to_string().contains("PROVISIONER_TEST_SURELY_UNSET"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -26,15 +26,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provisioner_engine::{
-    ConnectorSource, Dispatcher, DispatcherConfig, Engine, Registry, UserChange, UserState,
-};
 use provisioner_engine::store::{
     self, now_ms, JobState, JobUpdate, NewJob, OutboundSettings, Store, TargetRecord, TargetSpec,
     UserRecord,
 };
-use provisioner_server::tutorial::{claim, tutorial_claim_mappings};
+use provisioner_engine::{
+    ConnectorSource, Dispatcher, DispatcherConfig, Engine, UserChange, UserState,
+};
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig};
+use provisioner_server::tutorial::{claim, tutorial_claim_mappings};
+use provisioner_server::Registry;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
 const TENANT: &str = "acme";
@@ -124,7 +125,7 @@ fn salesforce_spec(emulator: &Emulator, name: &str, dir: &Path) -> TargetSpec {
     TargetSpec {
         tenant: TENANT.into(),
         name: name.into(),
-        connector: connector_artifacts::SALESFORCE_CONNECTOR.into(),
+        connector: "builtin:salesforce".into(),
         properties,
         secret_refs: [(
             "sf-client-secret".to_owned(),

@@ -22,9 +22,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provisioner_server::config::{BearerCredential, TenantConfig};
-use provisioner_server::{self, quickstart, ServerHandle};
 use provisioner_engine::store::{JobFilter, JobState};
+use provisioner_server::config::{BearerCredential, TenantConfig};
+use provisioner_server::{self as server, quickstart, ServerHandle};
 use salesforce_emulator::{Emulator, EmulatorConfig};
 use serde_json::{json, Value};
 
@@ -181,14 +181,14 @@ async fn run(users: usize, basic_users: usize, concurrency: usize, sequential: u
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = quickstart::config(&emulator, dir.path(), "127.0.0.1:0", PASSWORD);
+    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", PASSWORD);
     config.runtime.cache_dir = Some(dir.path().join("cache"));
     config.tenants[0].bearer.push(BearerCredential {
         label: "bench".into(),
         token: format!("literal:{TOKEN}"),
     });
     // A second tenant with the same Salesforce target, configured blocking.
-    let mut blocking_target = quickstart::tutorial_target(&emulator);
+    let mut blocking_target = quickstart::tutorial_target(&org(&emulator));
     blocking_target.outbound.blocking = true;
     blocking_target.outbound.timeout_ms = 60_000;
     config.tenants.push(TenantConfig {
@@ -311,4 +311,17 @@ async fn run(users: usize, basic_users: usize, concurrency: usize, sequential: u
 
     server.shutdown().await.unwrap();
     emulator.shutdown().await;
+}
+
+/// The emulator seen as a Salesforce org.
+fn org(emulator: &Emulator) -> provisioner_server::tutorial::SalesforceOrg {
+    let config = emulator.config();
+    provisioner_server::tutorial::SalesforceOrg {
+        domain: emulator.base_url().to_string(),
+        token_endpoint: emulator.token_url(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
+        username: config.username.clone(),
+        password_and_token: config.expected_password(),
+    }
 }

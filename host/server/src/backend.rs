@@ -22,8 +22,8 @@ use scim::schema::{ENTERPRISE_URN, GROUP_URN, USER_URN};
 use scim::{GroupResource, UserResource};
 use tokio::sync::Mutex;
 
-use provisioner_engine::{Engine, EngineError, GroupChange, GroupState, UserChange, UserState};
 use provisioner_engine::store::{GroupRecord, StoreError, UserRecord};
+use provisioner_engine::{Engine, EngineError, GroupChange, GroupState, UserChange, UserState};
 
 /// A [`ScimBackend`] that writes through the provisioning [`Engine`].
 #[derive(Debug)]

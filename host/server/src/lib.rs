@@ -9,9 +9,9 @@
 
 pub mod backend;
 pub mod config;
+pub mod quickstart;
 pub mod registry;
 pub mod tutorial;
-pub mod quickstart;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -22,9 +22,9 @@ use scim::{CredentialStore, ScimConfig, TenantId};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use provisioner_engine::store::{Store, StoreError, TargetSpec};
 use provisioner_engine::{DispatchStats, Dispatcher, DispatcherConfig, Engine};
 use provisioner_runtime::{Runtime, RuntimeConfig, SecretSource};
-use provisioner_engine::store::{Store, StoreError, TargetSpec};
 
 pub use backend::EngineBackend;
 pub use config::{ConfigError, ServerConfig};

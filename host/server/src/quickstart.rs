@@ -3,13 +3,13 @@
 
 use std::path::Path;
 
-use provisioner_runtime::config::ConfigInput;
 use crate::tutorial::{self, SalesforceOrg};
+use provisioner_runtime::config::ConfigInput;
 use provisioner_runtime::EgressPolicy;
 
 use super::config::{
-    BasicCredential, BUILTIN_SALESFORCE, DatabaseConfig, EgressConfig, ListenConfig, MappingEntry, PropertyValue,
-    ServerConfig, TargetEntry, TenantConfig,
+    BasicCredential, DatabaseConfig, EgressConfig, ListenConfig, MappingEntry, PropertyValue,
+    ServerConfig, TargetEntry, TenantConfig, BUILTIN_SALESFORCE,
 };
 
 /// The quickstart tenant.

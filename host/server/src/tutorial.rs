@@ -3,8 +3,8 @@
 //! sample user. The quickstart and the end-to-end tests configure the Salesforce connector with
 //! exactly this.
 
-use provisioner_runtime::config::{ConfigInput, TargetConfig};
 use provisioner_contract::{Change, Claim, ClaimMapping, Entity, Operation, User};
+use provisioner_runtime::config::{ConfigInput, TargetConfig};
 use provisioner_runtime::EgressPolicy;
 
 /// Prefix of WSO2's local claim dialect.

@@ -2,16 +2,19 @@
 //! injected faults, permanent errors with Salesforce's codes and replay, ordering, and
 //! TotalRequests exhaustion.
 
+#[path = "../../engine/tests/engine_support/mod.rs"]
 mod engine_support;
+#[path = "support/salesforce.rs"]
+mod salesforce_support;
 
 use std::time::Duration;
 
-use engine_support::salesforce::*;
 use engine_support::*;
-use provisioner_engine::{Engine, UserChange};
 use provisioner_engine::store::{JobFilter, JobState, OutboundSettings};
+use provisioner_engine::{Engine, UserChange};
 use provisioner_server::tutorial::claim;
 use salesforce_emulator::{Emulator, FaultKind, FaultSpec, LimitsUpdate, Operation, Seed};
+use salesforce_support::*;
 
 fn settings() -> OutboundSettings {
     OutboundSettings {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use provisioner_server::{self, config};
+use provisioner_server::{self as server, config};
 
 fn example() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml")

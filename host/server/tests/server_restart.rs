@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use provisioner_server::{self, quickstart, EngineBackend};
+use provisioner_server::{self as server, quickstart, EngineBackend};
 use salesforce_emulator::{Emulator, EmulatorConfig};
 use scim::resource::{new_id, MultiValue, Name};
 use scim::{ScimBackend, TenantId, UserResource};
@@ -12,7 +12,7 @@ use scim::{ScimBackend, TenantId, UserResource};
 async fn queued_change_survives_a_restart() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = quickstart::config(&emulator, dir.path(), "127.0.0.1:0", "pw");
+    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", "pw");
     config.dispatcher.poll_ms = 50;
 
     // A first run registers the target, then stops.
@@ -61,4 +61,17 @@ async fn queued_change_survives_a_restart() {
     assert_eq!(found.text("LastName"), Some("Offline"));
     handle.shutdown().await.unwrap();
     emulator.shutdown().await;
+}
+
+/// The emulator seen as a Salesforce org.
+fn org(emulator: &Emulator) -> provisioner_server::tutorial::SalesforceOrg {
+    let config = emulator.config();
+    provisioner_server::tutorial::SalesforceOrg {
+        domain: emulator.base_url().to_string(),
+        token_endpoint: emulator.token_url(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
+        username: config.username.clone(),
+        password_and_token: config.expected_password(),
+    }
 }

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use provisioner_contract::EntityKind;
-use provisioner_server::config::{BasicCredential, TenantConfig};
-use provisioner_server::{self, quickstart, ServerHandle};
 use provisioner_engine::store::{JobFilter, JobState};
+use provisioner_server::config::{BasicCredential, TenantConfig};
+use provisioner_server::{self as server, quickstart, ServerHandle};
 use salesforce_emulator::{Emulator, EmulatorConfig, UserRecord};
 use serde_json::{json, Value};
 
@@ -25,7 +25,7 @@ struct Setup {
 async fn setup() -> Setup {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = quickstart::config(&emulator, dir.path(), "127.0.0.1:0", PASSWORD);
+    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", PASSWORD);
     config.dispatcher.poll_ms = 50;
     config.tenants.push(TenantConfig {
         name: "other.example".into(),
@@ -338,4 +338,17 @@ async fn wrong_or_missing_credentials_are_401() {
         .is_empty());
     s.server.shutdown().await.unwrap();
     s.emulator.shutdown().await;
+}
+
+/// The emulator seen as a Salesforce org.
+fn org(emulator: &Emulator) -> provisioner_server::tutorial::SalesforceOrg {
+    let config = emulator.config();
+    provisioner_server::tutorial::SalesforceOrg {
+        domain: emulator.base_url().to_string(),
+        token_endpoint: emulator.token_url(),
+        client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
+        username: config.username.clone(),
+        password_and_token: config.expected_password(),
+    }
 }

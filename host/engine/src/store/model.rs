@@ -5,8 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use provisioner_contract::{ClaimMapping, EntityKind, Operation};
 use super::ScopeFilter;
+use provisioner_contract::{ClaimMapping, EntityKind, Operation};
 
 use super::{StoreError, StoreResult};
 

@@ -3,21 +3,19 @@
 
 #![allow(dead_code)]
 
-
-
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use provisioner_contract::{
-    Change, ConflictError, Entity, ErrorDetail, LookupKey, Operation, ProvisionError, ProvisionOutcome,
-    RateLimitError, RemoteObject, TransientError,
+    Change, ConflictError, Entity, ErrorDetail, LookupKey, Operation, ProvisionError,
+    ProvisionOutcome, RateLimitError, RemoteObject, TransientError,
 };
+use provisioner_engine::store::{OutboundSettings, Store, TargetRecord, TargetSpec};
 use provisioner_engine::{
     CallFailure, CallResult, ConnectorSource, Dispatcher, DispatcherConfig, Engine,
     TargetConnector, UserChange, UserState,
 };
-use provisioner_engine::store::{OutboundSettings, Store, TargetRecord, TargetSpec};
 
 /// One object in the fake target.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use provisioner_engine::{Dispatcher, DispatcherConfig, Engine};
-use provisioner_server::Registry;
 use provisioner_engine::store::Store;
+use provisioner_engine::{Dispatcher, DispatcherConfig, Engine};
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig};
+use provisioner_server::Registry;
 
 /// Dispatcher options.
 #[derive(Debug, Args)]

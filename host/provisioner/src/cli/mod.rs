@@ -2,9 +2,9 @@
 
 mod connector;
 mod dispatch;
-mod ops;
 #[cfg(feature = "quickstart")]
 mod emulated_org;
+mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;
 mod serve;

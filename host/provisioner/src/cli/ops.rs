@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use provisioner_contract::EntityKind;
-use provisioner_engine::Engine;
 use provisioner_engine::store::{JobFilter, JobRecord, JobState, Store, TargetSpec};
+use provisioner_engine::Engine;
 
 /// Where the store is.
 #[derive(Debug, Args)]

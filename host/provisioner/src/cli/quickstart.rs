@@ -10,10 +10,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 use provisioner_contract::{Change, Operation};
-use provisioner_server::tutorial;
 use provisioner_runtime::{
     EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig, TargetInstance,
 };
+use provisioner_server::tutorial;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
 use super::emulated_org::salesforce_org;

@@ -10,10 +10,7 @@ async fn second_load_with_a_fresh_runtime_is_a_disk_cache_hit() {
     let dir = tempfile::tempdir().unwrap();
 
     let first = Runtime::new(RuntimeConfig::new(dir.path())).unwrap();
-    let (connector, report) = first
-        .load_file(connector_artifacts::GUEST_ECHO)
-        .await
-        .unwrap();
+    let (connector, report) = first.load_file(test_components::GUEST_ECHO).await.unwrap();
     assert_eq!(report.source, LoadSource::Compiled);
     assert!(!report.cache_hit());
     assert!(
@@ -24,19 +21,13 @@ async fn second_load_with_a_fresh_runtime_is_a_disk_cache_hit() {
     assert_eq!(connector.metadata().id, "echo");
     assert_eq!(connector.digest(), report.digest);
 
-    let (again, report) = first
-        .load_file(connector_artifacts::GUEST_ECHO)
-        .await
-        .unwrap();
+    let (again, report) = first.load_file(test_components::GUEST_ECHO).await.unwrap();
     assert_eq!(report.source, LoadSource::Memory);
     assert!(std::sync::Arc::ptr_eq(&connector, &again));
     assert!(first.connector(&report.digest).is_some());
 
     let second = Runtime::new(RuntimeConfig::new(dir.path())).unwrap();
-    let (connector, report) = second
-        .load_file(connector_artifacts::GUEST_ECHO)
-        .await
-        .unwrap();
+    let (connector, report) = second.load_file(test_components::GUEST_ECHO).await.unwrap();
     assert_eq!(report.source, LoadSource::DiskCache);
     assert!(report.cache_hit());
     assert_eq!(connector.metadata().id, "echo");
@@ -60,17 +51,11 @@ async fn a_corrupt_artifact_is_recompiled() {
     init_tracing();
     let dir = tempfile::tempdir().unwrap();
     let first = Runtime::new(RuntimeConfig::new(dir.path())).unwrap();
-    let (_, report) = first
-        .load_file(connector_artifacts::GUEST_ECHO)
-        .await
-        .unwrap();
+    let (_, report) = first.load_file(test_components::GUEST_ECHO).await.unwrap();
     std::fs::write(&report.artifact, b"not an artifact").unwrap();
 
     let second = Runtime::new(RuntimeConfig::new(dir.path())).unwrap();
-    let (_, report) = second
-        .load_file(connector_artifacts::GUEST_ECHO)
-        .await
-        .unwrap();
+    let (_, report) = second.load_file(test_components::GUEST_ECHO).await.unwrap();
     assert_eq!(report.source, LoadSource::Compiled);
 }
 
@@ -118,7 +103,7 @@ async fn a_world_writable_cache_directory_is_not_trusted() {
     for _ in 0..2 {
         let runtime = Runtime::new(RuntimeConfig::new(dir.path())).unwrap();
         let (_, report) = runtime
-            .load_file(connector_artifacts::GUEST_ECHO)
+            .load_file(test_components::GUEST_ECHO)
             .await
             .unwrap();
         assert_eq!(report.source, LoadSource::Compiled);

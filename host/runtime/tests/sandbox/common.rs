@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use provisioner_contract::{Claim, Entity, EntityKind, Operation};
+use provisioner_contract::{Change, Claim, Entity, Operation, User};
 use provisioner_runtime::{Exchange, HttpObserver, Runtime, RuntimeConfig};
 
 /// One request the test server received.
@@ -230,26 +230,24 @@ pub fn runtime_with(config: RuntimeConfig, observer: Option<Arc<Recorder>>) -> R
     builder.build().expect("runtime starts")
 }
 
-/// A user entity with the given claims.
-pub fn entity(claims: &[(&str, &str)]) -> Entity {
-    Entity {
-        kind: EntityKind::User,
+/// The creation of a user with the given claims.
+pub fn entity(claims: &[(&str, &str)]) -> Change {
+    Change {
         operation: Operation::Create,
-        local_id: "u-1".into(),
-        name: "alice".into(),
-        remote_id: None,
-        claims: claims
-            .iter()
-            .map(|(uri, value)| Claim {
-                uri: uri.to_string(),
-                values: vec![value.to_string()],
-            })
-            .collect(),
-        changed_claims: vec![],
-        members: vec![],
-        added_members: vec![],
-        removed_members: vec![],
-        previous_name: None,
+        entity: Entity::User(User {
+            local_id: "u-1".into(),
+            name: "alice".into(),
+            remote_id: None,
+            claims: claims
+                .iter()
+                .map(|(uri, value)| Claim {
+                    uri: uri.to_string(),
+                    values: vec![value.to_string()],
+                })
+                .collect(),
+            changed_claims: vec![],
+            previous_name: None,
+        }),
     }
 }
 

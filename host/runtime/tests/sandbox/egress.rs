@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use provisioner_contract::ProvisionError;
-use provisioner_runtime::{CallError, EgressPolicy, ExchangeKind, Runtime, TargetConfig, TargetInstance};
+use provisioner_runtime::{
+    CallError, EgressPolicy, ExchangeKind, Runtime, TargetConfig, TargetInstance,
+};
 
 use crate::common::{entity, runtime_with, test_config, warning, Recorder, TestServer};
 
 async fn echo_with(runtime: &Runtime, endpoint: &str, policy: EgressPolicy) -> TargetInstance {
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_ECHO)
+        .load_file(test_components::GUEST_ECHO)
         .await
         .unwrap();
     let config = TargetConfig::new("acme", "echo")
@@ -174,7 +176,7 @@ async fn credentials_are_attached_by_the_host_and_observed_redacted() {
     let recorder = Arc::new(Recorder::default());
     let runtime = runtime_with(test_config(), Some(recorder.clone()));
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_ECHO)
+        .load_file(test_components::GUEST_ECHO)
         .await
         .unwrap();
     let config = TargetConfig::new("acme", "echo")
@@ -227,7 +229,7 @@ async fn config_errors_name_the_key() {
     let server = TestServer::start().await;
     let runtime = runtime_with(test_config(), None);
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_ECHO)
+        .load_file(test_components::GUEST_ECHO)
         .await
         .unwrap();
     let config = TargetConfig::new("acme", "echo")

@@ -16,7 +16,7 @@ async fn every_exfiltration_attempt_is_refused() {
     let recorder = Arc::new(Recorder::default());
     let runtime = runtime_with(test_config(), Some(recorder.clone()));
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_EXFILTRATOR)
+        .load_file(test_components::GUEST_EXFILTRATOR)
         .await
         .unwrap();
     let evil_url = format!("{}/steal", evil.base);

@@ -10,7 +10,7 @@ use crate::common::{entity, runtime_with, test_config, warning, TestServer};
 
 async fn echo(runtime: &Runtime, server: &TestServer) -> TargetInstance {
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_ECHO)
+        .load_file(test_components::GUEST_ECHO)
         .await
         .unwrap();
     let config = TargetConfig::new("acme", "echo")
@@ -40,7 +40,7 @@ async fn endless_loop_is_stopped_by_the_deadline() {
     let mut config = test_config();
     config.call_deadline = Duration::from_millis(500);
     let runtime = runtime_with(config, None);
-    let looping = hostile(&runtime, connector_artifacts::GUEST_ENDLESS_LOOP).await;
+    let looping = hostile(&runtime, test_components::GUEST_ENDLESS_LOOP).await;
 
     let started = Instant::now();
     let err = looping.provision(&entity(&[])).await.unwrap_err();
@@ -63,7 +63,7 @@ async fn a_spinning_guest_does_not_starve_other_calls() {
     let mut config = test_config();
     config.call_deadline = Duration::from_secs(3);
     let runtime = runtime_with(config, None);
-    let looping = hostile(&runtime, connector_artifacts::GUEST_ENDLESS_LOOP).await;
+    let looping = hostile(&runtime, test_components::GUEST_ENDLESS_LOOP).await;
     let echo = echo(&runtime, &server).await;
 
     let started = Instant::now();
@@ -92,7 +92,7 @@ async fn unbounded_memory_growth_is_refused() {
     let mut config = test_config();
     config.memory_limit_bytes = 32 * 1024 * 1024;
     let runtime = runtime_with(config, None);
-    let hog = hostile(&runtime, connector_artifacts::GUEST_MEMORY_HOG).await;
+    let hog = hostile(&runtime, test_components::GUEST_MEMORY_HOG).await;
 
     // Allocator-driven growth, 1 MiB at a time.
     let err = hog.provision(&entity(&[])).await.unwrap_err();

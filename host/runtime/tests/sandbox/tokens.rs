@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use provisioner_contract::ProvisionError;
-use provisioner_runtime::{CallError, EgressPolicy, ExchangeKind, Runtime, TargetConfig, TargetInstance};
+use provisioner_runtime::{
+    CallError, EgressPolicy, ExchangeKind, Runtime, TargetConfig, TargetInstance,
+};
 
 use crate::common::{entity, runtime_with, test_config, warning, Recorder, TestServer, TokenMode};
 
@@ -12,7 +14,7 @@ const PASSWORD: &str = "pw-hunter2-token";
 
 async fn instance(runtime: &Runtime, server: &TestServer) -> Arc<TargetInstance> {
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_ECHO)
+        .load_file(test_components::GUEST_ECHO)
         .await
         .unwrap();
     let config = TargetConfig::new("acme", "oauth")
@@ -27,7 +29,7 @@ async fn instance(runtime: &Runtime, server: &TestServer) -> Arc<TargetInstance>
     Arc::new(TargetInstance::new(runtime, connector, config).unwrap())
 }
 
-fn api_call(credential: &str) -> provisioner_contract::Entity {
+fn api_call(credential: &str) -> provisioner_contract::Change {
     entity(&[
         ("urn:echo:path", "/echo"),
         ("urn:echo:credential", credential),
@@ -199,7 +201,7 @@ async fn a_token_endpoint_echoing_the_secret_does_not_leak_it() {
     let server = TestServer::start().await;
     let runtime = runtime_with(test_config(), None);
     let (connector, _) = runtime
-        .load_file(connector_artifacts::GUEST_ECHO)
+        .load_file(test_components::GUEST_ECHO)
         .await
         .unwrap();
     let secret = "s/3+c=r&e\"t";

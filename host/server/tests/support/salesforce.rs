@@ -1,16 +1,20 @@
-//! A Salesforce target backed by the emulator, run through the real connector component.
+//! Test support: a Salesforce target backed by the emulator, run through the real connector
+//! component (the built-in one).
+
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use provisioner_engine::{Registry, UserState};
 use provisioner_engine::store::{OutboundSettings, Store, TargetRecord, TargetSpec};
-use provisioner_server::tutorial::{claim, tutorial_claim_mappings};
+use provisioner_engine::UserState;
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig};
+use provisioner_server::tutorial::{claim, tutorial_claim_mappings};
+use provisioner_server::Registry;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
-use super::TENANT;
+use crate::engine_support::TENANT;
 
 /// An org with room for thousands of users and API calls.
 pub fn roomy_org() -> EmulatorConfig {
@@ -61,7 +65,7 @@ pub fn salesforce_spec(
     TargetSpec {
         tenant: TENANT.into(),
         name: name.into(),
-        connector: connector_artifacts::SALESFORCE_CONNECTOR.into(),
+        connector: "builtin:salesforce".into(),
         properties,
         secret_refs: [(
             "sf-client-secret".to_owned(),
