@@ -8,3 +8,4 @@ mod egress;
 mod exfiltration;
 mod limits;
 mod tokens;
+mod versions;
