@@ -371,12 +371,6 @@ impl Runtime {
                     message: format!("compilation task failed: {e}"),
                 })??;
 
-        let component_type = component.component_type();
-        let version = ContractVersion::of_component(
-            component_type
-                .exports(&self.inner.engine)
-                .map(|(name, _)| name),
-        )?;
         let unknown_imports: Vec<String> = component
             .component_type()
             .imports(&self.inner.engine)
@@ -392,6 +386,12 @@ impl Runtime {
                 unknown_imports,
             });
         }
+        let component_type = component.component_type();
+        let version = ContractVersion::of_component(
+            component_type
+                .exports(&self.inner.engine)
+                .map(|(name, _)| name),
+        )?;
         let instance_pre =
             self.inner
                 .linker

@@ -186,31 +186,8 @@ fn values(list: &[MultiValue]) -> Vec<String> {
         .collect()
 }
 
-/// An epoch-milliseconds time as RFC 3339 UTC.
-pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn meta(kind: &str, version: i64, updated_at: i64) -> Meta {
-    let time = rfc3339(updated_at);
+    let time = scim::resource::format_rfc3339_millis(updated_at);
     Meta {
         resource_type: kind.into(),
         created: time.clone(),
@@ -615,6 +592,7 @@ mod tests {
 
     #[test]
     fn formats_times() {
+        let rfc3339 = scim::resource::format_rfc3339_millis;
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(rfc3339(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
     }

@@ -149,17 +149,8 @@ impl Store {
         user_name: &str,
         except: &str,
     ) -> StoreResult<bool> {
-        let taken = sqlx::query(
-            "SELECT id FROM local_users
-             WHERE tenant = $1 AND deleted = FALSE AND lower(user_name) = lower($2) AND id <> $3
-             LIMIT 1",
-        )
-        .bind(tenant)
-        .bind(user_name)
-        .bind(except)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(taken.is_some())
+        self.name_taken("local_users", "user_name", tenant, user_name, except)
+            .await
     }
 
     /// Whether another live group of the tenant (not `except`) has this display name, in any
@@ -170,16 +161,30 @@ impl Store {
         display_name: &str,
         except: &str,
     ) -> StoreResult<bool> {
-        let taken = sqlx::query(
-            "SELECT id FROM local_groups
-             WHERE tenant = $1 AND deleted = FALSE AND lower(display_name) = lower($2) AND id <> $3
-             LIMIT 1",
-        )
-        .bind(tenant)
-        .bind(display_name)
-        .bind(except)
-        .fetch_optional(&self.pool)
-        .await?;
+        self.name_taken("local_groups", "display_name", tenant, display_name, except)
+            .await
+    }
+
+    /// Whether a live row of `table` other than `except` has `name` in `column`, in any case.
+    async fn name_taken(
+        &self,
+        table: &str,
+        column: &str,
+        tenant: &str,
+        name: &str,
+        except: &str,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "SELECT id FROM {table}
+             WHERE tenant = $1 AND deleted = FALSE AND lower({column}) = lower($2) AND id <> $3
+             LIMIT 1"
+        );
+        let taken = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(name)
+            .bind(except)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(taken.is_some())
     }
 
