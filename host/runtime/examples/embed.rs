@@ -4,8 +4,23 @@
 //! emulator; a host would load its own component file and point it at the real system.
 //! Run with `cargo run -p provisioner-runtime --example embed`.
 
-use provisioner_contract::{Change, Claim, Entity, Operation, User};
-use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, TargetConfig, TargetInstance};
+use provisioner_contract::{Change, Claim, ClaimMapping, Entity, Operation, User};
+use provisioner_runtime::{
+    ConfigInput, EgressPolicy, Runtime, RuntimeConfig, TargetConfig, TargetInstance,
+};
+
+/// Salesforce field, local claim, default.
+const MAPPING: [(&str, &str, &str); 9] = [
+    ("Username", "emailaddress", ""),
+    ("Email", "emailaddress", ""),
+    ("LastName", "lastname", ""),
+    ("Alias", "givenname", "ada"),
+    ("ProfileId", "role", "00e90000001aV2o"),
+    ("EmailEncodingKey", "-", "UTF-8"),
+    ("LanguageLocaleKey", "-", "en_US"),
+    ("LocaleSidKey", "-", "en_US"),
+    ("TimeZoneSidKey", "-", "America/Los_Angeles"),
+];
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
 #[tokio::main]
@@ -26,6 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // One target: the operator's values, secrets (never seen by the guest), egress policy.
     let salesforce = org.config();
     let config = TargetConfig::new("acme", "salesforce")
+        .value("sf-api-version", "v62.0")
         .value("sf-domain-name", org.base_url())
         .value("sf-token-endpoint", org.token_url().as_str())
         .value("sf-clientid", salesforce.client_id.as_str())
@@ -33,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .value("sf-username", salesforce.username.as_str())
         .secret("sf-client-secret", salesforce.client_secret.as_str())
         .secret("sf-password", salesforce.expected_password().as_str())
+        .value("sf-claim-mappings", ConfigInput::ClaimMappings(mappings()))
         .egress(EgressPolicy::loopback());
     let target = TargetInstance::new(&runtime, connector, config)?;
 
@@ -59,4 +76,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("created remote user {:?}", outcome.remote_id);
     org.shutdown().await;
     Ok(())
+}
+
+fn mappings() -> Vec<ClaimMapping> {
+    let mapping = |(field, claim, default): &(&str, &str, &str)| ClaimMapping {
+        target_field: field.to_string(),
+        claim: Some(format!("http://wso2.org/claims/{claim}")),
+        default_value: (!default.is_empty()).then(|| default.to_string()),
+    };
+    MAPPING.iter().map(mapping).collect()
 }
