@@ -4,6 +4,10 @@
 //! Every scenario runs twice: with the built-in connector (contract 0.2.0) and with the same
 //! connector built for contract 0.1.0, which the host adapts to the newest contract.
 
+#[path = "../../host/server/tests/support/org.rs"]
+mod org_support;
+
+use org_support::org;
 use std::sync::{Arc, Mutex};
 
 use provisioner_contract::{ContractVersion, Operation, ProvisionError};
@@ -11,7 +15,7 @@ use provisioner_runtime::{
     CallError, EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig,
     TargetConfig, TargetInstance,
 };
-use provisioner_server::tutorial::{self, SalesforceOrg};
+use provisioner_server::tutorial;
 use salesforce_emulator::{
     Emulator, EmulatorConfig, FaultKind, FaultSpec, Operation as SfOperation,
 };
@@ -49,18 +53,6 @@ struct Harness {
     runtime: Runtime,
     target: TargetInstance,
     recorder: Arc<Recorder>,
-}
-
-fn org(emulator: &Emulator) -> SalesforceOrg {
-    let config = emulator.config();
-    SalesforceOrg {
-        domain: emulator.base_url().to_string(),
-        token_endpoint: emulator.token_url(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        username: config.username.clone(),
-        password_and_token: config.expected_password(),
-    }
 }
 
 /// Which build of the Salesforce connector a scenario runs.

@@ -44,9 +44,6 @@ pub enum VersionError {
 }
 
 impl ContractVersion {
-    /// The newest supported version.
-    pub const LATEST: ContractVersion = ContractVersion::V0_2;
-
     /// The version as released, e.g. `0.2.0`.
     pub fn semver(self) -> &'static str {
         match self {

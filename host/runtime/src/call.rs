@@ -240,6 +240,10 @@ pub(crate) struct CallContext {
     pub log: LogCapability,
 }
 
+/// What a typed call returns: the future of one export's result, borrowing the instance and
+/// its store.
+pub(crate) type GuestFuture<'a, R> = BoxFuture<'a, wasmtime::Result<R>>;
+
 /// Runs one typed call in a fresh store: `call` gets the instantiated connector and its store.
 pub(crate) async fn invoke<R, F>(
     runtime: &RuntimeInner,
@@ -248,11 +252,7 @@ pub(crate) async fn invoke<R, F>(
     call: F,
 ) -> Result<R, CallError>
 where
-    F: for<'a> FnOnce(
-            &'a ConnectorInstance,
-            &'a mut Store<HostState>,
-        ) -> BoxFuture<'a, wasmtime::Result<R>>
-        + Send,
+    F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> GuestFuture<'a, R> + Send,
 {
     let config = &runtime.config;
     let stdout = OutputCapture::new(config.guest_output_limit_bytes);
@@ -295,8 +295,17 @@ where
         }
     });
 
-    let outcome =
-        tokio::time::timeout(config.outer_timeout, run(&mut store, connector, call)).await;
+    let run = async {
+        let instance = connector
+            .pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| (Stage::Instantiate, e))?;
+        call(&instance, &mut store)
+            .await
+            .map_err(|e| (Stage::Call, e))
+    };
+    let outcome = tokio::time::timeout(config.outer_timeout, run).await;
 
     emit_output(&log, "stdout", &stdout);
     emit_output(&log, "stderr", &stderr);
@@ -314,26 +323,6 @@ where
 enum Stage {
     Instantiate,
     Call,
-}
-
-async fn run<R, F>(
-    store: &mut Store<HostState>,
-    connector: &Connector,
-    call: F,
-) -> Result<R, (Stage, wasmtime::Error)>
-where
-    F: for<'a> FnOnce(
-            &'a ConnectorInstance,
-            &'a mut Store<HostState>,
-        ) -> BoxFuture<'a, wasmtime::Result<R>>
-        + Send,
-{
-    let instance = connector
-        .pre
-        .instantiate_async(&mut *store)
-        .await
-        .map_err(|e| (Stage::Instantiate, e))?;
-    call(&instance, store).await.map_err(|e| (Stage::Call, e))
 }
 
 /// Emits captured output into tracing, one event per line.

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use crate::capabilities::http::TargetEgress;
 use crate::capabilities::log::LogCapability;
 use crate::config::{self, ConfigError, TargetConfig};
-use futures::future::BoxFuture;
 use provisioner_contract::{
     Change, ConfigProblem, ConnectorConfig, ConnectorInstance, ListRequest, LookupKey,
     ProvisionError, ProvisionOutcome, RemoteObject, RemotePage,
 };
 use wasmtime::Store;
 
-use crate::call::{CallContext, CallError, HostState};
+use crate::call::{self, CallContext, CallError, GuestFuture, HostState};
 use crate::runtime::{Connector, Runtime};
 
 /// A connector configured for one tenant's target. Each call runs in a fresh sandbox.
@@ -170,10 +169,7 @@ impl TargetInstance {
 
     async fn call<R, F>(&self, call: F) -> Result<R, CallError>
     where
-        F: for<'a> FnOnce(
-                &'a ConnectorInstance,
-                &'a mut Store<HostState>,
-            ) -> BoxFuture<'a, wasmtime::Result<R>>
+        F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> GuestFuture<'a, R>
             + Send,
     {
         let context = CallContext {
@@ -184,6 +180,6 @@ impl TargetInstance {
                 &self.egress.connector,
             ),
         };
-        self.runtime.invoke(&self.connector, context, call).await
+        call::invoke(&self.runtime.inner, &self.connector, context, call).await
     }
 }

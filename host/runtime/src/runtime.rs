@@ -21,11 +21,7 @@ use crate::capabilities::log::LogCapability;
 use crate::capabilities::secrets::TargetSecrets;
 use crate::capabilities::tokens::TokenManager;
 use crate::capabilities::transport::{ReqwestTransport, Transport};
-use futures::future::BoxFuture;
-use provisioner_contract::{
-    ConnectorInstance, ConnectorMetadata, ConnectorPre, ContractVersion, VersionError,
-};
-use wasmtime::Store;
+use provisioner_contract::{ConnectorMetadata, ConnectorPre, ContractVersion, VersionError};
 
 /// How the runtime limits and caches connectors.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -458,22 +454,6 @@ impl Runtime {
             egress,
             shared: self.inner.http.clone(),
         }
-    }
-
-    pub(crate) async fn invoke<R, F>(
-        &self,
-        connector: &Connector,
-        context: CallContext,
-        call: F,
-    ) -> Result<R, CallError>
-    where
-        F: for<'a> FnOnce(
-                &'a ConnectorInstance,
-                &'a mut Store<HostState>,
-            ) -> BoxFuture<'a, wasmtime::Result<R>>
-            + Send,
-    {
-        call::invoke(&self.inner, connector, context, call).await
     }
 }
 

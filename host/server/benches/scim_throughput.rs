@@ -18,6 +18,10 @@
 //! Sizes: `SCIM_BENCH_USERS` (1000), `SCIM_BENCH_BASIC_USERS` (200), `SCIM_BENCH_CONCURRENCY`
 //! (16), `SCIM_BENCH_SEQUENTIAL` (200).
 
+#[path = "../tests/support/org.rs"]
+mod org_support;
+
+use org_support::org;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -311,17 +315,4 @@ async fn run(users: usize, basic_users: usize, concurrency: usize, sequential: u
 
     server.shutdown().await.unwrap();
     emulator.shutdown().await;
-}
-
-/// The emulator seen as a Salesforce org.
-fn org(emulator: &Emulator) -> provisioner_server::tutorial::SalesforceOrg {
-    let config = emulator.config();
-    provisioner_server::tutorial::SalesforceOrg {
-        domain: emulator.base_url().to_string(),
-        token_endpoint: emulator.token_url(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        username: config.username.clone(),
-        password_and_token: config.expected_password(),
-    }
 }

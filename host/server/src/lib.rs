@@ -28,7 +28,7 @@ use provisioner_runtime::{Runtime, RuntimeConfig, SecretSource};
 
 pub use backend::EngineBackend;
 pub use config::{ConfigError, ServerConfig};
-pub use registry::{Registry, TargetExtras};
+pub use registry::{load_connector, Registry, TargetExtras};
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]

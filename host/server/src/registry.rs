@@ -68,29 +68,6 @@ impl Registry {
         }
     }
 
-    async fn component(&self, reference: &str) -> Result<Arc<Connector>, String> {
-        if let Some(builtin) = builtin_connectors::lookup(reference) {
-            return self
-                .runtime
-                .load_bytes(builtin.bytes)
-                .await
-                .map(|(connector, _)| connector)
-                .map_err(|error| format!("loading `{reference}`: {error}"));
-        }
-        if let Some(digest) = reference.strip_prefix("sha256:") {
-            return self
-                .runtime
-                .connector(digest)
-                .or_else(|| self.runtime.connector(reference))
-                .ok_or_else(|| format!("no loaded component has digest `{reference}`"));
-        }
-        self.runtime
-            .load_file(reference)
-            .await
-            .map(|(connector, _)| connector)
-            .map_err(|error| format!("loading `{reference}`: {error}"))
-    }
-
     async fn build(&self, target: &TargetRecord) -> Result<Arc<dyn TargetConnector>, String> {
         let spec = &target.spec;
         let extras = self
@@ -105,7 +82,7 @@ impl Registry {
             .map_err(|(key, error)| format!("secret `{key}`: {error}"))?;
         secrets.extend(extras.literal_secrets);
 
-        let connector = self.component(&spec.connector).await?;
+        let connector = load_connector(&self.runtime, &spec.connector).await?;
         let mut config =
             TargetConfig::new(spec.tenant.clone(), spec.name.clone()).egress(extras.egress);
         for (key, value) in &spec.properties {
@@ -165,6 +142,30 @@ impl ConnectorSource for Registry {
             Ok(connector)
         })
     }
+}
+
+/// Loads the component a connector reference names: `builtin:<name>` (embedded in the binary),
+/// `sha256:<digest>` (already loaded by `runtime`) or a component file.
+pub async fn load_connector(runtime: &Runtime, reference: &str) -> Result<Arc<Connector>, String> {
+    let loaded = if reference.starts_with(builtin_connectors::PREFIX) {
+        let builtin = builtin_connectors::lookup(reference).ok_or_else(|| {
+            format!(
+                "no built-in connector `{reference}`; built in: {}",
+                builtin_connectors::references().join(", ")
+            )
+        })?;
+        runtime.load_bytes(builtin.bytes).await
+    } else if let Some(digest) = reference.strip_prefix("sha256:") {
+        return runtime
+            .connector(digest)
+            .or_else(|| runtime.connector(reference))
+            .ok_or_else(|| format!("no loaded component has digest `{reference}`"));
+    } else {
+        runtime.load_file(reference).await
+    };
+    loaded
+        .map(|(connector, _)| connector)
+        .map_err(|error| format!("loading `{reference}`: {error}"))
 }
 
 /// Maps the runtime's call error onto the engine's failure cases.

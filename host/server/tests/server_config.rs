@@ -76,6 +76,11 @@ fn semantic_errors_name_the_key() {
             "no component file",
         ),
         (
+            "[[tenants]]\nname = \"t\"\n[[tenants.targets]]\nname = \"sf\"\nconnector = \"builtin:salesfroce\"\n",
+            "tenants[0].targets[0].connector",
+            "no built-in connector `builtin:salesfroce`; built in: builtin:salesforce",
+        ),
+        (
             "[[tenants]]\nname = \"t\"\n[[tenants.targets]]\nname = \"sf\"\nconnector = \"builtin:salesforce\"\nsecrets = { sf-password = \"file:/nonexistent/secret\" }\n",
             "tenants[0].targets[0].secrets.sf-password",
             "/nonexistent/secret",

@@ -1,6 +1,10 @@
 //! Nothing queued is lost: a change committed while no server runs (the `users add` path) is
 //! provisioned by the next server started on the same database.
 
+#[path = "support/org.rs"]
+mod org_support;
+
+use org_support::org;
 use std::time::Duration;
 
 use provisioner_server::{self as server, quickstart, EngineBackend};
@@ -61,17 +65,4 @@ async fn queued_change_survives_a_restart() {
     assert_eq!(found.text("LastName"), Some("Offline"));
     handle.shutdown().await.unwrap();
     emulator.shutdown().await;
-}
-
-/// The emulator seen as a Salesforce org.
-fn org(emulator: &Emulator) -> provisioner_server::tutorial::SalesforceOrg {
-    let config = emulator.config();
-    provisioner_server::tutorial::SalesforceOrg {
-        domain: emulator.base_url().to_string(),
-        token_endpoint: emulator.token_url(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        username: config.username.clone(),
-        password_and_token: config.expected_password(),
-    }
 }

@@ -1,6 +1,10 @@
 //! The server over real HTTP: the tutorial's SCIM curl, then replace, PATCH, delete and a group,
 //! provisioned by the in-process dispatcher through the Salesforce connector into the emulator.
 
+#[path = "support/org.rs"]
+mod org_support;
+
+use org_support::org;
 use std::time::Duration;
 
 use provisioner_contract::EntityKind;
@@ -338,17 +342,4 @@ async fn wrong_or_missing_credentials_are_401() {
         .is_empty());
     s.server.shutdown().await.unwrap();
     s.emulator.shutdown().await;
-}
-
-/// The emulator seen as a Salesforce org.
-fn org(emulator: &Emulator) -> provisioner_server::tutorial::SalesforceOrg {
-    let config = emulator.config();
-    provisioner_server::tutorial::SalesforceOrg {
-        domain: emulator.base_url().to_string(),
-        token_endpoint: emulator.token_url(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        username: config.username.clone(),
-        password_and_token: config.expected_password(),
-    }
 }

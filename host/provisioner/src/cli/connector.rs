@@ -1,11 +1,9 @@
 //! `provisioner connector ...`: work with connector components.
 
-use std::path::PathBuf;
-
-use anyhow::Context;
+use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use provisioner_contract::{ConnectorMetadata, EntityKind, PropertyKind};
-use provisioner_runtime::{Runtime, RuntimeConfig};
+use provisioner_contract::{EntityKind, PropertyKind};
+use provisioner_runtime::{Connector, Runtime, RuntimeConfig};
 
 /// Connector component commands.
 #[derive(Debug, Args)]
@@ -18,8 +16,8 @@ pub struct ConnectorArgs {
 enum ConnectorCommand {
     /// Print a connector's metadata and configuration schema.
     Inspect {
-        /// The connector component (`.wasm`).
-        file: PathBuf,
+        /// The connector: a component file (`.wasm`) or `builtin:<name>`.
+        connector: String,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -29,17 +27,16 @@ enum ConnectorCommand {
 /// Runs a connector command.
 pub async fn run(args: ConnectorArgs) -> anyhow::Result<()> {
     match args.command {
-        ConnectorCommand::Inspect { file, json } => {
+        ConnectorCommand::Inspect { connector, json } => {
             let runtime = Runtime::new(RuntimeConfig::default())?;
-            let (connector, _) = runtime
-                .load_file(&file)
+            let connector = provisioner_server::load_connector(&runtime, &connector)
                 .await
-                .with_context(|| format!("cannot load connector {}", file.display()))?;
+                .map_err(|message| anyhow!("cannot load the connector: {message}"))?;
             let metadata = connector.metadata();
             if json {
                 println!("{}", serde_json::to_string_pretty(metadata)?);
             } else {
-                print!("{}", render(metadata, connector.digest()));
+                print!("{}", render(&connector));
             }
             Ok(())
         }
@@ -47,9 +44,12 @@ pub async fn run(args: ConnectorArgs) -> anyhow::Result<()> {
 }
 
 /// Renders metadata and schema as text.
-fn render(metadata: &ConnectorMetadata, digest: &str) -> String {
+fn render(connector: &Connector) -> String {
+    let metadata = connector.metadata();
+    let digest = connector.digest();
     let mut out = String::new();
     out += &format!("{} ({}) {}\n", metadata.name, metadata.id, metadata.version);
+    out += &format!("  contract: {}\n", connector.contract_version());
     out += &format!("  {}\n", metadata.description);
     let kinds: Vec<&str> = metadata
         .entity_kinds
