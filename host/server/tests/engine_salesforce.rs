@@ -349,3 +349,56 @@ async fn total_requests_exhaustion_pauses_the_target_and_resumes_after_the_windo
     let _ = claim("lastname");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn connectors_of_contract_0_1_and_0_2_serve_targets_side_by_side() {
+    let new_org = Emulator::start(roomy_org()).await.unwrap();
+    let old_org = Emulator::start(roomy_org()).await.unwrap();
+    let (store, dir) = store().await;
+    salesforce_target(&store, &new_org, "sf-new", settings(), dir.path()).await;
+    let mut old = salesforce_spec(&old_org, "sf-old", settings(), dir.path());
+    old.connector = test_components::SALESFORCE_CONNECTOR_V0_1.into();
+    store.put_target(&old).await.unwrap();
+    let engine = Engine::new(store.clone());
+
+    let users = 12;
+    for i in 0..users {
+        create(&engine, sf_user(&format!("s{i:02}"), "First")).await;
+    }
+    for i in 0..4 {
+        engine
+            .apply_user_change(
+                TENANT,
+                UserChange::Update(sf_user(&format!("s{i:02}"), "Second")),
+            )
+            .await
+            .unwrap();
+    }
+    engine
+        .apply_user_change(TENANT, UserChange::Delete { id: "s11".into() })
+        .await
+        .unwrap();
+    dispatcher(&engine, registry())
+        .run_until_idle()
+        .await
+        .unwrap();
+
+    for org in [&new_org, &old_org] {
+        for i in 0..users {
+            let username = format!("s{i:02}@example.com");
+            let found = users_named(org, &username);
+            if i == 11 {
+                // Deactivated and renamed out of the way; no user keeps the name active.
+                assert!(found.iter().all(|u| !is_active(u)), "{username}");
+                continue;
+            }
+            assert_eq!(found.len(), 1, "{username} exists exactly once");
+            let expected = if i < 4 { "Second" } else { "First" };
+            assert_eq!(last_name(&found[0]), expected, "{username}");
+            assert!(is_active(&found[0]), "{username}");
+        }
+    }
+    assert_no_work_left(&engine).await;
+    new_org.shutdown().await;
+    old_org.shutdown().await;
+}
