@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-use crate::runtime::{LoadError, LoadSource};
+use crate::load::{LoadError, LoadSource};
 
 /// A `Hasher` that feeds SHA-256, so the engine's compatibility hash is stable across processes
 /// and Rust versions (std's `DefaultHasher` promises neither).

@@ -9,17 +9,18 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWrite;
 use wasmtime::component::ResourceTable;
-use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::http::HttpCapability;
 use crate::capabilities::log::LogCapability;
-use crate::runtime::{Connector, RuntimeInner};
+use crate::settings::RuntimeConfig;
 use futures::future::BoxFuture;
 use provisioner_contract::latest::provisioning::connector as imports;
 use provisioner_contract::{
-    ConnectorInstance, HttpError, Level, OauthGrant, ProvisionError, Request, Response,
+    ConnectorInstance, ConnectorPre, HttpError, Level, OauthGrant, ProvisionError, Request,
+    Response,
 };
 
 /// Most table elements a store may grow a table to.
@@ -246,15 +247,15 @@ pub(crate) type GuestFuture<'a, R> = BoxFuture<'a, wasmtime::Result<R>>;
 
 /// Runs one typed call in a fresh store: `call` gets the instantiated connector and its store.
 pub(crate) async fn invoke<R, F>(
-    runtime: &RuntimeInner,
-    connector: &Connector,
+    engine: &Engine,
+    config: &RuntimeConfig,
+    connector: &ConnectorPre<HostState>,
     context: CallContext,
     call: F,
 ) -> Result<R, CallError>
 where
     F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> GuestFuture<'a, R> + Send,
 {
-    let config = &runtime.config;
     let stdout = OutputCapture::new(config.guest_output_limit_bytes);
     let stderr = OutputCapture::new(config.guest_output_limit_bytes);
     let wasi = WasiCtx::builder()
@@ -281,7 +282,7 @@ where
         http: context.http,
         log: context.log,
     };
-    let mut store = Store::new(&runtime.engine, state);
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(|ctx| {
@@ -297,7 +298,6 @@ where
 
     let run = async {
         let instance = connector
-            .pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| (Stage::Instantiate, e))?;
@@ -366,7 +366,7 @@ fn classify(
     error: wasmtime::Error,
     stage: Stage,
     state: &HostState,
-    config: &crate::RuntimeConfig,
+    config: &RuntimeConfig,
     stderr_tail: Option<String>,
 ) -> CallError {
     if find::<DeadlineExceeded>(&error) {

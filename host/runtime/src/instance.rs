@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::capabilities::http::TargetEgress;
+use crate::capabilities::egress::TargetEgress;
 use crate::capabilities::log::LogCapability;
 use crate::config::{self, ConfigError, TargetConfig};
 use provisioner_contract::{
@@ -180,6 +180,14 @@ impl TargetInstance {
                 &self.egress.connector,
             ),
         };
-        call::invoke(&self.runtime.inner, &self.connector, context, call).await
+        let inner = &self.runtime.inner;
+        call::invoke(
+            &inner.engine,
+            &inner.config,
+            &self.connector.pre,
+            context,
+            call,
+        )
+        .await
     }
 }

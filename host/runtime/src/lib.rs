@@ -23,8 +23,10 @@ mod call;
 pub mod capabilities;
 pub mod config;
 pub mod instance;
+mod load;
 mod runtime;
 pub mod secret_source;
+mod settings;
 
 pub use call::CallError;
 pub use capabilities::egress::EgressPolicy;
@@ -36,9 +38,8 @@ pub use capabilities::transport::{
 };
 pub use config::{ConfigError, ConfigInput, ConfigIssue, TargetConfig};
 pub use instance::TargetInstance;
+pub use load::{LoadError, LoadReport, LoadSource};
 pub use provisioner_contract as contract;
-pub use runtime::{
-    Connector, LoadError, LoadReport, LoadSource, Runtime, RuntimeBuilder, RuntimeConfig,
-    RuntimeError,
-};
+pub use runtime::{Connector, Runtime, RuntimeBuilder, RuntimeError};
 pub use secret_source::{SecretError, SecretSource};
+pub use settings::RuntimeConfig;

@@ -2,7 +2,7 @@
 //! (keyed by content digest), each component's contract version read before it is linked.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,164 +12,21 @@ use wasmtime::{
 };
 
 use crate::cache;
-use crate::call::{self, CallContext, CallError, HostState};
-use crate::capabilities::egress::{AllowList, EgressPolicy};
-use crate::capabilities::http::{
-    HttpCapability, HttpLimits, HttpObserver, HttpShared, TargetEgress,
-};
+use crate::call::{self, CallContext, HostState};
+use crate::capabilities::egress::{AllowList, EgressPolicy, TargetEgress};
+use crate::capabilities::http::{HttpCapability, HttpObserver, HttpShared};
 use crate::capabilities::log::LogCapability;
 use crate::capabilities::secrets::TargetSecrets;
 use crate::capabilities::tokens::TokenManager;
 use crate::capabilities::transport::{ReqwestTransport, Transport};
-use provisioner_contract::{ConnectorMetadata, ConnectorPre, ContractVersion, VersionError};
-
-/// How the runtime limits and caches connectors.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
-pub struct RuntimeConfig {
-    /// Directory of compiled-component artifacts (created on first use).
-    pub cache_dir: PathBuf,
-    /// Guest execution budget of one call: wall-clock time spent running the connector, not
-    /// counting time it waits on host calls such as HTTP.
-    pub call_deadline: Duration,
-    /// Limit on a whole call, host calls included.
-    pub outer_timeout: Duration,
-    /// Linear memory a call may use, in bytes (all memories of the instance together).
-    pub memory_limit_bytes: u64,
-    /// Bytes of guest stdout and of stderr kept per call (the rest is dropped).
-    pub guest_output_limit_bytes: usize,
-    /// Outbound HTTP limits.
-    pub http: HttpLimits,
-    /// Use wasmtime's pooling allocator (falls back to on-demand if it cannot reserve memory).
-    pub pooling: bool,
-    /// With pooling: calls that may run at once; instantiation fails beyond it.
-    pub max_concurrent_calls: u32,
-    /// How often the epoch advances; the deadline is checked at this granularity.
-    pub epoch_tick: Duration,
-    /// Most changes in one `provision-batch` call, whatever a connector declares.
-    pub max_batch_size: usize,
-}
-
-/// `$XDG_CACHE_HOME/provisioner/components`, else `$HOME/.cache/provisioner/components`, else
-/// a directory under the system temporary directory.
-fn default_cache_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("provisioner").join("components")
-}
-
-impl Default for RuntimeConfig {
-    fn default() -> Self {
-        Self {
-            cache_dir: default_cache_dir(),
-            call_deadline: Duration::from_secs(5),
-            outer_timeout: Duration::from_secs(60),
-            memory_limit_bytes: 64 * 1024 * 1024,
-            guest_output_limit_bytes: 64 * 1024,
-            http: HttpLimits::default(),
-            pooling: true,
-            max_concurrent_calls: 64,
-            epoch_tick: Duration::from_millis(10),
-            max_batch_size: 200,
-        }
-    }
-}
-
-impl RuntimeConfig {
-    /// Defaults, with artifacts cached in `cache_dir`.
-    pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            cache_dir: cache_dir.into(),
-            ..Self::default()
-        }
-    }
-}
+use crate::load::{LoadError, LoadReport, LoadSource};
+use crate::settings::RuntimeConfig;
+use provisioner_contract::{ConnectorMetadata, ConnectorPre, ContractVersion};
 
 /// Why the runtime could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start the connector runtime: {0}")]
 pub struct RuntimeError(String);
-
-/// Why a component could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The file could not be read.
-    #[error("cannot read component {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The bytes are not a valid component for this engine.
-    #[error("cannot compile component: {message}")]
-    Compile {
-        /// Wasmtime's explanation.
-        message: String,
-    },
-    /// The component was built for a contract version this host does not support, or is not a
-    /// connector at all.
-    #[error("{0}")]
-    Version(#[from] VersionError),
-    /// The component imports something the host does not provide, or exports the wrong world.
-    #[error(
-        "component does not fit the provisioning:connector world: {message}{}",
-        unknown_list(unknown_imports)
-    )]
-    Link {
-        /// Wasmtime's explanation.
-        message: String,
-        /// Imports outside `wasi:*` and `provisioning:connector/*`.
-        unknown_imports: Vec<String>,
-    },
-    /// The component's `metadata()` call failed.
-    #[error("calling metadata() failed: {0}")]
-    Metadata(#[source] CallError),
-}
-
-fn unknown_list(imports: &[String]) -> String {
-    if imports.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; imports the host does not provide: [{}]",
-            imports.join(", ")
-        )
-    }
-}
-
-/// Where a loaded component came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub enum LoadSource {
-    /// Already loaded by this runtime.
-    Memory,
-    /// Deserialized from the on-disk artifact cache.
-    DiskCache,
-    /// Compiled now (and stored in the cache).
-    Compiled,
-}
-
-/// What a load did, for logs and tests.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct LoadReport {
-    /// Hex SHA-256 of the component bytes.
-    pub digest: String,
-    /// Where the compiled code came from.
-    pub source: LoadSource,
-    /// The artifact file in the cache.
-    pub artifact: PathBuf,
-    /// How long the load took.
-    pub elapsed: Duration,
-}
-
-impl LoadReport {
-    /// True when nothing was compiled.
-    pub fn cache_hit(&self) -> bool {
-        self.source != LoadSource::Compiled
-    }
-}
 
 /// A loaded connector: a component ready to instantiate, and its metadata.
 pub struct Connector {
@@ -417,9 +274,13 @@ impl Runtime {
             })),
             log: LogCapability::new("-", "-", &digest[..12]),
         };
-        connector.metadata = call::invoke(&self.inner, &connector, context, |guest, store| {
-            Box::pin(async move { guest.metadata(store).await })
-        })
+        connector.metadata = call::invoke(
+            &self.inner.engine,
+            &self.inner.config,
+            &connector.pre,
+            context,
+            |guest, store| Box::pin(async move { guest.metadata(store).await }),
+        )
         .await
         .map_err(LoadError::Metadata)?;
         let connector = Arc::new(connector);

@@ -14,6 +14,8 @@ use url::Url;
 
 use provisioner_contract::HttpError;
 
+use super::secrets::TargetSecrets;
+
 /// Which non-public destinations a target may reach. The default allows neither.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
@@ -177,6 +179,17 @@ impl AllowList {
             )))
         }
     }
+}
+
+/// What one target may reach and with which secrets; shared by all calls of the target.
+#[derive(Debug)]
+pub(crate) struct TargetEgress {
+    pub tenant: String,
+    pub target: String,
+    pub connector: String,
+    pub allow: AllowList,
+    pub policy: EgressPolicy,
+    pub secrets: TargetSecrets,
 }
 
 #[cfg(test)]

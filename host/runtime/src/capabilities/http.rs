@@ -14,9 +14,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::egress::{AllowList, EgressPolicy};
-use super::secrets::{self, InjectedHeader, SecretValue, TargetSecrets, REDACTED};
-use super::tokens::TokenManager;
+use super::egress::TargetEgress;
+use super::headers;
+use super::secrets::{self, InjectedHeader, SecretValue, REDACTED};
+use super::tokens::{self, CachedToken, TokenManager};
 use super::transport::{
     Method as WireMethod, OutboundRequest, Transport, TransportError, TransportResponse,
 };
@@ -95,17 +96,6 @@ pub trait HttpObserver: Send + Sync + 'static {
     fn on_exchange(&self, exchange: &Exchange);
 }
 
-/// What one target may reach and with which secrets; shared by all calls of the target.
-#[derive(Debug)]
-pub(crate) struct TargetEgress {
-    pub tenant: String,
-    pub target: String,
-    pub connector: String,
-    pub allow: AllowList,
-    pub policy: EgressPolicy,
-    pub secrets: TargetSecrets,
-}
-
 /// Runtime-wide pieces of the HTTP capability.
 pub(crate) struct HttpShared {
     pub transport: Arc<dyn Transport>,
@@ -149,7 +139,11 @@ impl HttpCapability {
         let injected = match &request.credential {
             None => Vec::new(),
             Some(Credential::Oauth(grant)) => {
-                let token = self.shared.tokens.access_token(self, grant).await?;
+                let token = self
+                    .shared
+                    .tokens
+                    .access_token(&self.egress, grant, || self.request_token(grant))
+                    .await?;
                 vec![InjectedHeader {
                     name: "authorization".into(),
                     value: SecretValue::new(format!("Bearer {}", token.expose())),
@@ -196,6 +190,41 @@ impl HttpCapability {
             .collect();
         let response = self.dispatch(checked).await?;
         Ok(self.scrub(response, &sent_credentials))
+    }
+
+    /// Sends the token request of `grant` under the target's allow-list, reported as a
+    /// [`ExchangeKind::Token`] exchange.
+    async fn request_token(&self, grant: &OauthGrant) -> Result<CachedToken, HttpError> {
+        let http = self;
+        let secrets = &http.egress.secrets;
+        let token_url = match grant {
+            OauthGrant::ClientCredentials(g) => &g.token_url,
+            OauthGrant::Password(g) => &g.token_url,
+            OauthGrant::JwtBearer(g) => &g.token_url,
+        };
+        let url = http.egress.allow.check(token_url).map_err(|e| match e {
+            HttpError::Denied(m) => HttpError::Denied(format!("token URL refused: {m}")),
+            other => other,
+        })?;
+        let (body, injected) = tokens::token_form(secrets, grant)?;
+        let checked = Checked {
+            kind: ExchangeKind::Token,
+            method: WireMethod::POST,
+            url,
+            headers: vec![
+                (
+                    "content-type".into(),
+                    "application/x-www-form-urlencoded".into(),
+                ),
+                ("accept".into(), "application/json".into()),
+            ],
+            injected,
+            body: Some(body.into_bytes()),
+            timeout: http.shared.limits.request_timeout,
+        };
+        http.shared.tokens.count_request();
+        let response = http.dispatch(checked).await?;
+        tokens::parse_token_response(response.status, &response.body, secrets)
     }
 
     /// Implements `http.invalidate-token`.
@@ -267,7 +296,7 @@ impl HttpCapability {
         );
         let request_body = match (&checked.body, checked.kind) {
             (None, _) => Vec::new(),
-            (Some(body), ExchangeKind::Token) => super::tokens::redact_form(body),
+            (Some(body), ExchangeKind::Token) => tokens::redact_form(body),
             (Some(body), ExchangeKind::Api) => {
                 secrets::redact_bytes(body, redactions.iter().copied())
             }
@@ -343,43 +372,6 @@ fn wire_method(method: Method) -> WireMethod {
     }
 }
 
-/// Checks a header name the guest wants to send. Credential headers (`for_credential`) may use
-/// `authorization` and `cookie`; headers set directly by the guest may not.
-pub(crate) fn check_header_name(name: &str, for_credential: bool) -> Result<(), HttpError> {
-    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        return Err(HttpError::InvalidRequest(format!(
-            "invalid header name `{name}`"
-        )));
-    }
-    let lower = name.to_ascii_lowercase();
-    let credential_header = matches!(lower.as_str(), "authorization" | "cookie");
-    if credential_header && !for_credential {
-        return Err(HttpError::Denied(format!(
-            "header `{name}` may not be set by a connector; name a credential and the host attaches it"
-        )));
-    }
-    if lower == "host" || lower.starts_with("proxy-") {
-        return Err(HttpError::Denied(format!(
-            "header `{name}` may not be set by a connector"
-        )));
-    }
-    if matches!(
-        lower.as_str(),
-        "content-length"
-            | "transfer-encoding"
-            | "connection"
-            | "keep-alive"
-            | "te"
-            | "trailer"
-            | "upgrade"
-    ) {
-        return Err(HttpError::InvalidRequest(format!(
-            "header `{name}` is managed by the host's HTTP client"
-        )));
-    }
-    Ok(())
-}
-
 fn check_guest_headers(headers: Vec<(String, String)>) -> Result<Vec<(String, String)>, HttpError> {
     if headers.len() > MAX_HEADERS {
         return Err(HttpError::InvalidRequest(format!(
@@ -396,7 +388,7 @@ fn check_guest_headers(headers: Vec<(String, String)>) -> Result<Vec<(String, St
     headers
         .into_iter()
         .map(|(name, value)| {
-            check_header_name(&name, false)?;
+            headers::check_header_name(&name, false)?;
             if reqwest::header::HeaderValue::from_str(&value).is_err() {
                 return Err(HttpError::InvalidRequest(format!(
                     "invalid value for header `{name}`"

@@ -1,13 +1,15 @@
 //! Host capabilities offered to connectors, one module per import or concern.
 //!
 //! - [`http`]: the `http` import, its policy and its observer hook;
-//! - [`egress`]: allow-lists of origins and the address policy;
+//! - [`egress`]: allow-lists of origins, the address policy, and what one target may reach;
+//! - `headers`: which request headers a connector may set;
 //! - [`transport`]: the wire below the policy (reqwest by default, pluggable);
 //! - [`secrets`]: secret values and credential injection;
 //! - [`tokens`]: the OAuth token manager;
 //! - [`log`]: the `log` import.
 
 pub mod egress;
+mod headers;
 pub mod http;
 pub(crate) mod log;
 pub mod secrets;

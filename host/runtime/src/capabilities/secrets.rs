@@ -147,7 +147,7 @@ pub fn inject(
         }
         Credential::Header(header) => {
             let name = header.name.to_ascii_lowercase();
-            super::http::check_header_name(&name, true)?;
+            super::headers::check_header_name(&name, true)?;
             let secret = secrets.resolve(&header.value)?;
             Ok(InjectedHeader {
                 name,

@@ -15,9 +15,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use super::http::{Checked, ExchangeKind, HttpCapability, TargetEgress};
+use super::egress::TargetEgress;
 use super::secrets::{InjectedHeader, SecretValue, TargetSecrets};
-use super::transport::Method;
 use provisioner_contract::{HttpError, OauthGrant, TokenError};
 
 /// Tokens closer than this to their announced expiry are refreshed before use.
@@ -46,8 +45,9 @@ struct Slot {
     token: Mutex<Option<CachedToken>>,
 }
 
+/// A token as cached: the access token, the instance URL some endpoints return, its expiry.
 #[derive(Clone, Debug)]
-struct CachedToken {
+pub(crate) struct CachedToken {
     access_token: SecretValue,
     instance_url: Option<String>,
     expires_at: Option<Instant>,
@@ -64,6 +64,11 @@ impl TokenManager {
     /// An empty token cache.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Counts one token request about to be sent.
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// How many token requests have been sent (successful or not) since creation.
@@ -93,13 +98,19 @@ impl TokenManager {
         self.slots.lock().unwrap().entry(key).or_default().clone()
     }
 
-    /// The access token for `grant`, from the cache or from the token endpoint.
-    pub(crate) async fn access_token(
+    /// The access token for `grant`: from the cache, or from `fetch` (the token request), run
+    /// by one caller at a time per key while the others wait for its result.
+    pub(crate) async fn access_token<F, Fut>(
         &self,
-        http: &HttpCapability,
+        egress: &TargetEgress,
         grant: &OauthGrant,
-    ) -> Result<SecretValue, HttpError> {
-        let key = key(&http.egress, grant)?;
+        fetch: F,
+    ) -> Result<SecretValue, HttpError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<CachedToken, HttpError>>,
+    {
+        let key = key(egress, grant)?;
         let slot = self.slot(key);
         if let Some(token) = slot.token.lock().unwrap().as_ref().filter(|t| t.fresh()) {
             return Ok(token.access_token.clone());
@@ -108,7 +119,7 @@ impl TokenManager {
         if let Some(token) = slot.token.lock().unwrap().as_ref().filter(|t| t.fresh()) {
             return Ok(token.access_token.clone());
         }
-        let token = self.request_token(http, grant).await?;
+        let token = fetch().await?;
         let access_token = token.access_token.clone();
         *slot.token.lock().unwrap() = Some(token);
         Ok(access_token)
@@ -132,46 +143,10 @@ impl TokenManager {
             .filter_map(|(_, slot)| Some(slot.token.lock().unwrap().as_ref()?.access_token.clone()))
             .collect()
     }
-
-    async fn request_token(
-        &self,
-        http: &HttpCapability,
-        grant: &OauthGrant,
-    ) -> Result<CachedToken, HttpError> {
-        let secrets = &http.egress.secrets;
-        let token_url = match grant {
-            OauthGrant::ClientCredentials(g) => &g.token_url,
-            OauthGrant::Password(g) => &g.token_url,
-            OauthGrant::JwtBearer(g) => &g.token_url,
-        };
-        let url = http.egress.allow.check(token_url).map_err(|e| match e {
-            HttpError::Denied(m) => HttpError::Denied(format!("token URL refused: {m}")),
-            other => other,
-        })?;
-        let (body, injected) = token_form(secrets, grant)?;
-        let checked = Checked {
-            kind: ExchangeKind::Token,
-            method: Method::POST,
-            url,
-            headers: vec![
-                (
-                    "content-type".into(),
-                    "application/x-www-form-urlencoded".into(),
-                ),
-                ("accept".into(), "application/json".into()),
-            ],
-            injected,
-            body: Some(body.into_bytes()),
-            timeout: http.shared.limits.request_timeout,
-        };
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let response = http.dispatch(checked).await?;
-        parse_token_response(response.status, &response.body, secrets)
-    }
 }
 
 /// The form body of a token request, and the Basic header when the grant asks for one.
-fn token_form(
+pub(crate) fn token_form(
     secrets: &TargetSecrets,
     grant: &OauthGrant,
 ) -> Result<(String, Vec<InjectedHeader>), HttpError> {
@@ -296,7 +271,7 @@ fn jwt_assertion(
 }
 
 /// Interprets a token endpoint's answer.
-fn parse_token_response(
+pub(crate) fn parse_token_response(
     status: u16,
     body: &[u8],
     secrets: &TargetSecrets,
