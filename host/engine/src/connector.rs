@@ -71,12 +71,37 @@ pub trait TargetConnector: Send + Sync + 'static {
     fn lookup(&self, key: LookupKey) -> BoxFuture<'_, CallResult<Option<RemoteObject>>>;
 }
 
+/// Why a stored target's connector could not be built. The dispatcher pauses the target with
+/// this as the reason; an operator fixes the configuration and resumes it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectorUnavailable {
+    /// A secret reference could not be resolved.
+    #[error("secret `{key}`: {message}")]
+    Secret {
+        /// The secret's property key.
+        key: String,
+        /// Why (names the variable or file, never a value).
+        message: String,
+    },
+    /// The component could not be found or loaded.
+    #[error("component `{reference}`: {message}")]
+    Component {
+        /// The target's connector reference.
+        reference: String,
+        /// Why.
+        message: String,
+    },
+    /// The stored configuration does not fit the connector.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
 /// Supplies the connector instance of a stored target.
 pub trait ConnectorSource: Send + Sync + 'static {
     /// The connector for `target`, built (or reused) from its stored configuration. An error
-    /// means the target cannot be reached as configured; the text says why.
+    /// means the target cannot be reached as configured.
     fn connector<'a>(
         &'a self,
         target: &'a TargetRecord,
-    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, String>>;
+    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, ConnectorUnavailable>>;
 }

@@ -13,7 +13,8 @@ pub mod scope;
 pub mod store;
 
 pub use connector::{
-    CallFailure, CallResult, ConnectorSource, SandboxFailureKind, TargetConnector,
+    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
+    TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
 

@@ -13,7 +13,8 @@ use futures::future::BoxFuture;
 
 use provisioner_contract::{Change, LookupKey, PropertyKind, ProvisionOutcome, RemoteObject};
 use provisioner_engine::connector::{
-    CallFailure, CallResult, ConnectorSource, SandboxFailureKind, TargetConnector,
+    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
+    TargetConnector,
 };
 use provisioner_engine::store::TargetRecord;
 use provisioner_runtime::secret_source::resolve_references;
@@ -68,7 +69,10 @@ impl Registry {
         }
     }
 
-    async fn build(&self, target: &TargetRecord) -> Result<Arc<dyn TargetConnector>, String> {
+    async fn build(
+        &self,
+        target: &TargetRecord,
+    ) -> Result<Arc<dyn TargetConnector>, ConnectorUnavailable> {
         let spec = &target.spec;
         let extras = self
             .extras
@@ -78,8 +82,12 @@ impl Registry {
                 egress: self.default_egress,
                 literal_secrets: BTreeMap::new(),
             });
-        let mut secrets = resolve_references(&spec.secret_refs)
-            .map_err(|(key, error)| format!("secret `{key}`: {error}"))?;
+        let mut secrets = resolve_references(&spec.secret_refs).map_err(|(key, error)| {
+            ConnectorUnavailable::Secret {
+                key,
+                message: error.to_string(),
+            }
+        })?;
         secrets.extend(extras.literal_secrets);
 
         let connector = load_connector(&self.runtime, &spec.connector).await?;
@@ -92,7 +100,11 @@ impl Registry {
                 serde_json::Value::Number(n) if n.is_i64() => {
                     ConfigInput::Int(n.as_i64().unwrap_or_default())
                 }
-                other => return Err(format!("property `{key}` has an unsupported value {other}")),
+                other => {
+                    return Err(ConnectorUnavailable::Config(format!(
+                        "property `{key}` has an unsupported value {other}"
+                    )))
+                }
             };
             config.values.insert(key.clone(), input);
         }
@@ -104,7 +116,9 @@ impl Registry {
                 .find(|p| p.kind == PropertyKind::ClaimMappings)
                 .map(|p| p.key.clone())
                 .ok_or_else(|| {
-                    "the connector takes no claim mappings, but the target has some".to_owned()
+                    ConnectorUnavailable::Config(
+                        "the connector takes no claim mappings, but the target has some".into(),
+                    )
                 })?;
             config
                 .values
@@ -112,7 +126,7 @@ impl Registry {
         }
         config.secrets = secrets;
         let instance = TargetInstance::new(&self.runtime, connector, config)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| ConnectorUnavailable::Config(error.to_string()))?;
         Ok(Arc::new(SandboxedTarget(instance)))
     }
 }
@@ -121,7 +135,7 @@ impl ConnectorSource for Registry {
     fn connector<'a>(
         &'a self,
         target: &'a TargetRecord,
-    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, String>> {
+    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, ConnectorUnavailable>> {
         Box::pin(async move {
             let key = (target.spec.tenant.clone(), target.spec.name.clone());
             let cached = self
@@ -146,26 +160,33 @@ impl ConnectorSource for Registry {
 
 /// Loads the component a connector reference names: `builtin:<name>` (embedded in the binary),
 /// `sha256:<digest>` (already loaded by `runtime`) or a component file.
-pub async fn load_connector(runtime: &Runtime, reference: &str) -> Result<Arc<Connector>, String> {
+pub async fn load_connector(
+    runtime: &Runtime,
+    reference: &str,
+) -> Result<Arc<Connector>, ConnectorUnavailable> {
+    let unavailable = |message: String| ConnectorUnavailable::Component {
+        reference: reference.to_owned(),
+        message,
+    };
     let loaded = if reference.starts_with(builtin_connectors::PREFIX) {
         let builtin = builtin_connectors::lookup(reference).ok_or_else(|| {
-            format!(
-                "no built-in connector `{reference}`; built in: {}",
+            unavailable(format!(
+                "no such built-in connector; built in: {}",
                 builtin_connectors::references().join(", ")
-            )
+            ))
         })?;
         runtime.load_bytes(builtin.bytes).await
     } else if let Some(digest) = reference.strip_prefix("sha256:") {
         return runtime
             .connector(digest)
             .or_else(|| runtime.connector(reference))
-            .ok_or_else(|| format!("no loaded component has digest `{reference}`"));
+            .ok_or_else(|| unavailable("no loaded component has this digest".into()));
     } else {
         runtime.load_file(reference).await
     };
     loaded
         .map(|(connector, _)| connector)
-        .map_err(|error| format!("loading `{reference}`: {error}"))
+        .map_err(|error| unavailable(error.to_string()))
 }
 
 /// Maps the runtime's call error onto the engine's failure cases.

@@ -402,3 +402,51 @@ async fn connectors_of_contract_0_1_and_0_2_serve_targets_side_by_side() {
     new_org.shutdown().await;
     old_org.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresolvable_secret_pauses_the_target_with_the_key_and_loses_nothing() {
+    let emulator = Emulator::start(roomy_org()).await.unwrap();
+    let (store, dir) = store().await;
+    let mut spec = salesforce_spec(&emulator, "sf", settings(), dir.path());
+    spec.secret_refs.insert(
+        "sf-client-secret".into(),
+        "env:PROVISIONER_TEST_SURELY_UNSET_SECRET".into(),
+    );
+    store.put_target(&spec).await.unwrap();
+    let engine = Engine::new(store.clone());
+    create(&engine, sf_user("p0", "Paused")).await;
+    let dispatcher = dispatcher(&engine, registry());
+    let run = tokio::spawn(async move { dispatcher.run_until_idle().await });
+
+    let mut paused = None;
+    for _ in 0..300 {
+        let target = store.target(TENANT, "sf").await.unwrap().unwrap();
+        if target.paused {
+            paused = Some(target);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    run.abort();
+    let reason = paused
+        .expect("the target pauses when its connector cannot be built")
+        .pause_reason
+        .unwrap();
+    assert!(reason.contains("secret `sf-client-secret`"), "{reason}");
+    assert!(
+        reason.contains("PROVISIONER_TEST_SURELY_UNSET_SECRET"),
+        "{reason}"
+    );
+    // The job waits for an operator; nothing reached the org.
+    let jobs = store
+        .list_jobs(&JobFilter {
+            tenant: Some(TENANT.into()),
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].state, JobState::Pending);
+    assert!(users_named(&emulator, "p0@example.com").is_empty());
+    emulator.shutdown().await;
+}

@@ -13,8 +13,8 @@ use provisioner_contract::{
 };
 use provisioner_engine::store::{OutboundSettings, Store, TargetRecord, TargetSpec};
 use provisioner_engine::{
-    CallFailure, CallResult, ConnectorSource, Dispatcher, DispatcherConfig, Engine,
-    TargetConnector, UserChange, UserState,
+    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, Dispatcher, DispatcherConfig,
+    Engine, TargetConnector, UserChange, UserState,
 };
 
 /// One object in the fake target.
@@ -320,14 +320,17 @@ impl ConnectorSource for FakeSource {
     fn connector<'a>(
         &'a self,
         target: &'a TargetRecord,
-    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, String>> {
+    ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, ConnectorUnavailable>> {
         Box::pin(async move {
             self.targets
                 .lock()
                 .unwrap()
                 .get(&target.spec.name)
                 .map(|t| t.clone() as Arc<dyn TargetConnector>)
-                .ok_or_else(|| format!("no fake for `{}`", target.spec.name))
+                .ok_or_else(|| ConnectorUnavailable::Component {
+                    reference: target.spec.connector.clone(),
+                    message: format!("no fake for `{}`", target.spec.name),
+                })
         })
     }
 }

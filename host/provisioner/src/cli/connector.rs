@@ -31,7 +31,7 @@ pub async fn run(args: ConnectorArgs) -> anyhow::Result<()> {
             let runtime = Runtime::new(RuntimeConfig::default())?;
             let connector = provisioner_server::load_connector(&runtime, &connector)
                 .await
-                .map_err(|message| anyhow!("cannot load the connector: {message}"))?;
+                .map_err(|error| anyhow!("cannot load the connector: {error}"))?;
             let metadata = connector.metadata();
             if json {
                 println!("{}", serde_json::to_string_pretty(metadata)?);
