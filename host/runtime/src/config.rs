@@ -205,7 +205,7 @@ impl fmt::Display for ConfigIssue {
 /// A target configuration that does not fit the connector's schema.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration for target `{target}`: {}", issues.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
-pub struct ConfigError {
+pub struct TargetConfigError {
     /// The target name.
     pub target: String,
     /// Every issue found.
@@ -227,7 +227,7 @@ pub(crate) struct ResolvedConfig {
 pub(crate) fn resolve(
     metadata: &ConnectorMetadata,
     config: &TargetConfig,
-) -> Result<ResolvedConfig, ConfigError> {
+) -> Result<ResolvedConfig, TargetConfigError> {
     let mut issues = Vec::new();
     if config.tenant.trim().is_empty() {
         issues.push(ConfigIssue::MissingName { field: "tenant" });
@@ -298,7 +298,7 @@ pub(crate) fn resolve(
     }
 
     if !issues.is_empty() {
-        return Err(ConfigError {
+        return Err(TargetConfigError {
             target: config.target.clone(),
             issues,
         });

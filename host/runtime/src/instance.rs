@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::capabilities::egress::TargetEgress;
 use crate::capabilities::log::LogCapability;
-use crate::config::{self, ConfigError, TargetConfig};
+use crate::config::{self, TargetConfig, TargetConfigError};
 use provisioner_contract::{
     Change, ConfigProblem, ConnectorConfig, ConnectorInstance, ListRequest, LookupKey,
     ProvisionError, ProvisionOutcome, RemoteObject, RemotePage,
@@ -42,7 +42,7 @@ impl TargetInstance {
         runtime: &Runtime,
         connector: Arc<Connector>,
         config: TargetConfig,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, TargetConfigError> {
         let resolved = config::resolve(connector.metadata(), &config)?;
         let egress = Arc::new(TargetEgress {
             tenant: config.tenant.clone(),

@@ -36,7 +36,7 @@ pub use capabilities::tokens::TokenManager;
 pub use capabilities::transport::{
     OutboundRequest, ReqwestTransport, Transport, TransportError, TransportResponse,
 };
-pub use config::{ConfigError, ConfigInput, ConfigIssue, TargetConfig};
+pub use config::{ConfigInput, ConfigIssue, TargetConfig, TargetConfigError};
 pub use instance::TargetInstance;
 pub use load::{LoadError, LoadReport, LoadSource};
 pub use provisioner_contract as contract;
