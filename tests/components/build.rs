@@ -8,6 +8,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("guest-exfiltrator", "tests/guests/exfiltrator"),
     ("guest-echo", "tests/guests/echo"),
     ("guest-future-contract", "tests/guests/future-contract"),
+    ("guest-overreach", "tests/guests/overreach"),
 ];
 
 fn export(package: &str, path: &std::path::Path) {

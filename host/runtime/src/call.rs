@@ -355,7 +355,7 @@ fn tail_of(capture: &OutputCapture) -> Option<String> {
     let start = (start..text.len())
         .find(|i| text.is_char_boundary(*i))
         .unwrap_or(0);
-    Some(text[start..].to_string())
+    Some(crate::answers::sanitize(&text[start..], 1024))
 }
 
 fn find<E: std::error::Error + Send + Sync + 'static>(error: &wasmtime::Error) -> bool {

@@ -2,7 +2,8 @@
 //! against the connector's schema and turned into what the guest receives.
 //!
 //! Secret values stay here: the guest's `connector-config` carries `config-value::secret` with
-//! only the key. The target's egress allow-list is derived from its `url` properties.
+//! only the key. The target's egress allow-list is derived from the `url` properties the operator
+//! set, never from defaults the connector declared; each secret is bound to origins of that list.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,8 +11,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::capabilities::egress::{AllowList, EgressPolicy, Origin};
-use crate::capabilities::secrets::{SecretValue, TargetSecrets};
+use crate::capabilities::egress::{AllowList, EgressPolicy};
+use crate::capabilities::headers::check_credential_header_name;
+use crate::capabilities::origin::Origin;
+use crate::capabilities::secrets::{SecretValue, TargetSecrets, MIN_SECRET_BYTES};
 use provisioner_contract::{
     ClaimMapping, ConfigEntry, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
     PropertyKind, SecretRef,
@@ -75,6 +78,21 @@ pub struct TargetConfig {
     /// Which non-public destinations the target may reach.
     #[serde(default)]
     pub egress: EgressPolicy,
+    /// Where the target's secrets may go.
+    #[serde(default)]
+    pub secret_policy: SecretPolicy,
+}
+
+/// Where a target's secrets may go. By default each secret may be sent to the origin of every
+/// `url` property the operator set for the target, and only in the `authorization` header.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretPolicy {
+    /// Narrower bindings: secret key to the origins (or URLs) it may be sent to; each must be
+    /// the origin of an operator-set `url` property of the target.
+    pub origins: BTreeMap<String, Vec<String>>,
+    /// Header names besides `authorization` that may carry a secret (`x-api-key`, say).
+    pub headers: Vec<String>,
 }
 
 impl TargetConfig {
@@ -102,6 +120,12 @@ impl TargetConfig {
     /// Sets the egress policy (builder style).
     pub fn egress(mut self, policy: EgressPolicy) -> Self {
         self.egress = policy;
+        self
+    }
+
+    /// Sets where the secrets may go (builder style).
+    pub fn secret_policy(mut self, policy: SecretPolicy) -> Self {
+        self.secret_policy = policy;
         self
     }
 }
@@ -154,6 +178,23 @@ pub enum ConfigIssue {
         /// The allowed values.
         options: Vec<String>,
     },
+    /// A secret value is too short to be a secret (or to be found again when redacting).
+    SecretTooShort {
+        /// The key.
+        key: String,
+    },
+    /// A secret binding names something other than an operator-set endpoint.
+    InvalidSecretBinding {
+        /// The secret's key.
+        key: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// A header declared to carry secrets cannot carry one.
+    InvalidSecretHeader {
+        /// Why it was refused.
+        reason: String,
+    },
     /// The tenant or target name is empty.
     MissingName {
         /// `tenant` or `target`.
@@ -197,6 +238,14 @@ impl fmt::Display for ConfigIssue {
                     options.join(", ")
                 )
             }
+            Self::SecretTooShort { key } => write!(
+                f,
+                "`{key}`: a secret must be at least {MIN_SECRET_BYTES} bytes long"
+            ),
+            Self::InvalidSecretBinding { key, reason } => {
+                write!(f, "secret_policy.origins `{key}`: {reason}")
+            }
+            Self::InvalidSecretHeader { reason } => write!(f, "secret_policy.headers: {reason}"),
             Self::MissingName { field } => write!(f, "the {field} name is empty"),
         }
     }
@@ -217,7 +266,7 @@ pub struct TargetConfigError {
 pub(crate) struct ResolvedConfig {
     /// What the guest receives.
     pub connector_config: ConnectorConfig,
-    /// Origins of the `url` properties.
+    /// Origins of the `url` properties the operator set.
     pub allow: AllowList,
     /// Secret values by key.
     pub secrets: TargetSecrets,
@@ -257,8 +306,16 @@ pub(crate) fn resolve(
         }
     }
 
+    for (key, value) in &config.secrets {
+        let is_secret = schema.get(key.as_str()).is_some_and(|p| p.secret);
+        if is_secret && value.expose().len() < MIN_SECRET_BYTES {
+            issues.push(ConfigIssue::SecretTooShort { key: key.clone() });
+        }
+    }
+
     let mut entries = Vec::new();
     let mut origins = Vec::new();
+    let mut defaulted = Vec::new();
     for property in &metadata.properties {
         let key = &property.key;
         if property.secret {
@@ -289,11 +346,24 @@ pub(crate) fn resolve(
                     key: key.clone(),
                     value,
                 });
-                origins.extend(origin);
+                // Only what the operator set widens egress; a connector's own default never does.
+                match (given, origin) {
+                    (Some(_), Some(origin)) => origins.push(origin),
+                    (None, Some(origin)) => defaulted.push((key.clone(), origin)),
+                    (_, None) => {}
+                }
             }
             // A default the connector declared but cannot parse is the connector's problem;
             // report it only when the operator relied on it.
             Err(issue) => issues.push(issue),
+        }
+    }
+
+    let allow = AllowList::new(origins).with_defaulted(defaulted);
+    let bindings = secret_bindings(config, &allow, &mut issues);
+    for name in &config.secret_policy.headers {
+        if let Err(reason) = check_credential_header_name(name) {
+            issues.push(ConfigIssue::InvalidSecretHeader { reason });
         }
     }
 
@@ -308,15 +378,60 @@ pub(crate) fn resolve(
         .iter()
         .filter(|p| p.secret)
         .map(|p| p.key.clone());
+    let secrets = TargetSecrets::new(secret_keys, config.secrets.clone())
+        .bind(bindings)
+        .allow_headers(config.secret_policy.headers.iter().cloned());
     Ok(ResolvedConfig {
         connector_config: ConnectorConfig {
             tenant: config.tenant.clone(),
             target: config.target.clone(),
             entries,
         },
-        allow: AllowList::new(origins),
-        secrets: TargetSecrets::new(secret_keys, config.secrets.clone()),
+        allow,
+        secrets,
     })
+}
+
+/// The origins each configured secret may be sent to: the operator's narrower binding where
+/// one is given (each origin must be allowed), every allowed origin otherwise.
+fn secret_bindings(
+    config: &TargetConfig,
+    allow: &AllowList,
+    issues: &mut Vec<ConfigIssue>,
+) -> BTreeMap<String, Vec<Origin>> {
+    for key in config.secret_policy.origins.keys() {
+        if !config.secrets.contains_key(key) {
+            issues.push(ConfigIssue::InvalidSecretBinding {
+                key: key.clone(),
+                reason: "no secret of this name is configured for the target".into(),
+            });
+        }
+    }
+    let mut bindings = BTreeMap::new();
+    for key in config.secrets.keys() {
+        let Some(listed) = config.secret_policy.origins.get(key) else {
+            bindings.insert(key.clone(), allow.origins().to_vec());
+            continue;
+        };
+        let mut bound = Vec::new();
+        for text in listed {
+            match Origin::parse(text) {
+                Ok(origin) if allow.contains(&origin) => bound.push(origin),
+                Ok(origin) => issues.push(ConfigIssue::InvalidSecretBinding {
+                    key: key.clone(),
+                    reason: format!(
+                        "{origin} is not the origin of a `url` property set for this target"
+                    ),
+                }),
+                Err(reason) => issues.push(ConfigIssue::InvalidSecretBinding {
+                    key: key.clone(),
+                    reason,
+                }),
+            }
+        }
+        bindings.insert(key.clone(), bound);
+    }
+    bindings
 }
 
 fn kind_name(kind: PropertyKind) -> &'static str {
@@ -333,7 +448,7 @@ fn kind_name(kind: PropertyKind) -> &'static str {
 
 fn input_name(input: &ConfigInput) -> String {
     match input {
-        ConfigInput::Text(t) => format!("text `{}`", crate::capabilities::log::truncate(t, 64)),
+        ConfigInput::Text(t) => format!("text `{}`", crate::answers::sanitize(t, 64)),
         ConfigInput::Bool(b) => format!("boolean `{b}`"),
         ConfigInput::Int(i) => format!("integer `{i}`"),
         ConfigInput::ClaimMappings(_) => "a list of claim mappings".into(),
@@ -449,7 +564,7 @@ mod tests {
             .value("endpoint", "https://api.example.com/v1")
             .value("retries", 3)
             .value("enabled", "true")
-            .secret("api-key", "s3cret");
+            .secret("api-key", "s3cret-value");
         let resolved = resolve(&metadata(), &config).unwrap();
         let entries = &resolved.connector_config.entries;
         assert!(entries.iter().any(|e| e.key == "api-key"
@@ -457,7 +572,7 @@ mod tests {
                 == ConfigValue::Secret(SecretRef {
                     key: "api-key".into()
                 })));
-        assert!(!format!("{entries:?}").contains("s3cret"));
+        assert!(!format!("{entries:?}").contains("s3cret-value"));
         assert!(entries
             .iter()
             .any(|e| e.key == "enabled" && e.value == ConfigValue::Boolean(true)));
@@ -467,10 +582,87 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect();
+        // `login-url` was left at the connector's default: the guest sees the value, but the
+        // origin is not reachable and no secret is bound to it.
+        assert!(entries.iter().any(|e| e.key == "login-url"));
+        assert_eq!(origins, ["https://api.example.com"]);
+        let Err(provisioner_contract::HttpError::Denied(denied)) =
+            resolved.allow.check("https://login.example.com/token")
+        else {
+            panic!("the default's origin must be denied")
+        };
+        assert!(denied.contains("must set `login-url`"), "{denied}");
+        let bindings: Vec<(String, Vec<String>)> = resolved
+            .secrets
+            .bindings()
+            .map(|(k, o)| (k.to_string(), o.iter().map(ToString::to_string).collect()))
+            .collect();
         assert_eq!(
-            origins,
-            ["https://api.example.com", "https://login.example.com"]
+            bindings,
+            [(
+                "api-key".to_string(),
+                vec!["https://api.example.com".to_string()]
+            )]
         );
+    }
+
+    #[test]
+    fn operator_set_url_equal_to_the_default_is_allowed() {
+        let config = TargetConfig::new("acme", "sf")
+            .value("endpoint", "https://api.example.com/v1")
+            .value("login-url", "https://login.example.com")
+            .secret("api-key", "s3cret-value");
+        let resolved = resolve(&metadata(), &config).unwrap();
+        assert_eq!(resolved.allow.origins().len(), 2);
+    }
+
+    #[test]
+    fn secret_policy_narrows_bindings_and_is_checked() {
+        let base = TargetConfig::new("acme", "sf")
+            .value("endpoint", "https://api.example.com/v1")
+            .value("login-url", "https://login.example.com")
+            .secret("api-key", "s3cret-value");
+        let narrowed = base.clone().secret_policy(SecretPolicy {
+            origins: [("api-key".into(), vec!["https://login.example.com/x".into()])].into(),
+            headers: vec!["x-api-key".into()],
+        });
+        let resolved = resolve(&metadata(), &narrowed).unwrap();
+        let (_, bound) = resolved.secrets.bindings().next().unwrap();
+        assert_eq!(bound.len(), 1);
+        assert_eq!(bound[0].to_string(), "https://login.example.com");
+        assert_eq!(
+            resolved.secrets.header_names().collect::<Vec<_>>(),
+            ["x-api-key"]
+        );
+
+        let wrong = base.clone().secret_policy(SecretPolicy {
+            origins: [
+                ("api-key".into(), vec!["https://evil.example.net".into()]),
+                ("nope".into(), vec![]),
+            ]
+            .into(),
+            headers: vec!["content-type".into()],
+        });
+        let text = resolve(&metadata(), &wrong).unwrap_err().to_string();
+        for needle in [
+            "`api-key`: https://evil.example.net is not the origin of a `url` property",
+            "`nope`: no secret of this name",
+            "secret_policy.headers: header `content-type` cannot carry a secret",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let config = TargetConfig::new("acme", "sf")
+            .value("endpoint", "https://api.example.com/v1")
+            .secret("api-key", "abc");
+        let err = resolve(&metadata(), &config).unwrap_err();
+        assert!(err.issues.contains(&ConfigIssue::SecretTooShort {
+            key: "api-key".into()
+        }));
+        assert!(err.to_string().contains("at least 8 bytes"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::capabilities::egress::TargetEgress;
+use crate::answers::Bounded;
+use crate::capabilities::egress::{EgressReport, TargetEgress};
 use crate::capabilities::log::LogCapability;
 use crate::config::{self, TargetConfig, TargetConfigError};
 use provisioner_contract::{
@@ -90,6 +91,11 @@ impl TargetInstance {
             .collect()
     }
 
+    /// What the target may reach and where its secrets may go.
+    pub fn egress_report(&self) -> EgressReport {
+        self.egress.report()
+    }
+
     /// Asks the connector to check the configuration (no network).
     pub async fn validate(&self) -> Result<Vec<ConfigProblem>, CallError> {
         let config = self.connector_config.clone();
@@ -167,8 +173,10 @@ impl TargetInstance {
         .map_err(CallError::Connector)
     }
 
+    /// Runs one call in a fresh sandbox and bounds its answer ([`crate::answers`]).
     async fn call<R, F>(&self, call: F) -> Result<R, CallError>
     where
+        R: Bounded,
         F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> GuestFuture<'a, R>
             + Send,
     {
@@ -188,6 +196,8 @@ impl TargetInstance {
             context,
             call,
         )
-        .await
+        .await?
+        .bounded()
+        .map_err(|message| CallError::InvalidAnswer { message })
     }
 }

@@ -18,6 +18,7 @@
 //! depends on wasmtime, reqwest, url and jsonwebtoken, never on a database, an HTTP server
 //! framework or a command-line parser.
 
+pub mod answers;
 mod cache;
 mod call;
 pub mod capabilities;
@@ -29,14 +30,15 @@ pub mod secret_source;
 mod settings;
 
 pub use call::CallError;
-pub use capabilities::egress::EgressPolicy;
+pub use capabilities::egress::{EgressPolicy, EgressReport};
 pub use capabilities::http::{Exchange, ExchangeKind, HttpLimits, HttpObserver};
+pub use capabilities::origin::Origin;
 pub use capabilities::secrets::SecretValue;
 pub use capabilities::tokens::TokenManager;
 pub use capabilities::transport::{
     OutboundRequest, ReqwestTransport, Transport, TransportError, TransportResponse,
 };
-pub use config::{ConfigInput, ConfigIssue, TargetConfig, TargetConfigError};
+pub use config::{ConfigInput, ConfigIssue, SecretPolicy, TargetConfig, TargetConfigError};
 pub use instance::TargetInstance;
 pub use load::{LoadError, LoadReport, LoadSource};
 pub use provisioner_contract as contract;

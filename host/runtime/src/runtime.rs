@@ -11,8 +11,9 @@ use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
 };
 
+use crate::answers::Bounded;
 use crate::cache;
-use crate::call::{self, CallContext, HostState};
+use crate::call::{self, CallContext, CallError, HostState};
 use crate::capabilities::egress::{AllowList, EgressPolicy, TargetEgress};
 use crate::capabilities::http::{HttpCapability, HttpObserver, HttpShared};
 use crate::capabilities::log::LogCapability;
@@ -282,6 +283,11 @@ impl Runtime {
             |guest, store| Box::pin(async move { guest.metadata(store).await }),
         )
         .await
+        .and_then(|metadata| {
+            metadata
+                .bounded()
+                .map_err(|message| CallError::InvalidAnswer { message })
+        })
         .map_err(LoadError::Metadata)?;
         let connector = Arc::new(connector);
         let connector = self

@@ -33,7 +33,7 @@ use serde::Deserialize;
 
 use provisioner_contract::ClaimMapping;
 use provisioner_engine::store::OutboundSettings;
-use provisioner_runtime::{EgressPolicy, SecretSource, SecretValue};
+use provisioner_runtime::{EgressPolicy, SecretPolicy, SecretSource, SecretValue};
 
 /// Environment variable overriding `server.listen`.
 pub const ENV_LISTEN: &str = "PROVISIONER_LISTEN";
@@ -216,6 +216,10 @@ pub struct TargetEntry {
     /// Which non-public destinations the target may reach.
     #[serde(default)]
     pub egress: EgressConfig,
+    /// Where the target's secrets may go: narrower origins per secret, and header names besides
+    /// `authorization` that may carry one.
+    #[serde(default)]
+    pub secret_policy: SecretPolicy,
 }
 
 /// A non-secret property value.

@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod config;
+pub mod egress;
 pub mod quickstart;
 pub mod registry;
 pub mod tutorial;
@@ -116,7 +117,7 @@ pub async fn open_engine(config: &ServerConfig) -> Result<Engine, ServerError> {
 }
 
 /// Writes every configured target into the store (creating or updating it) and returns what
-/// the configuration adds to each: egress policy and literal secrets.
+/// the configuration adds to each: egress policy, secret policy and literal secrets.
 pub async fn register_targets(
     store: &Store,
     config: &ServerConfig,
@@ -168,6 +169,7 @@ pub async fn register_targets(
                 (tenant.name.clone(), target.name.clone()),
                 TargetExtras {
                     egress: target.egress.into(),
+                    secret_policy: target.secret_policy.clone(),
                     literal_secrets,
                 },
             );
@@ -219,6 +221,15 @@ pub fn credentials(config: &ServerConfig) -> Result<CredentialStore, ConfigError
     Ok(store)
 }
 
+/// The connector runtime `config` asks for.
+pub fn runtime(config: &ServerConfig) -> Result<Runtime, ServerError> {
+    let mut runtime_config = RuntimeConfig::default();
+    if let Some(dir) = &config.runtime.cache_dir {
+        runtime_config.cache_dir = dir.clone();
+    }
+    Runtime::new(runtime_config).map_err(|e| ServerError::Runtime(e.to_string()))
+}
+
 /// Starts the server described by `config` (already validated, e.g. by [`config::load`]).
 pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
     config.validate("<configuration>")?;
@@ -226,11 +237,7 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
     let extras = register_targets(engine.store(), &config).await?;
     let auth = Arc::new(credentials(&config)?);
 
-    let mut runtime_config = RuntimeConfig::default();
-    if let Some(dir) = &config.runtime.cache_dir {
-        runtime_config.cache_dir = dir.clone();
-    }
-    let runtime = Runtime::new(runtime_config).map_err(|e| ServerError::Runtime(e.to_string()))?;
+    let runtime = runtime(&config)?;
     let connectors = Arc::new(Registry::with_extras(runtime, extras));
     let d = &config.dispatcher;
     let dispatcher = Dispatcher::new(

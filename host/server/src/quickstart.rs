@@ -70,6 +70,7 @@ pub fn tutorial_target(org: &SalesforceOrg) -> TargetEntry {
             allow_loopback: true,
             allow_private: false,
         },
+        secret_policy: Default::default(),
     }
 }
 

@@ -4,7 +4,7 @@
 //! A target's connector reference is `builtin:<name>` (bytes embedded in the binary), `sha256:`
 //! (a component already loaded by the runtime) or a component file. Its secrets come from the
 //! stored `env:`/`file:` references plus what the configuration file adds ([`TargetExtras`]:
-//! literal secrets, which the store refuses to hold, and the egress policy).
+//! literal secrets, which the store refuses to hold, the egress policy and the secret policy).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -19,8 +19,8 @@ use provisioner_engine::connector::{
 use provisioner_engine::store::TargetRecord;
 use provisioner_runtime::secret_source::resolve_references;
 use provisioner_runtime::{
-    CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretValue, TargetConfig,
-    TargetInstance,
+    CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretPolicy, SecretValue,
+    TargetConfig, TargetInstance,
 };
 
 /// What the configuration file adds to one stored target.
@@ -28,6 +28,8 @@ use provisioner_runtime::{
 pub struct TargetExtras {
     /// Non-public destinations the target may reach.
     pub egress: EgressPolicy,
+    /// Where the target's secrets may go.
+    pub secret_policy: SecretPolicy,
     /// Secret values given literally in the configuration, by property key.
     pub literal_secrets: BTreeMap<String, SecretValue>,
 }
@@ -69,10 +71,12 @@ impl Registry {
         }
     }
 
-    async fn build(
+    /// The configured connector instance of a stored target: its component loaded, its secrets
+    /// resolved and its configuration checked against the connector's schema.
+    pub async fn instance(
         &self,
         target: &TargetRecord,
-    ) -> Result<Arc<dyn TargetConnector>, ConnectorUnavailable> {
+    ) -> Result<TargetInstance, ConnectorUnavailable> {
         let spec = &target.spec;
         let extras = self
             .extras
@@ -80,7 +84,7 @@ impl Registry {
             .cloned()
             .unwrap_or(TargetExtras {
                 egress: self.default_egress,
-                literal_secrets: BTreeMap::new(),
+                ..TargetExtras::default()
             });
         let mut secrets = resolve_references(&spec.secret_refs).map_err(|(key, error)| {
             ConnectorUnavailable::Secret {
@@ -91,8 +95,9 @@ impl Registry {
         secrets.extend(extras.literal_secrets);
 
         let connector = load_connector(&self.runtime, &spec.connector).await?;
-        let mut config =
-            TargetConfig::new(spec.tenant.clone(), spec.name.clone()).egress(extras.egress);
+        let mut config = TargetConfig::new(spec.tenant.clone(), spec.name.clone())
+            .egress(extras.egress)
+            .secret_policy(extras.secret_policy);
         for (key, value) in &spec.properties {
             let input = match value {
                 serde_json::Value::String(text) => ConfigInput::Text(text.clone()),
@@ -125,9 +130,8 @@ impl Registry {
                 .insert(key, ConfigInput::ClaimMappings(spec.claim_mappings.clone()));
         }
         config.secrets = secrets;
-        let instance = TargetInstance::new(&self.runtime, connector, config)
-            .map_err(|error| ConnectorUnavailable::Config(error.to_string()))?;
-        Ok(Arc::new(SandboxedTarget(instance)))
+        TargetInstance::new(&self.runtime, connector, config)
+            .map_err(|error| ConnectorUnavailable::Config(error.to_string()))
     }
 }
 
@@ -148,7 +152,8 @@ impl ConnectorSource for Registry {
             if let Some(connector) = cached {
                 return Ok(connector);
             }
-            let connector = self.build(target).await?;
+            let connector: Arc<dyn TargetConnector> =
+                Arc::new(SandboxedTarget(self.instance(target).await?));
             self.cache
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

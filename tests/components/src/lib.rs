@@ -19,3 +19,7 @@ pub const GUEST_ECHO: &str = env!("COMPONENT_GUEST_ECHO");
 
 /// A component built for contract 0.3.0, which this host does not support.
 pub const GUEST_FUTURE_CONTRACT: &str = env!("COMPONENT_GUEST_FUTURE_CONTRACT");
+
+/// Hostile guest that reaches past its grant (its own URL default, secrets in any header) and
+/// answers with oversized or forged data.
+pub const GUEST_OVERREACH: &str = env!("COMPONENT_GUEST_OVERREACH");

@@ -83,6 +83,27 @@ fn render(connector: &Connector) -> String {
         );
         out += &format!("      {}\n", property.description);
     }
+    let urls: Vec<String> = metadata
+        .properties
+        .iter()
+        .filter(|p| p.kind == PropertyKind::Url)
+        .map(|p| match &p.default_value {
+            Some(default) => format!("{} (its default {default} only if set explicitly)", p.key),
+            None => p.key.clone(),
+        })
+        .collect();
+    out += "\nEgress:\n";
+    if urls.is_empty() {
+        out += "  none: the connector declares no url property, so it can reach nothing\n";
+    } else {
+        out += &format!(
+            "  a target reaches only the origins of the url properties its operator sets: {}\n",
+            urls.join(", ")
+        );
+        out += "  secrets go only to those origins, in `authorization` unless the target's\n  \
+                secret policy declares other headers (`provisioner target egress --config <file>`\n  \
+                shows a configured target's)\n";
+    }
     out
 }
 

@@ -108,6 +108,16 @@ pub enum TargetCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show what each target of a configuration file may reach and where its secrets may go,
+    /// exactly as the server would build it (the configured database is not touched).
+    Egress {
+        /// The server configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create or replace a target from a JSON file (secrets as `env:VAR` / `file:/path`).
     Put {
         #[command(flatten)]
@@ -292,6 +302,36 @@ async fn target(command: TargetCommand) -> anyhow::Result<()> {
                         },
                         state
                     );
+                }
+            }
+        }
+        TargetCommand::Egress { config, json } => {
+            let config = provisioner_server::config::load(&config)?;
+            let runtime = provisioner_server::runtime(&config)?;
+            let reports = provisioner_server::egress::egress_reports(&config, runtime).await?;
+            if json {
+                let rendered: Vec<serde_json::Value> = reports
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "tenant": r.tenant,
+                            "target": r.target,
+                            "egress": r.report.as_ref().ok(),
+                            "error": r.report.as_ref().err().map(ToString::to_string),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rendered)?);
+            }
+            for r in reports.iter().filter(|_| !json) {
+                println!("{}/{}", r.tenant, r.target);
+                match &r.report {
+                    Ok(report) => {
+                        for line in report.to_string().lines() {
+                            println!("  {line}");
+                        }
+                    }
+                    Err(error) => println!("  cannot be built: {error}"),
                 }
             }
         }

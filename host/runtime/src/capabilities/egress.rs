@@ -14,6 +14,7 @@ use url::Url;
 
 use provisioner_contract::HttpError;
 
+use super::origin::Origin;
 use super::secrets::TargetSecrets;
 
 /// Which non-public destinations a target may reach. The default allows neither.
@@ -98,47 +99,13 @@ fn classify_v4(ip: Ipv4Addr) -> AddressClass {
     }
 }
 
-/// One allowed origin: scheme, host and port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Origin(url::Origin);
-
-impl Origin {
-    /// The origin of an absolute `http`/`https` URL without user info.
-    pub fn of(url: &Url) -> Result<Self, String> {
-        check_url_shape(url)?;
-        Ok(Self(url.origin()))
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.ascii_serialization())
-    }
-}
-
-/// Checks what every URL the host sends to must look like.
-fn check_url_shape(url: &Url) -> Result<(), String> {
-    match url.scheme() {
-        "http" | "https" => {}
-        other => {
-            return Err(format!(
-                "scheme `{other}` is not allowed; use http or https"
-            ))
-        }
-    }
-    if url.host().is_none() {
-        return Err("the URL has no host".into());
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("the URL may not carry user info; use a credential".into());
-    }
-    Ok(())
-}
-
-/// The set of origins one target may reach.
+/// The set of origins one target may reach: the origins of the `url` properties the operator
+/// set. Origins of URL defaults the connector declared are remembered only to explain a denial.
 #[derive(Clone, Debug, Default)]
 pub struct AllowList {
     origins: Vec<Origin>,
+    /// `(property key, origin)` of URL properties left at the connector's default.
+    defaulted: Vec<(String, Origin)>,
 }
 
 impl AllowList {
@@ -150,7 +117,17 @@ impl AllowList {
                 list.push(origin);
             }
         }
-        Self { origins: list }
+        Self {
+            origins: list,
+            defaulted: Vec::new(),
+        }
+    }
+
+    /// Records URL properties left at the connector's default (builder style); they are not
+    /// allowed, but a denial names the property the operator would have to set.
+    pub fn with_defaulted(mut self, defaulted: Vec<(String, Origin)>) -> Self {
+        self.defaulted = defaulted;
+        self
     }
 
     /// The allowed origins.
@@ -158,26 +135,36 @@ impl AllowList {
         &self.origins
     }
 
+    /// Whether `origin` is allowed.
+    pub fn contains(&self, origin: &Origin) -> bool {
+        self.origins.contains(origin)
+    }
+
     /// Parses `url` and checks it against the list. The error is an `http-error` naming the rule.
-    pub fn check(&self, url: &str) -> Result<Url, HttpError> {
+    pub fn check(&self, url: &str) -> Result<(Url, Origin), HttpError> {
         let parsed = Url::parse(url)
             .map_err(|e| HttpError::InvalidRequest(format!("invalid URL `{url}`: {e}")))?;
-        check_url_shape(&parsed).map_err(|e| {
+        let origin = Origin::of(&parsed).map_err(|e| {
             HttpError::Denied(format!(
                 "URL `{}` refused: {e}",
                 parsed.origin().ascii_serialization()
             ))
         })?;
-        let origin = Origin(parsed.origin());
         if self.origins.contains(&origin) {
-            Ok(parsed)
-        } else {
-            let allowed: Vec<String> = self.origins.iter().map(ToString::to_string).collect();
-            Err(HttpError::Denied(format!(
-                "egress denied: origin {origin} is not among this target's configured endpoints: [{}]",
-                allowed.join(", ")
-            )))
+            return Ok((parsed, origin));
         }
+        let allowed: Vec<String> = self.origins.iter().map(ToString::to_string).collect();
+        let mut message = format!(
+            "egress denied: origin {origin} is not among this target's configured endpoints: [{}]",
+            allowed.join(", ")
+        );
+        if let Some((key, _)) = self.defaulted.iter().find(|(_, o)| *o == origin) {
+            message.push_str(&format!(
+                "; it is the connector's default for `{key}`, and defaults never widen egress: \
+                 the operator must set `{key}` for this target to reach it"
+            ));
+        }
+        Err(HttpError::Denied(message))
     }
 }
 
@@ -190,6 +177,89 @@ pub(crate) struct TargetEgress {
     pub allow: AllowList,
     pub policy: EgressPolicy,
     pub secrets: TargetSecrets,
+}
+
+impl TargetEgress {
+    /// What the target may reach and where its secrets may go, for operators.
+    pub fn report(&self) -> EgressReport {
+        let strings = |origins: &[Origin]| origins.iter().map(ToString::to_string).collect();
+        EgressReport {
+            origins: strings(self.allow.origins()),
+            defaulted: self
+                .allow
+                .defaulted
+                .iter()
+                .map(|(key, origin)| (key.clone(), origin.to_string()))
+                .collect(),
+            secrets: self
+                .secrets
+                .bindings()
+                .map(|(key, origins)| (key.to_string(), strings(origins)))
+                .collect(),
+            secret_headers: std::iter::once("authorization")
+                .chain(self.secrets.header_names())
+                .map(str::to_string)
+                .collect(),
+            policy: self.policy,
+        }
+    }
+}
+
+/// A target's effective egress, as shown to operators before they enable it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EgressReport {
+    /// Origins the connector may send requests to.
+    pub origins: Vec<String>,
+    /// `(property, origin)` of URL properties left at the connector's default: not reachable
+    /// until the operator sets them.
+    pub defaulted: Vec<(String, String)>,
+    /// Each configured secret and the origins it may be sent to.
+    pub secrets: Vec<(String, Vec<String>)>,
+    /// Header names a secret may be injected into.
+    pub secret_headers: Vec<String>,
+    /// Which non-public addresses the target may reach.
+    pub policy: EgressPolicy,
+}
+
+impl fmt::Display for EgressReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let none = |list: &[String]| {
+            if list.is_empty() {
+                "(none)".to_string()
+            } else {
+                list.join(", ")
+            }
+        };
+        writeln!(f, "may reach: {}", none(&self.origins))?;
+        for (key, origin) in &self.defaulted {
+            writeln!(
+                f,
+                "not reachable: {origin} (connector default of `{key}`; set `{key}` to allow it)"
+            )?;
+        }
+        for (key, origins) in &self.secrets {
+            writeln!(f, "secret `{key}` may go to: {}", none(origins))?;
+        }
+        writeln!(
+            f,
+            "secrets may be injected into headers: {}",
+            self.secret_headers.join(", ")
+        )?;
+        write!(
+            f,
+            "non-public addresses: loopback {}, private networks {}",
+            if self.policy.allow_loopback {
+                "allowed"
+            } else {
+                "refused"
+            },
+            if self.policy.allow_private {
+                "allowed"
+            } else {
+                "refused"
+            }
+        )
+    }
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ pub(crate) struct Checked {
 impl HttpCapability {
     /// Implements `http.send`.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
-        let url = self.egress.allow.check(&request.url)?;
+        let (url, origin) = self.egress.allow.check(&request.url)?;
         let headers = check_guest_headers(request.headers)?;
         if let Some(body) = &request.body {
             let cap = self.shared.limits.max_request_bytes;
@@ -149,7 +149,7 @@ impl HttpCapability {
                     value: SecretValue::new(format!("Bearer {}", token.expose())),
                 }]
             }
-            Some(credential) => vec![secrets::inject(&self.egress.secrets, credential)?],
+            Some(credential) => vec![secrets::inject(&self.egress.secrets, credential, &origin)?],
         };
         if let Some(injected) = injected.first() {
             if headers.iter().any(|(n, _)| *n == injected.name) {
@@ -174,20 +174,7 @@ impl HttpCapability {
             body: request.body,
             timeout,
         };
-        let sent_credentials: Vec<SecretValue> = checked
-            .injected
-            .iter()
-            .flat_map(|h| {
-                let full = h.value.clone();
-                // Also the bare token/blob of `Bearer x` and `Basic x`, in case only that is echoed.
-                let bare = h
-                    .value
-                    .expose()
-                    .split_once(' ')
-                    .map(|(_, rest)| SecretValue::new(rest));
-                std::iter::once(full).chain(bare)
-            })
-            .collect();
+        let sent_credentials = secrets::credential_forms(&checked.injected);
         let response = self.dispatch(checked).await?;
         Ok(self.scrub(response, &sent_credentials))
     }
@@ -202,11 +189,13 @@ impl HttpCapability {
             OauthGrant::Password(g) => &g.token_url,
             OauthGrant::JwtBearer(g) => &g.token_url,
         };
-        let url = http.egress.allow.check(token_url).map_err(|e| match e {
+        let (url, origin) = http.egress.allow.check(token_url).map_err(|e| match e {
             HttpError::Denied(m) => HttpError::Denied(format!("token URL refused: {m}")),
             other => other,
         })?;
-        let (body, injected) = tokens::token_form(secrets, grant)?;
+        let (body, injected) = tokens::token_form(secrets, grant, &origin)?;
+        let mut redactions: Vec<SecretValue> = secrets.values().cloned().collect();
+        redactions.extend(secrets::credential_forms(&injected));
         let checked = Checked {
             kind: ExchangeKind::Token,
             method: WireMethod::POST,
@@ -224,7 +213,7 @@ impl HttpCapability {
         };
         http.shared.tokens.count_request();
         let response = http.dispatch(checked).await?;
-        tokens::parse_token_response(response.status, &response.body, secrets)
+        tokens::parse_token_response(response.status, &response.body, &redactions)
     }
 
     /// Implements `http.invalidate-token`.
@@ -277,16 +266,12 @@ impl HttpCapability {
         result: &Result<TransportResponse, TransportError>,
         duration: Duration,
     ) -> Exchange {
-        let redactions = self.redactions(&checked.injected);
+        let mut redactions: Vec<SecretValue> = self.egress.secrets.values().cloned().collect();
+        redactions.extend(secrets::credential_forms(&checked.injected));
         let mut request_headers: Vec<(String, String)> = checked
             .headers
             .iter()
-            .map(|(n, v)| {
-                (
-                    n.clone(),
-                    secrets::redact_str(v, redactions.iter().copied()),
-                )
-            })
+            .map(|(n, v)| (n.clone(), secrets::redact_str(v, &redactions)))
             .collect();
         request_headers.extend(
             checked
@@ -297,9 +282,7 @@ impl HttpCapability {
         let request_body = match (&checked.body, checked.kind) {
             (None, _) => Vec::new(),
             (Some(body), ExchangeKind::Token) => tokens::redact_form(body),
-            (Some(body), ExchangeKind::Api) => {
-                secrets::redact_bytes(body, redactions.iter().copied())
-            }
+            (Some(body), ExchangeKind::Api) => secrets::redact_bytes(body, &redactions),
         };
         Exchange {
             tenant: self.egress.tenant.clone(),
@@ -315,14 +298,6 @@ impl HttpCapability {
             error: result.as_ref().err().map(ToString::to_string),
             duration,
         }
-    }
-
-    /// Every value that must not leave the host: the target's secrets, the credential headers of
-    /// this request (and so any token in them) and the cached tokens of this target.
-    fn redactions<'a>(&'a self, injected: &'a [InjectedHeader]) -> Vec<&'a SecretValue> {
-        let mut all: Vec<&SecretValue> = self.egress.secrets.values().collect();
-        all.extend(injected.iter().map(|h| &h.value));
-        all
     }
 
     /// Removes secrets from a response before the guest sees it (a target that echoes the
@@ -388,7 +363,7 @@ fn check_guest_headers(headers: Vec<(String, String)>) -> Result<Vec<(String, St
     headers
         .into_iter()
         .map(|(name, value)| {
-            headers::check_header_name(&name, false)?;
+            headers::check_header_name(&name)?;
             if reqwest::header::HeaderValue::from_str(&value).is_err() {
                 return Err(HttpError::InvalidRequest(format!(
                     "invalid value for header `{name}`"

@@ -3,14 +3,20 @@
 
 use provisioner_contract::Level;
 
-/// Longest message kept, in bytes; longer ones are cut.
-const MAX_MESSAGE_BYTES: usize = 4096;
+use crate::answers::sanitize;
+
+/// Longest message kept, in bytes; longer ones are cut (and the cut marked).
+const MAX_MESSAGE_BYTES: usize = 2048;
 /// Most fields kept per event.
 const MAX_FIELDS: usize = 32;
-/// Longest field name or value kept, in bytes.
-const MAX_FIELD_BYTES: usize = 1024;
+/// Longest field name kept, in bytes.
+const MAX_FIELD_NAME_BYTES: usize = 64;
+/// Longest field value kept, in bytes.
+const MAX_FIELD_VALUE_BYTES: usize = 512;
 /// Most events accepted per call; later ones are counted and dropped.
 const MAX_EVENTS_PER_CALL: u32 = 1000;
+/// Most bytes (messages and fields, after cutting) emitted per call; later events are dropped.
+const MAX_BYTES_PER_CALL: usize = 64 * 1024;
 
 /// The `log` import as seen by one call.
 #[derive(Clone, Debug)]
@@ -19,6 +25,8 @@ pub(crate) struct LogCapability {
     target: String,
     connector: String,
     events: u32,
+    bytes: usize,
+    dropped: bool,
 }
 
 impl LogCapability {
@@ -29,44 +37,59 @@ impl LogCapability {
             target: target.into(),
             connector: connector.into(),
             events: 0,
+            bytes: 0,
+            dropped: false,
         }
     }
 
-    /// Implements `log.log`.
+    /// Implements `log.log`. Control characters are escaped, so a guest cannot start a line of
+    /// its own in the host's log.
     pub fn log(&mut self, level: Level, message: &str, fields: &[(String, String)]) {
         self.events += 1;
         if self.events > MAX_EVENTS_PER_CALL {
-            if self.events == MAX_EVENTS_PER_CALL + 1 {
-                tracing::warn!(
-                    target: "provisioner::guest",
-                    tenant = %self.tenant, target_name = %self.target, connector = %self.connector,
-                    "connector log limit of {MAX_EVENTS_PER_CALL} events per call reached; dropping the rest"
-                );
-            }
+            self.drop_rest(&format!("{MAX_EVENTS_PER_CALL} events"));
             return;
         }
-        let message = truncate(message, MAX_MESSAGE_BYTES);
+        let message = sanitize(message, MAX_MESSAGE_BYTES);
         let mut rendered = String::new();
         for (name, value) in fields.iter().take(MAX_FIELDS) {
             if !rendered.is_empty() {
                 rendered.push(' ');
             }
-            rendered.push_str(truncate(name, MAX_FIELD_BYTES));
-            rendered.push('=');
-            rendered.push_str(&format!("{:?}", truncate(value, MAX_FIELD_BYTES)));
+            rendered.push_str(&sanitize(name, MAX_FIELD_NAME_BYTES));
+            rendered.push_str("=\"");
+            rendered.push_str(&sanitize(value, MAX_FIELD_VALUE_BYTES).replace('"', "\\\""));
+            rendered.push('"');
         }
         if fields.len() > MAX_FIELDS {
             rendered.push_str(&format!(" …({} more fields)", fields.len() - MAX_FIELDS));
         }
-        self.emit(level, message, &rendered);
+        self.bytes += message.len() + rendered.len();
+        if self.bytes > MAX_BYTES_PER_CALL {
+            self.drop_rest(&format!("{MAX_BYTES_PER_CALL} bytes"));
+            return;
+        }
+        self.emit(level, &message, &rendered);
     }
 
-    /// Emits one line of captured guest stdout/stderr.
+    /// Says once per call that the rest of the guest's log events are dropped.
+    fn drop_rest(&mut self, limit: &str) {
+        if !self.dropped {
+            self.dropped = true;
+            tracing::warn!(
+                target: "provisioner::guest",
+                tenant = %self.tenant, target_name = %self.target, connector = %self.connector,
+                "connector log limit of {limit} per call reached; dropping the rest"
+            );
+        }
+    }
+
+    /// Emits one line of captured guest stdout/stderr (already bounded by the capture).
     pub fn output(&self, stream: &str, line: &str) {
         tracing::info!(
             target: "provisioner::guest",
             tenant = %self.tenant, target_name = %self.target, connector = %self.connector,
-            stream, "{}", truncate(line, MAX_MESSAGE_BYTES)
+            stream, "{}", sanitize(line, MAX_MESSAGE_BYTES)
         );
     }
 
@@ -89,16 +112,4 @@ impl LogCapability {
             Level::Error => event!(tracing::Level::ERROR),
         }
     }
-}
-
-/// `text` cut to at most `max` bytes on a character boundary.
-pub(crate) fn truncate(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

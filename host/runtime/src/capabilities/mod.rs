@@ -1,6 +1,7 @@
 //! Host capabilities offered to connectors, one module per import or concern.
 //!
 //! - [`http`]: the `http` import, its policy and its observer hook;
+//! - [`origin`]: origins, the unit of every grant;
 //! - [`egress`]: allow-lists of origins, the address policy, and what one target may reach;
 //! - `headers`: which request headers a connector may set;
 //! - [`transport`]: the wire below the policy (reqwest by default, pluggable);
@@ -9,9 +10,10 @@
 //! - [`log`]: the `log` import.
 
 pub mod egress;
-mod headers;
+pub(crate) mod headers;
 pub mod http;
 pub(crate) mod log;
+pub mod origin;
 pub mod secrets;
 pub mod tokens;
 pub mod transport;

@@ -4,18 +4,26 @@
 //! [`SecretRef`](provisioner_contract::SecretRef) and the host resolves the reference here, when it
 //! builds the outgoing request. The values are held in [`SecretValue`], which never prints itself.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use base64::Engine as _;
 
+use super::origin::Origin;
 use provisioner_contract::{Credential, HttpError, SecretRef};
 
 /// The text that replaces a secret wherever the host shows or returns data.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Secrets shorter than this are not searched for when redacting response bodies: replacing every
+/// Shortest secret a target may be configured with. Shorter values protect nothing, and redaction
+/// could not find them without corrupting unrelated data.
+pub const MIN_SECRET_BYTES: usize = 8;
+
+/// Pieces of a secret at least this long are redacted wherever they appear.
+pub const REDACTED_PIECE_BYTES: usize = 6;
+
+/// Derived values (access tokens) shorter than this are not searched for: replacing every
 /// occurrence of a two-letter string would corrupt the data without protecting anything.
 const MIN_REDACTABLE_LEN: usize = 4;
 
@@ -66,15 +74,19 @@ impl fmt::Display for SecretValue {
     }
 }
 
-/// The secrets of one target: which schema keys are secret and the values configured for them.
+/// The secrets of one target: which schema keys are secret, the values configured for them,
+/// the origins each may be sent to and the header names it may be injected into.
 #[derive(Clone, Debug, Default)]
 pub struct TargetSecrets {
     secret_keys: BTreeSet<String>,
     values: BTreeMap<String, SecretValue>,
+    bindings: BTreeMap<String, Vec<Origin>>,
+    headers: BTreeSet<String>,
 }
 
 impl TargetSecrets {
-    /// Secrets for a target whose schema marks `secret_keys` as secret.
+    /// Secrets for a target whose schema marks `secret_keys` as secret. They are bound to no
+    /// origin until [`Self::bind`] says where each may go.
     pub fn new(
         secret_keys: impl IntoIterator<Item = String>,
         values: BTreeMap<String, SecretValue>,
@@ -82,11 +94,30 @@ impl TargetSecrets {
         Self {
             secret_keys: secret_keys.into_iter().collect(),
             values,
+            bindings: BTreeMap::new(),
+            headers: BTreeSet::new(),
         }
     }
 
-    /// Resolves a reference from the guest. Refused (as `invalid-request`, naming the key) when
-    /// the key is not a secret property of the schema or has no configured value.
+    /// Binds each secret to the origins it may be sent to (builder style).
+    pub fn bind(mut self, bindings: BTreeMap<String, Vec<Origin>>) -> Self {
+        self.bindings = bindings;
+        self
+    }
+
+    /// Header names, besides `authorization`, that a `header` credential may use (builder
+    /// style); names are lower-cased.
+    pub fn allow_headers(mut self, headers: impl IntoIterator<Item = String>) -> Self {
+        self.headers = headers
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        self
+    }
+
+    /// Resolves a reference from the guest for the host's own use (a cache fingerprint, a
+    /// signature), not for sending. Refused (as `invalid-request`, naming the key) when the key
+    /// is not a secret property of the schema or has no configured value.
     pub fn resolve(&self, reference: &SecretRef) -> Result<&SecretValue, HttpError> {
         let key = &reference.key;
         if !self.secret_keys.contains(key) {
@@ -99,9 +130,51 @@ impl TargetSecrets {
         })
     }
 
+    /// Resolves a reference for a request to `destination`: as [`Self::resolve`], and refused
+    /// (as `denied`) unless the secret is bound to that origin.
+    pub fn release(
+        &self,
+        reference: &SecretRef,
+        destination: &Origin,
+    ) -> Result<&SecretValue, HttpError> {
+        let value = self.resolve(reference)?;
+        let bound = self.bindings.get(&reference.key).map(Vec::as_slice);
+        if bound.is_some_and(|origins| origins.contains(destination)) {
+            return Ok(value);
+        }
+        let list: Vec<String> = bound
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        Err(HttpError::Denied(format!(
+            "secret `{}` may be sent only to [{}], not to {destination}",
+            reference.key,
+            list.join(", ")
+        )))
+    }
+
     /// Every configured secret value, for redaction.
     pub fn values(&self) -> impl Iterator<Item = &SecretValue> {
         self.values.values()
+    }
+
+    /// Each configured secret's key and the origins it may be sent to, for operators.
+    pub fn bindings(&self) -> impl Iterator<Item = (&str, &[Origin])> {
+        self.values.keys().map(|key| {
+            (
+                key.as_str(),
+                self.bindings
+                    .get(key)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            )
+        })
+    }
+
+    /// Header names, besides `authorization`, a secret may be injected into.
+    pub fn header_names(&self) -> impl Iterator<Item = &str> {
+        self.headers.iter().map(String::as_str)
     }
 }
 
@@ -114,15 +187,16 @@ pub struct InjectedHeader {
     pub value: SecretValue,
 }
 
-/// Resolves a `basic`, `bearer` or `header` credential into the header that carries it.
-/// `oauth` credentials are handled by [`crate::capabilities::tokens`]; passing one here is a bug.
+/// Resolves a `basic`, `bearer` or `header` credential for a request to `destination` into the
+/// header that carries it. `oauth` credentials are handled by [`crate::capabilities::tokens`].
 pub fn inject(
     secrets: &TargetSecrets,
     credential: &Credential,
+    destination: &Origin,
 ) -> Result<InjectedHeader, HttpError> {
     match credential {
         Credential::Bearer(reference) => {
-            let secret = secrets.resolve(reference)?;
+            let secret = secrets.release(reference, destination)?;
             Ok(InjectedHeader {
                 name: "authorization".into(),
                 value: SecretValue::new(format!("Bearer {}", secret.expose())),
@@ -134,7 +208,7 @@ pub fn inject(
                     "basic credential: the username may not contain `:`".into(),
                 ));
             }
-            let password = secrets.resolve(&basic.password)?;
+            let password = secrets.release(&basic.password, destination)?;
             let token = base64::engine::general_purpose::STANDARD.encode(format!(
                 "{}:{}",
                 basic.username,
@@ -147,8 +221,17 @@ pub fn inject(
         }
         Credential::Header(header) => {
             let name = header.name.to_ascii_lowercase();
-            super::headers::check_header_name(&name, true)?;
-            let secret = secrets.resolve(&header.value)?;
+            if name != "authorization" && !secrets.headers.contains(&name) {
+                let allowed: Vec<&str> = std::iter::once("authorization")
+                    .chain(secrets.header_names())
+                    .collect();
+                return Err(HttpError::Denied(format!(
+                    "a secret may not be injected into header `{name}`; this target allows [{}] \
+                     (an operator declares custom credential headers in the target's secret policy)",
+                    allowed.join(", ")
+                )));
+            }
+            let secret = secrets.release(&header.value, destination)?;
             Ok(InjectedHeader {
                 name,
                 value: secret.clone(),
@@ -160,8 +243,23 @@ pub fn inject(
     }
 }
 
-/// Replaces every occurrence of the given secrets in `data` with `[REDACTED]`, in each form a
-/// secret is likely to travel in: as is, form-urlencoded (token requests) and JSON-escaped.
+/// The values to redact after sending `injected` headers: the token or blob of each (`x` of
+/// `Bearer x` and `Basic x`; the whole value of a custom header). The scheme word is left out on
+/// purpose: redaction also hides pieces of a value, and `Bearer` is no secret.
+pub(crate) fn credential_forms(injected: &[InjectedHeader]) -> Vec<SecretValue> {
+    injected
+        .iter()
+        .map(|h| match h.value.expose().split_once(' ') {
+            Some((_, token)) => SecretValue::new(token),
+            None => h.value.clone(),
+        })
+        .collect()
+}
+
+/// Replaces secrets in `data` with `[REDACTED]`, in each form a secret is likely to travel in
+/// (as is, form-urlencoded and JSON-escaped), and also every piece of
+/// [`REDACTED_PIECE_BYTES`] or more bytes of a form: a target that echoes a secret cut in
+/// pieces must not hand the pieces to the connector.
 ///
 /// Used on everything that leaves the host's custody: response bodies and headers handed back to
 /// the guest (a target that echoes the request must not reveal the credential to the connector),
@@ -171,13 +269,63 @@ pub fn redact_bytes<'a>(
     data: &[u8],
     secrets: impl IntoIterator<Item = &'a SecretValue>,
 ) -> Vec<u8> {
-    let mut out = data.to_vec();
-    for secret in secrets {
-        for form in encodings(secret.expose()) {
-            out = replace_all(out, form.as_bytes());
+    let forms: Vec<String> = secrets
+        .into_iter()
+        .flat_map(|s| encodings(s.expose()))
+        .collect();
+    let mut pieces = HashSet::new();
+    let mut whole = Vec::new();
+    for form in &forms {
+        let bytes = form.as_bytes();
+        if bytes.len() >= REDACTED_PIECE_BYTES {
+            pieces.extend(bytes.windows(REDACTED_PIECE_BYTES).map(piece_key));
+        } else if bytes.len() >= MIN_REDACTABLE_LEN {
+            whole.push(bytes);
+        }
+    }
+    let mut hidden = vec![false; data.len()];
+    if !pieces.is_empty() {
+        for (i, window) in data.windows(REDACTED_PIECE_BYTES).enumerate() {
+            if pieces.contains(&piece_key(window)) {
+                hidden[i..i + REDACTED_PIECE_BYTES].fill(true);
+            }
+        }
+    }
+    for needle in whole {
+        let mut i = 0;
+        while i + needle.len() <= data.len() {
+            if data[i..].starts_with(needle) {
+                hidden[i..i + needle.len()].fill(true);
+                i += needle.len();
+            } else {
+                i += 1;
+            }
+        }
+    }
+    if !hidden.contains(&true) {
+        return data.to_vec();
+    }
+    let mut out = Vec::with_capacity(data.len());
+    let mut i = 0;
+    while i < data.len() {
+        if hidden[i] {
+            out.extend_from_slice(REDACTED.as_bytes());
+            while i < data.len() && hidden[i] {
+                i += 1;
+            }
+        } else {
+            out.push(data[i]);
+            i += 1;
         }
     }
     out
+}
+
+/// A window of [`REDACTED_PIECE_BYTES`] bytes as a hash key.
+fn piece_key(window: &[u8]) -> u64 {
+    window
+        .iter()
+        .fold(0u64, |key, byte| key << 8 | u64::from(*byte))
 }
 
 /// The forms of a secret searched for by [`redact_bytes`].
@@ -194,31 +342,9 @@ fn encodings(secret: &str) -> Vec<String> {
     forms
 }
 
-fn replace_all(data: Vec<u8>, needle: &[u8]) -> Vec<u8> {
-    if needle.len() < MIN_REDACTABLE_LEN || !contains(&data, needle) {
-        return data;
-    }
-    let mut replaced = Vec::with_capacity(data.len());
-    let mut i = 0;
-    while i < data.len() {
-        if data[i..].starts_with(needle) {
-            replaced.extend_from_slice(REDACTED.as_bytes());
-            i += needle.len();
-        } else {
-            replaced.push(data[i]);
-            i += 1;
-        }
-    }
-    replaced
-}
-
 /// [`redact_bytes`] for text.
 pub fn redact_str<'a>(text: &str, secrets: impl IntoIterator<Item = &'a SecretValue>) -> String {
     String::from_utf8_lossy(&redact_bytes(text.as_bytes(), secrets)).into_owned()
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]
@@ -265,8 +391,84 @@ mod tests {
 
     #[test]
     fn redaction_replaces_every_occurrence() {
-        let s = SecretValue::new("s3cr3t");
-        let out = redact_str("a s3cr3t b s3cr3ts3cr3t", [&s]);
-        assert_eq!(out, "a [REDACTED] b [REDACTED][REDACTED]");
+        let s = SecretValue::new("s3cr3t-value");
+        let out = redact_str("a s3cr3t-value b s3cr3t-values3cr3t-value c", [&s]);
+        assert_eq!(out, "a [REDACTED] b [REDACTED] c");
+    }
+
+    #[test]
+    fn redaction_hides_a_secret_echoed_in_pieces() {
+        let s = SecretValue::new("correct-horse-battery");
+        let echoed = r#"{"first":"correct-hor","second":"se-battery","other":"horses"}"#;
+        let out = redact_str(echoed, [&s]);
+        assert_eq!(
+            out,
+            r#"{"first":"[REDACTED]","second":"[REDACTED]","other":"horses"}"#
+        );
+        // Data sharing no piece of the secret is untouched.
+        assert_eq!(redact_str("nothing here", [&s]), "nothing here");
+    }
+
+    fn origin(url: &str) -> Origin {
+        Origin::parse(url).unwrap()
+    }
+
+    fn bound_secrets() -> TargetSecrets {
+        TargetSecrets::new(
+            ["api-key".to_string()],
+            [("api-key".to_string(), SecretValue::new("key-0123456789"))].into(),
+        )
+        .bind(
+            [(
+                "api-key".to_string(),
+                vec![origin("https://api.example.com")],
+            )]
+            .into(),
+        )
+        .allow_headers(["X-Api-Key".to_string()])
+    }
+
+    #[test]
+    fn a_secret_is_released_only_to_its_bound_origins() {
+        let secrets = bound_secrets();
+        let key = SecretRef {
+            key: "api-key".into(),
+        };
+        assert!(secrets
+            .release(&key, &origin("https://api.example.com/v1"))
+            .is_ok());
+        let err = secrets
+            .release(&key, &origin("https://telemetry.example.net"))
+            .unwrap_err();
+        assert!(
+            matches!(&err, HttpError::Denied(m) if m.contains("[https://api.example.com]") && m.contains("telemetry")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn header_credentials_only_in_allowed_header_names() {
+        let secrets = bound_secrets();
+        let to = origin("https://api.example.com");
+        let header = |name: &str| {
+            Credential::Header(provisioner_contract::SecretHeader {
+                name: name.into(),
+                value: SecretRef {
+                    key: "api-key".into(),
+                },
+            })
+        };
+        assert_eq!(
+            inject(&secrets, &header("x-api-key"), &to).unwrap().name,
+            "x-api-key"
+        );
+        assert!(inject(&secrets, &header("Authorization"), &to).is_ok());
+        for name in ["content-type", "cookie", "x-other"] {
+            let err = inject(&secrets, &header(name), &to).unwrap_err();
+            assert!(
+                matches!(&err, HttpError::Denied(m) if m.contains("[authorization, x-api-key]")),
+                "{name}: {err:?}"
+            );
+        }
     }
 }

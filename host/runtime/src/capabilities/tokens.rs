@@ -16,6 +16,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::egress::TargetEgress;
+use super::origin::Origin;
 use super::secrets::{InjectedHeader, SecretValue, TargetSecrets};
 use provisioner_contract::{HttpError, OauthGrant, TokenError};
 
@@ -145,16 +146,18 @@ impl TokenManager {
     }
 }
 
-/// The form body of a token request, and the Basic header when the grant asks for one.
+/// The form body of a token request to `destination` (the token URL's origin), and the Basic
+/// header when the grant asks for one. Each secret must be bound to `destination`.
 pub(crate) fn token_form(
     secrets: &TargetSecrets,
     grant: &OauthGrant,
+    destination: &Origin,
 ) -> Result<(String, Vec<InjectedHeader>), HttpError> {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     let mut injected = Vec::new();
     match grant {
         OauthGrant::ClientCredentials(g) => {
-            let secret = secrets.resolve(&g.client_secret)?;
+            let secret = secrets.release(&g.client_secret, destination)?;
             form.append_pair("grant_type", "client_credentials");
             if g.use_basic_auth {
                 // RFC 6749 2.3.1: both parts form-urlencoded before Basic encoding.
@@ -175,8 +178,8 @@ pub(crate) fn token_form(
             }
         }
         OauthGrant::Password(g) => {
-            let secret = secrets.resolve(&g.client_secret)?;
-            let password = secrets.resolve(&g.password)?;
+            let secret = secrets.release(&g.client_secret, destination)?;
+            let password = secrets.release(&g.password, destination)?;
             form.append_pair("grant_type", "password");
             form.append_pair("client_id", &g.client_id);
             form.append_pair("client_secret", secret.expose());
@@ -184,6 +187,7 @@ pub(crate) fn token_form(
             form.append_pair("password", password.expose());
         }
         OauthGrant::JwtBearer(g) => {
+            secrets.release(&g.private_key, destination)?;
             let assertion = jwt_assertion(secrets, g)?;
             form.append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer");
             form.append_pair("assertion", assertion.expose());
@@ -271,10 +275,12 @@ fn jwt_assertion(
 }
 
 /// Interprets a token endpoint's answer.
+/// Everything quoted from the answer is redacted of `redactions` (the target's secrets and the
+/// credentials the request carried).
 pub(crate) fn parse_token_response(
     status: u16,
     body: &[u8],
-    secrets: &TargetSecrets,
+    redactions: &[SecretValue],
 ) -> Result<CachedToken, HttpError> {
     let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let field = |name: &str| {
@@ -282,7 +288,7 @@ pub(crate) fn parse_token_response(
             .and_then(|j| j.get(name))
             .and_then(|v| v.as_str())
     };
-    let redact = |text: &str| super::secrets::redact_str(text, secrets.values());
+    let redact = |text: &str| super::secrets::redact_str(text, redactions);
     let refused = |error: &str, description: String| {
         HttpError::TokenRefused(TokenError {
             status: Some(status),
@@ -348,7 +354,7 @@ mod tests {
 
     #[test]
     fn parses_token_responses() {
-        let secrets = TargetSecrets::default();
+        let secrets: Vec<SecretValue> = Vec::new();
         let ok = parse_token_response(
             200,
             br#"{"access_token":"t","instance_url":"https://x"}"#,
@@ -369,6 +375,25 @@ mod tests {
         assert!(
             matches!(err, Err(HttpError::TokenRefused(TokenError { ref error, ref description, .. })) if error == "invalid_response" && description.contains("<html>"))
         );
+    }
+
+    #[test]
+    fn token_error_excerpt_hides_the_basic_blob_it_was_sent() {
+        let injected = [InjectedHeader {
+            name: "authorization".into(),
+            value: SecretValue::new("Basic Y2xpZW50OnNlY3JldC12YWx1ZQ=="),
+        }];
+        let redactions = super::super::secrets::credential_forms(&injected);
+        let err = parse_token_response(
+            502,
+            b"upstream said: got Y2xpZW50OnNlY3JldC12YWx1ZQ== from you",
+            &redactions,
+        );
+        let Err(HttpError::TokenRefused(TokenError { description, .. })) = err else {
+            panic!("{err:?}")
+        };
+        assert!(!description.contains("Y2xpZW50"), "{description}");
+        assert!(description.contains("[REDACTED]"), "{description}");
     }
 
     #[test]

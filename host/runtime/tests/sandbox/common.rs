@@ -143,6 +143,13 @@ async fn handle(State(state): State<Arc<ServerState>>, request: Request) -> Resp
             text.into_response()
         }
         "/collect" => "collected".into_response(),
+        "/echo-split" => {
+            // Echoes the credential cut in two, as a target might in a diagnostic.
+            let credential = recorded.header("authorization").unwrap_or_default();
+            let token = credential.split_once(' ').map_or(credential, |(_, t)| t);
+            let (first, second) = token.split_at(token.len() / 2);
+            format!(r#"{{"first":"{first}","second":"{second}"}}"#).into_response()
+        }
         "/huge" => vec![b'a'; HUGE_BYTES].into_response(),
         "/huge-chunked" => {
             let chunks =

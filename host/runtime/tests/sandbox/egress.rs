@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use provisioner_contract::ProvisionError;
 use provisioner_runtime::{
-    CallError, EgressPolicy, ExchangeKind, Runtime, TargetConfig, TargetInstance,
+    CallError, EgressPolicy, ExchangeKind, Runtime, SecretPolicy, TargetConfig, TargetInstance,
 };
 
 use crate::common::{entity, runtime_with, test_config, warning, Recorder, TestServer};
@@ -183,7 +183,11 @@ async fn credentials_are_attached_by_the_host_and_observed_redacted() {
         .value("endpoint", server.base.as_str())
         .value("username", "svc")
         .secret("api-key", "sk-test-abcdef")
-        .egress(EgressPolicy::loopback());
+        .egress(EgressPolicy::loopback())
+        .secret_policy(SecretPolicy {
+            origins: Default::default(),
+            headers: vec!["x-api-key".into()],
+        });
     let echo = TargetInstance::new(&runtime, connector, config).unwrap();
 
     for credential in ["bearer", "basic", "header"] {

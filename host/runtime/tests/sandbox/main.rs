@@ -7,5 +7,6 @@ mod cache;
 mod egress;
 mod exfiltration;
 mod limits;
+mod overreach;
 mod tokens;
 mod versions;
