@@ -95,7 +95,11 @@ async fn a_dispatcher_killed_mid_run_resumes_without_losing_or_duplicating_users
             "the first run made no progress ({done} done)"
         );
         if let Some(status) = first.try_wait().unwrap() {
-            panic!("the dispatcher exited early: {status}");
+            let log =
+                std::fs::read_to_string(dir.path().join("dispatch-first.log")).unwrap_or_default();
+            let skip = log.chars().count().saturating_sub(4000);
+            let tail: String = log.chars().skip(skip).collect();
+            panic!("the dispatcher exited early: {status}; its log ends:\n{tail}");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -141,3 +141,60 @@ async fn server_from_a_file_answers_with_bearer_tokens() {
     handle.shutdown().await.unwrap();
     assert!(db.is_file());
 }
+
+#[tokio::test]
+async fn egress_report_shows_what_each_target_may_reach_and_where_secrets_go() {
+    std::env::set_var("EXAMPLE_ADMIN_PASSWORD", "s3cret-example");
+    std::env::set_var("SF_CLIENT_SECRET", "client-secret");
+    std::env::set_var("SF_PASSWORD_AND_TOKEN", "password-and-token");
+    let cache = tempfile::tempdir().unwrap();
+    let runtime = || {
+        provisioner_runtime::Runtime::new(provisioner_runtime::RuntimeConfig::new(cache.path()))
+            .unwrap()
+    };
+    let config = config::load(&example()).unwrap();
+    let reports = server::egress::egress_reports(&config, runtime())
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    let report = reports[0].report.as_ref().unwrap();
+    let origins = [
+        "https://acme.my.salesforce.com",
+        "https://login.salesforce.com",
+    ];
+    assert_eq!(report.origins, origins);
+    for (key, bound) in &report.secrets {
+        assert_eq!(bound, &origins, "{key}");
+    }
+    assert_eq!(report.secret_headers, ["authorization"]);
+
+    // The operator narrows the OAuth secrets to the token endpoint's origin.
+    let dir = tempfile::tempdir().unwrap();
+    let narrowed = std::fs::read_to_string(example()).unwrap()
+        + "\n[tenants.targets.secret_policy.origins]\n\
+           sf-client-secret = [\"https://login.salesforce.com\"]\n\
+           sf-password = [\"https://login.salesforce.com/services/oauth2/token\"]\n";
+    let config = config::load(&write(dir.path(), &narrowed)).unwrap();
+    let reports = server::egress::egress_reports(&config, runtime())
+        .await
+        .unwrap();
+    let report = reports[0].report.as_ref().unwrap();
+    for (key, bound) in &report.secrets {
+        assert_eq!(bound, &["https://login.salesforce.com"], "{key}");
+    }
+
+    // A binding to an origin the operator never configured is refused, naming the secret.
+    let widened = std::fs::read_to_string(example()).unwrap()
+        + "\n[tenants.targets.secret_policy.origins]\nsf-password = [\"https://collector.example.net\"]\n";
+    let config = config::load(&write(dir.path(), &widened)).unwrap();
+    let reports = server::egress::egress_reports(&config, runtime())
+        .await
+        .unwrap();
+    let error = reports[0].report.as_ref().unwrap_err().to_string();
+    assert!(
+        error.contains(
+            "`sf-password`: https://collector.example.net is not the origin of a `url` property"
+        ),
+        "{error}"
+    );
+}

@@ -20,8 +20,11 @@ pub const REDACTED: &str = "[REDACTED]";
 /// could not find them without corrupting unrelated data.
 pub const MIN_SECRET_BYTES: usize = 8;
 
-/// Pieces of a secret at least this long are redacted wherever they appear.
-pub const REDACTED_PIECE_BYTES: usize = 6;
+/// Pieces of a secret are redacted from this length on (when the secret is at least twice as
+/// long)...
+pub const MIN_PIECE_BYTES: usize = 6;
+/// ...and always from this length on.
+pub const MAX_PIECE_BYTES: usize = 16;
 
 /// Derived values (access tokens) shorter than this are not searched for: replacing every
 /// occurrence of a two-letter string would corrupt the data without protecting anything.
@@ -257,9 +260,11 @@ pub(crate) fn credential_forms(injected: &[InjectedHeader]) -> Vec<SecretValue> 
 }
 
 /// Replaces secrets in `data` with `[REDACTED]`, in each form a secret is likely to travel in
-/// (as is, form-urlencoded and JSON-escaped), and also every piece of
-/// [`REDACTED_PIECE_BYTES`] or more bytes of a form: a target that echoes a secret cut in
-/// pieces must not hand the pieces to the connector.
+/// (as is, form-urlencoded and JSON-escaped), and also every piece of a form at least half its
+/// length (between [`MIN_PIECE_BYTES`] and [`MAX_PIECE_BYTES`]): a target that echoes a secret
+/// cut in two must not hand the halves to the connector. Pieces shorter than that are left
+/// alone, so structured values (an access token that starts with an org id) do not wipe out
+/// unrelated data that shares a few bytes with them.
 ///
 /// Used on everything that leaves the host's custody: response bodies and headers handed back to
 /// the guest (a target that echoes the request must not reveal the credential to the connector),
@@ -269,36 +274,26 @@ pub fn redact_bytes<'a>(
     data: &[u8],
     secrets: impl IntoIterator<Item = &'a SecretValue>,
 ) -> Vec<u8> {
-    let forms: Vec<String> = secrets
-        .into_iter()
-        .flat_map(|s| encodings(s.expose()))
-        .collect();
-    let mut pieces = HashSet::new();
-    let mut whole = Vec::new();
-    for form in &forms {
+    // Pieces by length; each piece packed into an integer (at most 16 bytes).
+    let mut pieces: BTreeMap<usize, HashSet<u128>> = BTreeMap::new();
+    for form in secrets.into_iter().flat_map(|s| encodings(s.expose())) {
         let bytes = form.as_bytes();
-        if bytes.len() >= REDACTED_PIECE_BYTES {
-            pieces.extend(bytes.windows(REDACTED_PIECE_BYTES).map(piece_key));
-        } else if bytes.len() >= MIN_REDACTABLE_LEN {
-            whole.push(bytes);
+        if bytes.len() < MIN_REDACTABLE_LEN {
+            continue;
         }
+        let piece = (bytes.len() / 2)
+            .clamp(MIN_PIECE_BYTES, MAX_PIECE_BYTES)
+            .min(bytes.len());
+        pieces
+            .entry(piece)
+            .or_default()
+            .extend(bytes.windows(piece).map(piece_key));
     }
     let mut hidden = vec![false; data.len()];
-    if !pieces.is_empty() {
-        for (i, window) in data.windows(REDACTED_PIECE_BYTES).enumerate() {
-            if pieces.contains(&piece_key(window)) {
-                hidden[i..i + REDACTED_PIECE_BYTES].fill(true);
-            }
-        }
-    }
-    for needle in whole {
-        let mut i = 0;
-        while i + needle.len() <= data.len() {
-            if data[i..].starts_with(needle) {
-                hidden[i..i + needle.len()].fill(true);
-                i += needle.len();
-            } else {
-                i += 1;
+    for (len, keys) in &pieces {
+        for (i, window) in data.windows(*len).enumerate() {
+            if keys.contains(&piece_key(window)) {
+                hidden[i..i + len].fill(true);
             }
         }
     }
@@ -321,11 +316,11 @@ pub fn redact_bytes<'a>(
     out
 }
 
-/// A window of [`REDACTED_PIECE_BYTES`] bytes as a hash key.
-fn piece_key(window: &[u8]) -> u64 {
+/// A window of at most [`MAX_PIECE_BYTES`] bytes as a hash key.
+fn piece_key(window: &[u8]) -> u128 {
     window
         .iter()
-        .fold(0u64, |key, byte| key << 8 | u64::from(*byte))
+        .fold(0u128, |key, byte| key << 8 | u128::from(*byte))
 }
 
 /// The forms of a secret searched for by [`redact_bytes`].
@@ -407,6 +402,16 @@ mod tests {
         );
         // Data sharing no piece of the secret is untouched.
         assert_eq!(redact_str("nothing here", [&s]), "nothing here");
+    }
+
+    #[test]
+    fn short_pieces_of_a_structured_token_are_left_alone() {
+        let token = SecretValue::new("00D5g0000000001!ARx7Qp2Lr9Zt4Wm8Ks1Vb6Nc3Hd5Jf0Gy2Ua");
+        let body = r#"{"Id":"0055g0000000G9AAI","token":"00D5g0000000001!ARx7Qp2Lr9Zt4Wm8Ks1Vb6Nc3Hd5Jf0Gy2Ua"}"#;
+        assert_eq!(
+            redact_str(body, [&token]),
+            r#"{"Id":"0055g0000000G9AAI","token":"[REDACTED]"}"#
+        );
     }
 
     fn origin(url: &str) -> Origin {
