@@ -90,15 +90,7 @@ async fn run(
         limits if limits.target_concurrency > 0 => limits.target_concurrency as usize,
         limits => (limits.tenant_concurrency as usize).min(workers),
     };
-    let dispatcher = provisioner_engine::Dispatcher::new(&engine, source, config);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(async move {
-        dispatcher
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let (stop, running) = start(provisioner_engine::Dispatcher::new(&engine, source, config));
 
     let quiet = measure(&engine, "quiet", samples, give_up).await;
     for i in 0..backlog {

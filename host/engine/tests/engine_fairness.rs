@@ -12,7 +12,6 @@ use engine_support::*;
 use provisioner_engine::policy::RateLimitPolicy;
 use provisioner_engine::store::{JobState, OutboundSettings};
 use provisioner_engine::{Dispatcher, DispatcherConfig, Engine, TargetConnector};
-use tokio::sync::oneshot;
 
 /// Long enough never to matter: the waits below end when the jobs end.
 const PATIENCE: Duration = Duration::from_secs(600);
@@ -29,25 +28,6 @@ async fn queue_users(engine: &Engine, tenant: &str, prefix: &str, n: usize) -> V
         ids.extend(create_in(engine, tenant, user(&format!("{prefix}{i}"), "L", &[])).await);
     }
     ids
-}
-
-/// Starts `dispatcher.run` in the background; the sender stops it.
-fn start(
-    dispatcher: Dispatcher,
-) -> (
-    oneshot::Sender<()>,
-    tokio::task::JoinHandle<provisioner_engine::DispatchStats>,
-) {
-    let (stop, stopped) = oneshot::channel::<()>();
-    let run = tokio::spawn(async move {
-        dispatcher
-            .run(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap()
-    });
-    (stop, run)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +78,7 @@ async fn a_tenant_whose_target_hangs_holds_its_share_while_another_tenant_comple
     assert_eq!(gate.calls(), 24);
     assert_eq!(gate.max_in_flight(), cap);
     stop.send(()).unwrap();
-    let stats = run.await.unwrap();
+    let stats = run.await.unwrap().unwrap();
     assert_eq!(stats.done, 36);
     assert!(
         stats.held_by_target_cap > 0,
@@ -137,7 +117,10 @@ async fn a_target_cap_holds_across_dispatchers_sharing_the_database() {
     assert_eq!(gate.max_in_flight(), 3, "the target's own cap, across both");
     stop_one.send(()).unwrap();
     stop_two.send(()).unwrap();
-    let (one, two) = (run_one.await.unwrap(), run_two.await.unwrap());
+    let (one, two) = (
+        run_one.await.unwrap().unwrap(),
+        run_two.await.unwrap().unwrap(),
+    );
     assert_eq!(one.done + two.done, 20);
 }
 
@@ -183,7 +166,7 @@ async fn a_tenant_concurrency_quota_bounds_a_tenant_across_its_targets() {
         "the tenant quota, not 3 targets x 4"
     );
     stop.send(()).unwrap();
-    let stats = run.await.unwrap();
+    let stats = run.await.unwrap().unwrap();
     assert!(
         stats.held_by_tenant_quota > 0,
         "the quota holding the tenant back is counted: {stats:?}"

@@ -264,32 +264,34 @@ impl Store {
         owner: &str,
         unknown: bool,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET outcome_unknown = $1, updated_at = $2
-             WHERE id = $3 AND state = 'running' AND lease_owner = $4",
-        )
-        .bind(unknown)
-        .bind(now_ms())
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        self.update_leased("outcome_unknown = $1", unknown, id, owner)
+            .await
     }
 
     /// Adds `ms` to the rate-limited waiting a running job held by `owner` has been granted
     /// without spending an attempt. Returns false when the lease was lost.
     pub async fn add_rate_limited_wait(&self, id: i64, owner: &str, ms: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET rate_limited_ms = rate_limited_ms + $1, updated_at = $2
-             WHERE id = $3 AND state = 'running' AND lease_owner = $4",
-        )
-        .bind(ms)
-        .bind(now_ms())
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
+        self.update_leased("rate_limited_ms = rate_limited_ms + $1", ms, id, owner)
+            .await
+    }
+
+    /// Applies `set` (which binds `value` as `$1`) to a running job held by `owner`; returns
+    /// false when the lease was lost.
+    async fn update_leased<T>(&self, set: &str, value: T, id: i64, owner: &str) -> StoreResult<bool>
+    where
+        T: for<'q> sqlx::Encode<'q, super::Db> + sqlx::Type<super::Db> + Send,
+    {
+        let sql = format!(
+            "UPDATE jobs SET {set}, updated_at = $2
+             WHERE id = $3 AND state = 'running' AND lease_owner = $4"
+        );
+        let done = sqlx::query(&sql)
+            .bind(value)
+            .bind(now_ms())
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -13,10 +13,11 @@ use provisioner_contract::{
     ProvisionOutcome, RateLimitError, RemoteObject, TransientError,
 };
 use provisioner_engine::policy::RateLimitPolicy;
+use provisioner_engine::store::StoreResult;
 use provisioner_engine::store::{OutboundSettings, Store, TargetRecord, TargetSpec};
 use provisioner_engine::{
-    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, Dispatcher, DispatcherConfig,
-    Engine, TargetConnector, UserChange, UserState,
+    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, DispatchStats, Dispatcher,
+    DispatcherConfig, Engine, TargetConnector, UserChange, UserState,
 };
 
 /// One object in the fake target.
@@ -441,6 +442,24 @@ pub async fn create_in(engine: &Engine, tenant: &str, state: UserState) -> Vec<i
 
 pub fn dispatcher(engine: &Engine, source: Arc<dyn ConnectorSource>) -> Dispatcher {
     Dispatcher::new(engine, source, test_config())
+}
+
+/// Starts `dispatcher.run` in the background; sending on the returned channel stops it.
+pub fn start(
+    dispatcher: Dispatcher,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<StoreResult<DispatchStats>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        dispatcher
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, run)
 }
 
 /// The dispatcher configuration of the tests: 8 workers, short leases and polls, and a
