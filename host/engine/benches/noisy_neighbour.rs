@@ -133,10 +133,19 @@ fn main() {
     );
     println!("  tenant A: {backlog} jobs for a target that never answers until released");
     println!("  phase                                   p50 ms    p99 ms   timed out");
+    let ms = |v: f64| {
+        if v.is_nan() {
+            "-".to_owned()
+        } else {
+            format!("{v:.2}")
+        }
+    };
     let row = |name: &str, p: &Phase, n: usize| {
         println!(
-            "  {name:<38} {:>7.2}   {:>7.2}   {}/{n}",
-            p.p50_ms, p.p99_ms, p.timed_out
+            "  {name:<38} {:>7}   {:>7}   {}/{n}",
+            ms(p.p50_ms),
+            ms(p.p99_ms),
+            p.timed_out
         );
     };
     row("quiet", &quiet, samples);
