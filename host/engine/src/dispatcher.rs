@@ -1,4 +1,8 @@
-//! The dispatcher: claims due jobs and runs them on tokio workers.
+//! The dispatcher: claims due jobs fairly and runs them on tokio workers.
+//!
+//! Claims rotate across (tenant, target) queues and respect a per-target concurrency cap and
+//! per-tenant quotas (see [`crate::store::ClaimLimits`]), so one tenant's backlog or one slow
+//! target holds at most its share of the workers while other tenants' jobs keep flowing.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -8,7 +12,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use crate::store::{now_ms, JobState, StoreResult};
+use crate::policy::RateLimitPolicy;
+use crate::store::{now_ms, ClaimLimits, HeldBack, HoldReason, JobState, StoreResult};
 
 use super::connector::ConnectorSource;
 use super::execute::{run_job, Context, RunEnd};
@@ -29,6 +34,31 @@ pub struct DispatcherConfig {
     pub call_timeout: Duration,
     /// Identifies this dispatcher's leases; unique per process.
     pub owner: String,
+    /// Jobs of one target that run at once at most (across every process sharing the
+    /// database), for targets without a `max_concurrency` of their own; 0 means no cap.
+    pub target_max_concurrency: usize,
+    /// Jobs of one tenant that run at once at most; 0 means half the workers (at least one).
+    pub tenant_max_concurrency: usize,
+    /// Connector calls one tenant may start per minute; 0 means no quota.
+    pub tenant_calls_per_minute: u32,
+    /// How far connectors' rate-limit hints are trusted.
+    pub rate_limits: RateLimitPolicy,
+}
+
+impl DispatcherConfig {
+    /// The limits each claim respects.
+    pub fn claim_limits(&self) -> ClaimLimits {
+        let workers = self.workers.max(1);
+        let tenant = match self.tenant_max_concurrency {
+            0 => workers.div_ceil(2),
+            n => n,
+        };
+        ClaimLimits {
+            target_concurrency: self.target_max_concurrency as i64,
+            tenant_concurrency: tenant as i64,
+            tenant_calls_per_minute: i64::from(self.tenant_calls_per_minute),
+        }
+    }
 }
 
 impl Default for DispatcherConfig {
@@ -39,6 +69,10 @@ impl Default for DispatcherConfig {
             poll_ms: 250,
             call_timeout: Duration::from_secs(120),
             owner: format!("{}-{}", std::process::id(), rand::random::<u32>()),
+            target_max_concurrency: 4,
+            tenant_max_concurrency: 0,
+            tenant_calls_per_minute: 0,
+            rate_limits: RateLimitPolicy::default(),
         }
     }
 }
@@ -60,13 +94,23 @@ pub struct DispatchStats {
     pub errors: u64,
     /// Running jobs recovered from expired leases.
     pub recovered: u64,
+    /// Claims in which a target at its concurrency cap had ready jobs left waiting (counted
+    /// once per target and claim).
+    #[serde(default)]
+    pub held_by_target_cap: u64,
+    /// Claims in which a tenant quota (concurrency or call rate) held a target's ready jobs
+    /// back (counted once per target and claim).
+    #[serde(default)]
+    pub held_by_tenant_quota: u64,
 }
 
 /// Claims and runs outbox jobs.
 pub struct Dispatcher {
     ctx: Arc<Context>,
     config: DispatcherConfig,
+    limits: ClaimLimits,
     in_flight: Arc<Mutex<HashSet<i64>>>,
+    held: Mutex<HashSet<HeldBack>>,
 }
 
 impl Dispatcher {
@@ -82,11 +126,14 @@ impl Dispatcher {
             connectors,
             owner: config.owner.clone(),
             call_timeout: config.call_timeout,
+            rate_limits: config.rate_limits,
         };
         Self {
             ctx: Arc::new(ctx),
+            limits: config.claim_limits(),
             config,
             in_flight: Arc::default(),
+            held: Mutex::default(),
         }
     }
 
@@ -125,14 +172,17 @@ impl Dispatcher {
             let free = workers - tasks.len();
             let mut claimed = 0;
             if free > 0 {
-                let jobs = store
-                    .claim_jobs(
+                let claim = store
+                    .claim_fair(
                         &self.config.owner,
                         now_ms(),
                         self.config.lease_ms,
                         free as i64,
+                        &self.limits,
                     )
                     .await?;
+                self.note_held_back(claim.held_back, &mut stats);
+                let jobs = claim.jobs;
                 claimed = jobs.len();
                 stats.claimed += claimed as u64;
                 for job in jobs {
@@ -151,8 +201,13 @@ impl Dispatcher {
                 if until_idle && store.outstanding_jobs().await? == 0 {
                     break;
                 }
+                // Jobs already due but held back (a cap, a quota, another process's claim)
+                // wait for the next poll rather than a busy loop.
                 if let Some(due) = store.next_due_at().await? {
-                    sleep_ms = sleep_ms.min((due - now_ms()).clamp(1, i64::MAX) as u64);
+                    let wait = due - now_ms();
+                    if wait > 0 {
+                        sleep_ms = sleep_ms.min(wait as u64);
+                    }
                 }
             }
             tokio::select! {
@@ -172,6 +227,29 @@ impl Dispatcher {
             self.account(joined, &mut stats);
         }
         Ok(stats)
+    }
+
+    /// Counts what limits held back and logs each target when it starts and stops being held.
+    fn note_held_back(&self, held_back: Vec<HeldBack>, stats: &mut DispatchStats) {
+        let now: HashSet<HeldBack> = held_back.into_iter().collect();
+        for held in &now {
+            match held.reason {
+                HoldReason::TargetConcurrency => stats.held_by_target_cap += 1,
+                HoldReason::TenantConcurrency | HoldReason::TenantCallRate => {
+                    stats.held_by_tenant_quota += 1
+                }
+            }
+        }
+        let mut before = self.held.lock().expect("lock");
+        for held in now.difference(&before) {
+            tracing::info!(tenant = %held.tenant, target_name = %held.target,
+                reason = held.reason.as_str(), "ready jobs held back by a limit");
+        }
+        for held in before.difference(&now) {
+            tracing::debug!(tenant = %held.tenant, target_name = %held.target,
+                reason = held.reason.as_str(), "no longer held back");
+        }
+        *before = now;
     }
 
     fn account(

@@ -32,6 +32,7 @@ pub(crate) struct Context {
     pub(crate) connectors: Arc<dyn ConnectorSource>,
     pub(crate) owner: String,
     pub(crate) call_timeout: Duration,
+    pub(crate) rate_limits: policy::RateLimitPolicy,
 }
 
 /// How a job run ended, for statistics.
@@ -480,15 +481,41 @@ impl Run<'_> {
                 self.job.outcome_unknown
             }
         };
-        match policy::decide(&failure, create_call, settings) {
+        let decision = policy::decide(
+            &failure,
+            create_call,
+            settings,
+            &self.ctx.rate_limits,
+            self.job.rate_limited_ms,
+        );
+        match decision {
             Decision::Retry {
                 delay_ms,
                 burn,
                 outcome_unknown,
+                charge_ms,
             } => {
                 let attempts = self.job.attempts + i64::from(burn);
+                if burn
+                    && matches!(
+                        failure,
+                        CallFailure::Connector(ProvisionError::RateLimited(_))
+                    )
+                {
+                    tracing::warn!(tenant = %self.job.tenant, target_name = %self.job.target,
+                        job = self.job.id, waited_ms = self.job.rate_limited_ms, attempts,
+                        "rate-limited waiting budget spent; this rate limit spends an attempt");
+                }
                 if burn && attempts >= settings.max_attempts {
                     return self.dead(&failure, flag(outcome_unknown), attempts).await;
+                }
+                if charge_ms > 0
+                    && !self
+                        .store()
+                        .add_rate_limited_wait(self.job.id, &self.ctx.owner, charge_ms)
+                        .await?
+                {
+                    return Ok(RunEnd::LeaseLost);
                 }
                 let delay =
                     delay_ms.unwrap_or_else(|| policy::backoff_ms(settings, attempts.max(1)));

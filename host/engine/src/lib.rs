@@ -1,9 +1,10 @@
 //! The durable provisioning engine.
 //!
 //! A local change and one outbox job per applicable target commit in one transaction
-//! ([`Engine::apply_user_change`]); a [`Dispatcher`] claims due jobs, runs them through each
-//! target's [`TargetConnector`] in order per (target, entity), and turns the typed outcome into
-//! a stored remote id, a retry, a target pause or a dead letter.
+//! ([`Engine::apply_user_change`]); a [`Dispatcher`] claims due jobs fairly across tenants and
+//! targets (per-target caps, per-tenant quotas), runs them through each target's
+//! [`TargetConnector`] in order per (target, entity), and turns the typed outcome into a stored
+//! remote id, a retry, a target pause or a dead letter.
 
 pub mod connector;
 mod dispatcher;

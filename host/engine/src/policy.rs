@@ -1,6 +1,8 @@
 //! The retry decision: what a failed call means for its job and its target.
 //!
-//! The decision comes from the typed error alone, never from its message.
+//! The decision comes from the typed error alone, never from its message. A connector's
+//! retry-after hint is untrusted: it is raised to a floor, and the rate-limited waiting a job
+//! gets without spending an attempt is bounded by a budget ([`RateLimitPolicy`]).
 
 use rand::Rng;
 
@@ -20,6 +22,9 @@ pub enum Decision {
         burn: bool,
         /// Whether a write may have been applied remotely.
         outcome_unknown: bool,
+        /// Milliseconds to add to the job's free rate-limited waiting (0 unless the retry is
+        /// a rate-limited one within the budget).
+        charge_ms: i64,
     },
     /// Pause the whole target; the job waits, its attempts untouched.
     PauseTarget {
@@ -32,36 +37,78 @@ pub enum Decision {
     Dead,
 }
 
+/// How far a connector's rate-limit hints are trusted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    /// The shortest wait after a rate-limited or quota answer, whatever its retry-after says.
+    pub retry_after_floor_ms: i64,
+    /// The total rate-limited waiting one job gets without spending attempts; past it, every
+    /// rate-limited answer spends an attempt, so the job ends under its attempt budget.
+    pub budget_ms: i64,
+}
+
+impl Default for RateLimitPolicy {
+    fn default() -> Self {
+        Self {
+            retry_after_floor_ms: 1_000,
+            budget_ms: 15 * 60 * 1_000,
+        }
+    }
+}
+
 /// Decides what a failure means. `write` is true for a call that may create remote state
 /// whose outcome matters (a create), so that sandbox failures count as outcome-unknown.
+/// `rate_limited_ms` is the free rate-limited waiting the job has had so far.
+///
+/// A rate-limited answer waits for its hint (or the target's backoff base without one),
+/// raised to the policy's floor; it spends no attempt while the job's free waiting stays
+/// within the policy's budget, and spends one like any failure after that.
 ///
 /// A quota without a reset hint pauses the target for the target's backoff cap. Refused
 /// credentials pause the target too (its reason says why, for operators) and are probed again
 /// after the backoff cap, so a fixed secret or a transient identity-provider failure heals
 /// without an operator; an operator can resume sooner.
-pub fn decide(failure: &CallFailure, write: bool, settings: &OutboundSettings) -> Decision {
+pub fn decide(
+    failure: &CallFailure,
+    write: bool,
+    settings: &OutboundSettings,
+    rate_limits: &RateLimitPolicy,
+    rate_limited_ms: i64,
+) -> Decision {
     match failure {
         CallFailure::Sandbox { .. } => Decision::Retry {
             delay_ms: None,
             burn: true,
             outcome_unknown: write,
+            charge_ms: 0,
         },
         CallFailure::Connector(error) => match error {
             ProvisionError::Transient(t) => Decision::Retry {
                 delay_ms: None,
                 burn: true,
                 outcome_unknown: write && t.outcome_unknown,
+                charge_ms: 0,
             },
-            ProvisionError::RateLimited(r) => Decision::Retry {
-                delay_ms: r.retry_after_ms.map(saturating_ms),
-                burn: false,
-                outcome_unknown: false,
-            },
+            ProvisionError::RateLimited(r) => {
+                let delay = r
+                    .retry_after_ms
+                    .map(saturating_ms)
+                    .unwrap_or(settings.backoff_base_ms)
+                    .max(rate_limits.retry_after_floor_ms);
+                let free = rate_limited_ms.saturating_add(delay) <= rate_limits.budget_ms;
+                Decision::Retry {
+                    delay_ms: Some(delay),
+                    burn: !free,
+                    outcome_unknown: false,
+                    charge_ms: if free { delay } else { 0 },
+                }
+            }
             ProvisionError::QuotaExhausted(r) => Decision::PauseTarget {
                 for_ms: Some(
                     r.retry_after_ms
                         .map(saturating_ms)
-                        .unwrap_or(settings.backoff_cap_ms),
+                        .unwrap_or(settings.backoff_cap_ms)
+                        .max(rate_limits.retry_after_floor_ms),
                 ),
                 reason: format!("quota exhausted: {}", describe(&r.detail)),
             },
@@ -174,24 +221,27 @@ mod tests {
     #[test]
     fn decisions_follow_the_error_type() {
         let d = OutboundSettings::default();
+        let r = RateLimitPolicy::default();
         let transient = CallFailure::Connector(ProvisionError::Transient(TransientError {
             detail: detail("UNABLE_TO_LOCK_ROW"),
             outcome_unknown: true,
         }));
         assert_eq!(
-            decide(&transient, true, &d),
+            decide(&transient, true, &d, &r, 0),
             Decision::Retry {
                 delay_ms: None,
                 burn: true,
-                outcome_unknown: true
+                outcome_unknown: true,
+                charge_ms: 0
             }
         );
         assert_eq!(
-            decide(&transient, false, &d),
+            decide(&transient, false, &d, &r, 0),
             Decision::Retry {
                 delay_ms: None,
                 burn: true,
-                outcome_unknown: false
+                outcome_unknown: false,
+                charge_ms: 0
             }
         );
         let limited = CallFailure::Connector(ProvisionError::RateLimited(RateLimitError {
@@ -199,11 +249,12 @@ mod tests {
             retry_after_ms: Some(1500),
         }));
         assert_eq!(
-            decide(&limited, true, &d),
+            decide(&limited, true, &d, &r, 0),
             Decision::Retry {
                 delay_ms: Some(1500),
                 burn: false,
-                outcome_unknown: false
+                outcome_unknown: false,
+                charge_ms: 1500
             }
         );
         let quota = CallFailure::Connector(ProvisionError::QuotaExhausted(RateLimitError {
@@ -211,7 +262,7 @@ mod tests {
             retry_after_ms: Some(60_000),
         }));
         assert!(matches!(
-            decide(&quota, true, &d),
+            decide(&quota, true, &d, &r, 0),
             Decision::PauseTarget {
                 for_ms: Some(60_000),
                 ..
@@ -219,13 +270,13 @@ mod tests {
         ));
         let auth = CallFailure::Connector(ProvisionError::AuthFailed(detail("INVALID_SESSION_ID")));
         assert!(matches!(
-            decide(&auth, true, &d),
+            decide(&auth, true, &d, &r, 0),
             Decision::PauseTarget { for_ms: Some(ms), .. } if ms == d.backoff_cap_ms
         ));
         let invalid = CallFailure::Connector(ProvisionError::InvalidData(detail(
             "INVALID_CROSS_REFERENCE_KEY",
         )));
-        assert_eq!(decide(&invalid, true, &d), Decision::Dead);
+        assert_eq!(decide(&invalid, true, &d, &r, 0), Decision::Dead);
         let error = job_error(&invalid);
         assert_eq!(error.kind, "invalid_data");
         assert_eq!(error.code.as_deref(), Some("INVALID_CROSS_REFERENCE_KEY"));
@@ -234,13 +285,101 @@ mod tests {
             message: "boom".into(),
         };
         assert_eq!(
-            decide(&trap, true, &d),
+            decide(&trap, true, &d, &r, 0),
             Decision::Retry {
                 delay_ms: None,
                 burn: true,
-                outcome_unknown: true
+                outcome_unknown: true,
+                charge_ms: 0
             }
         );
+    }
+
+    fn limited(retry_after_ms: Option<u64>) -> CallFailure {
+        CallFailure::Connector(ProvisionError::RateLimited(RateLimitError {
+            detail: detail("REQUEST_LIMIT_EXCEEDED"),
+            retry_after_ms,
+        }))
+    }
+
+    #[test]
+    fn a_retry_after_below_the_floor_waits_the_floor() {
+        let settings = OutboundSettings::default();
+        let policy = RateLimitPolicy {
+            retry_after_floor_ms: 1_000,
+            budget_ms: 60_000,
+        };
+        for hint in [Some(0), Some(1), Some(999), None] {
+            assert_eq!(
+                decide(&limited(hint), false, &settings, &policy, 0),
+                Decision::Retry {
+                    delay_ms: Some(1_000),
+                    burn: false,
+                    outcome_unknown: false,
+                    charge_ms: 1_000
+                },
+                "hint {hint:?}"
+            );
+        }
+        let quota = CallFailure::Connector(ProvisionError::QuotaExhausted(RateLimitError {
+            detail: detail("REQUEST_LIMIT_EXCEEDED"),
+            retry_after_ms: Some(0),
+        }));
+        assert!(matches!(
+            decide(&quota, false, &settings, &policy, 0),
+            Decision::PauseTarget {
+                for_ms: Some(1_000),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rate_limited_waiting_past_the_budget_spends_attempts() {
+        let settings = OutboundSettings::default();
+        let policy = RateLimitPolicy {
+            retry_after_floor_ms: 1_000,
+            budget_ms: 10_000,
+        };
+        // Exactly reaching the budget is still free.
+        assert!(matches!(
+            decide(&limited(Some(4_000)), false, &settings, &policy, 6_000),
+            Decision::Retry {
+                burn: false,
+                charge_ms: 4_000,
+                ..
+            }
+        ));
+        // One millisecond past it spends an attempt and charges nothing more.
+        assert_eq!(
+            decide(&limited(Some(4_001)), false, &settings, &policy, 6_000),
+            Decision::Retry {
+                delay_ms: Some(4_001),
+                burn: true,
+                outcome_unknown: false,
+                charge_ms: 0
+            }
+        );
+        // A hint larger than the whole budget spends an attempt at once.
+        assert!(matches!(
+            decide(&limited(Some(u64::MAX)), false, &settings, &policy, 0),
+            Decision::Retry { burn: true, .. }
+        ));
+        // Walking a job through zero-hint answers: free retries are bounded by budget / floor.
+        let mut spent = 0;
+        let mut free = 0;
+        while let Decision::Retry {
+            burn: false,
+            charge_ms,
+            ..
+        } = decide(&limited(Some(0)), false, &settings, &policy, spent)
+        {
+            spent += charge_ms;
+            free += 1;
+            assert!(free <= 10, "free rate-limited retries must be bounded");
+        }
+        assert_eq!(free, 10);
+        assert_eq!(spent, 10_000);
     }
 
     #[test]

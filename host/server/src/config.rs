@@ -141,15 +141,33 @@ pub struct DispatcherSection {
     pub poll_ms: u64,
     /// Outer limit on one connector call, in milliseconds.
     pub call_timeout_ms: u64,
+    /// Jobs of one target that run at once at most, across processes sharing the database
+    /// (a target's `outbound.max_concurrency` overrides it); 0 means no cap.
+    pub target_max_concurrency: usize,
+    /// Jobs of one tenant that run at once at most; 0 means half the workers.
+    pub tenant_max_concurrency: usize,
+    /// Connector calls one tenant may start per minute; 0 means no quota.
+    pub tenant_calls_per_minute: u32,
+    /// Shortest wait after a rate-limited answer, whatever its retry-after says, in ms.
+    pub retry_after_floor_ms: u64,
+    /// Rate-limited waiting one job gets without spending attempts, in milliseconds; past
+    /// it, rate-limited answers spend attempts and the job ends under `max_attempts`.
+    pub rate_limit_budget_ms: u64,
 }
 
 impl Default for DispatcherSection {
     fn default() -> Self {
+        let engine = provisioner_engine::DispatcherConfig::default();
         Self {
             workers: 16,
             lease_ms: 30_000,
             poll_ms: 250,
             call_timeout_ms: 120_000,
+            target_max_concurrency: engine.target_max_concurrency,
+            tenant_max_concurrency: engine.tenant_max_concurrency,
+            tenant_calls_per_minute: engine.tenant_calls_per_minute,
+            retry_after_floor_ms: engine.rate_limits.retry_after_floor_ms.unsigned_abs(),
+            rate_limit_budget_ms: engine.rate_limits.budget_ms.unsigned_abs(),
         }
     }
 }
@@ -266,6 +284,8 @@ pub struct OutboundConfig {
     pub backoff_base_ms: i64,
     /// Largest retry delay in milliseconds.
     pub backoff_cap_ms: i64,
+    /// Jobs of this target that run at once at most; none takes the dispatcher's default.
+    pub max_concurrency: Option<i64>,
 }
 
 impl Default for OutboundConfig {
@@ -278,6 +298,7 @@ impl Default for OutboundConfig {
             max_attempts: d.max_attempts,
             backoff_base_ms: d.backoff_base_ms,
             backoff_cap_ms: d.backoff_cap_ms,
+            max_concurrency: d.max_concurrency,
         }
     }
 }
@@ -293,6 +314,7 @@ impl OutboundConfig {
             max_attempts: self.max_attempts,
             backoff_base_ms: self.backoff_base_ms,
             backoff_cap_ms: self.backoff_cap_ms,
+            max_concurrency: self.max_concurrency,
         }
     }
 }

@@ -23,6 +23,7 @@ use scim::{CredentialStore, ScimConfig, TenantId};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use provisioner_engine::policy::RateLimitPolicy;
 use provisioner_engine::store::{Store, StoreError, TargetSpec};
 use provisioner_engine::{DispatchStats, Dispatcher, DispatcherConfig, Engine};
 use provisioner_runtime::{Runtime, RuntimeConfig, SecretSource};
@@ -248,6 +249,13 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
             lease_ms: d.lease_ms,
             poll_ms: d.poll_ms,
             call_timeout: Duration::from_millis(d.call_timeout_ms),
+            target_max_concurrency: d.target_max_concurrency,
+            tenant_max_concurrency: d.tenant_max_concurrency,
+            tenant_calls_per_minute: d.tenant_calls_per_minute,
+            rate_limits: RateLimitPolicy {
+                retry_after_floor_ms: i64::try_from(d.retry_after_floor_ms).unwrap_or(i64::MAX),
+                budget_ms: i64::try_from(d.rate_limit_budget_ms).unwrap_or(i64::MAX),
+            },
             ..DispatcherConfig::default()
         },
     );

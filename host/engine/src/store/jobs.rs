@@ -1,7 +1,8 @@
 //! The outbox: jobs, their leases, retries, coalescing and dead letters.
 //!
 //! Ordering rule: only the lowest-numbered unfinished job of each (tenant, target, entity) can be
-//! claimed, so the jobs of one entity reach one target in the order their changes committed.
+//! claimed (see the `claim` module), so the jobs of one entity reach one target in the order
+//! their changes committed.
 
 use std::collections::BTreeSet;
 
@@ -15,12 +16,15 @@ use super::{
     EntityHistory, JobError, JobFilter, JobRecord, JobState, NewJob, Store, StoreResult,
 };
 
-const COLUMNS: &str = "id, tenant, target, entity_kind, entity_id, entity_name, operation,
-    changed_claims, entity_version, state, attempts, outcome_unknown, due_at, lease_owner,
-    lease_until, coalesced_into, remote_id, error_kind, error_code, error_message, created_at,
-    updated_at, finished_at";
+/// The columns of a job, in the order [`job_from_row`] reads them.
+pub(super) const COLUMNS: &str =
+    "id, tenant, target, entity_kind, entity_id, entity_name, operation,
+    changed_claims, entity_version, state, attempts, outcome_unknown, rate_limited_ms, due_at,
+    lease_owner, lease_until, coalesced_into, remote_id, error_kind, error_code, error_message,
+    created_at, updated_at, finished_at";
 
-fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
+/// Reads a job from a row of [`COLUMNS`].
+pub(super) fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
     let error_kind: Option<String> = row.try_get("error_kind")?;
     let error = match error_kind {
         Some(kind) => Some(JobError {
@@ -45,6 +49,7 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
         state: row.try_get::<&str, _>("state")?.parse()?,
         attempts: row.try_get("attempts")?,
         outcome_unknown: row.try_get("outcome_unknown")?,
+        rate_limited_ms: row.try_get("rate_limited_ms")?,
         due_at: row.try_get("due_at")?,
         lease_owner: row.try_get("lease_owner")?,
         lease_until: row.try_get("lease_until")?,
@@ -118,50 +123,6 @@ pub enum JobUpdate {
 }
 
 impl Store {
-    /// Claims up to `limit` due jobs for `owner` with a lease until `now + lease_ms`.
-    ///
-    /// A job is due when its time has come, its target is not paused, and no earlier job of the
-    /// same (tenant, target, entity) is unfinished.
-    pub async fn claim_jobs(
-        &self,
-        owner: &str,
-        now: i64,
-        lease_ms: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<JobRecord>> {
-        let sql = format!(
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, updated_at = $3
-             WHERE state = 'pending' AND id IN (
-               SELECT j.id FROM jobs j
-               JOIN targets t ON t.tenant = j.tenant AND t.name = j.target
-               WHERE j.state = 'pending' AND j.due_at <= $3
-                 AND (t.paused = FALSE OR (t.paused_until IS NOT NULL AND t.paused_until <= $3))
-                 AND NOT EXISTS (
-                   SELECT 1 FROM jobs e
-                   WHERE e.tenant = j.tenant AND e.target = j.target
-                     AND e.entity_kind = j.entity_kind AND e.entity_id = j.entity_id
-                     AND e.id < j.id AND e.state IN ('pending', 'running'))
-               ORDER BY j.due_at, j.id
-               LIMIT $4)
-             RETURNING {COLUMNS}"
-        );
-        let mut conn = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(&sql)
-            .bind(owner)
-            .bind(now + lease_ms)
-            .bind(now)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?;
-        conn.commit().await?;
-        let mut jobs = rows
-            .iter()
-            .map(job_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
-        jobs.sort_by_key(|job| job.id);
-        Ok(jobs)
-    }
-
     /// Folds the pending updates that directly follow a running create or update of the same
     /// entity into it: they are marked `coalesced` and their changed claims join the job's.
     ///
@@ -303,16 +264,34 @@ impl Store {
         owner: &str,
         unknown: bool,
     ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE jobs SET outcome_unknown = $1, updated_at = $2
-             WHERE id = $3 AND state = 'running' AND lease_owner = $4",
-        )
-        .bind(unknown)
-        .bind(now_ms())
-        .bind(id)
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
+        self.update_leased("outcome_unknown = $1", unknown, id, owner)
+            .await
+    }
+
+    /// Adds `ms` to the rate-limited waiting a running job held by `owner` has been granted
+    /// without spending an attempt. Returns false when the lease was lost.
+    pub async fn add_rate_limited_wait(&self, id: i64, owner: &str, ms: i64) -> StoreResult<bool> {
+        self.update_leased("rate_limited_ms = rate_limited_ms + $1", ms, id, owner)
+            .await
+    }
+
+    /// Applies `set` (which binds `value` as `$1`) to a running job held by `owner`; returns
+    /// false when the lease was lost.
+    async fn update_leased<T>(&self, set: &str, value: T, id: i64, owner: &str) -> StoreResult<bool>
+    where
+        T: for<'q> sqlx::Encode<'q, super::Db> + sqlx::Type<super::Db> + Send,
+    {
+        let sql = format!(
+            "UPDATE jobs SET {set}, updated_at = $2
+             WHERE id = $3 AND state = 'running' AND lease_owner = $4"
+        );
+        let done = sqlx::query(&sql)
+            .bind(value)
+            .bind(now_ms())
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -427,12 +406,20 @@ impl Store {
 
     /// The earliest time a pending job becomes claimable by time alone (its own due time or
     /// its target's pause window), if any job waits on time.
+    ///
+    /// One index seek per target (the earliest pending job of each queue), so the cost does not
+    /// grow with the backlog.
     pub async fn next_due_at(&self) -> StoreResult<Option<i64>> {
         let row = sqlx::query(
-            "SELECT MIN(CASE WHEN t.paused = TRUE AND t.paused_until > j.due_at
-                        THEN t.paused_until ELSE j.due_at END) AS due
-             FROM jobs j JOIN targets t ON t.tenant = j.tenant AND t.name = j.target
-             WHERE j.state = 'pending' AND (t.paused = FALSE OR t.paused_until IS NOT NULL)",
+            "SELECT MIN(CASE WHEN q.paused = TRUE AND q.paused_until > q.due
+                        THEN q.paused_until ELSE q.due END) AS due
+             FROM (SELECT t.paused, t.paused_until,
+                     (SELECT MIN(j.due_at) FROM jobs j
+                      WHERE j.tenant = t.tenant AND j.target = t.name AND j.state = 'pending')
+                       AS due
+                   FROM targets t
+                   WHERE t.paused = FALSE OR t.paused_until IS NOT NULL) q
+             WHERE q.due IS NOT NULL",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -449,7 +436,8 @@ impl Store {
         job: Option<i64>,
     ) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE jobs SET state = 'pending', attempts = 0, due_at = $1, finished_at = NULL,
+            "UPDATE jobs SET state = 'pending', attempts = 0, rate_limited_ms = 0, due_at = $1,
+               finished_at = NULL,
                error_kind = NULL, error_code = NULL, error_message = NULL, updated_at = $1
              WHERE state = 'dead' AND tenant = $2 AND target = $3 AND ($4 IS NULL OR id = $4)",
         )

@@ -7,6 +7,7 @@
 //! the migrations.
 
 mod attempts;
+mod claim;
 mod entities;
 mod identifiers;
 mod jobs;
@@ -15,6 +16,7 @@ mod model;
 mod scope_filter;
 mod targets;
 
+pub use claim::{Claim, ClaimLimits, HeldBack, HoldReason};
 pub use entities::{group_in, put_group, put_user, user_in};
 pub use identifiers::remote_id_in;
 pub use jobs::{insert_jobs, JobUpdate};

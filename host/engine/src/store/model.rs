@@ -71,6 +71,9 @@ pub struct OutboundSettings {
     pub backoff_base_ms: i64,
     /// Largest retry delay in milliseconds.
     pub backoff_cap_ms: i64,
+    /// Jobs of this target that run at once at most, across every dispatcher sharing the
+    /// database; none takes the dispatcher's default.
+    pub max_concurrency: Option<i64>,
 }
 
 impl Default for OutboundSettings {
@@ -83,6 +86,7 @@ impl Default for OutboundSettings {
             max_attempts: 8,
             backoff_base_ms: 500,
             backoff_cap_ms: 300_000,
+            max_concurrency: None,
         }
     }
 }
@@ -295,6 +299,9 @@ pub struct JobRecord {
     pub attempts: i64,
     /// Whether an earlier attempt may have been applied remotely without us knowing.
     pub outcome_unknown: bool,
+    /// Rate-limited waiting granted so far without spending an attempt, in milliseconds.
+    #[serde(default)]
+    pub rate_limited_ms: i64,
     /// When the job may run next, epoch milliseconds.
     pub due_at: i64,
     /// Worker holding the job while it runs.

@@ -9,7 +9,8 @@ use super::{
 
 const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_mappings, blocking,
     blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts, backoff_base_ms,
-    backoff_cap_ms, paused, pause_reason, paused_until, revision, created_at, updated_at";
+    backoff_cap_ms, max_concurrency, paused, pause_reason, paused_until, revision, created_at,
+    updated_at";
 
 fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
     let scope_filter: Option<String> = row.try_get("scope_filter")?;
@@ -32,6 +33,7 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
                 max_attempts: row.try_get("max_attempts")?,
                 backoff_base_ms: row.try_get("backoff_base_ms")?,
                 backoff_cap_ms: row.try_get("backoff_cap_ms")?,
+                max_concurrency: row.try_get("max_concurrency")?,
             },
         },
         paused: row.try_get("paused")?,
@@ -70,6 +72,11 @@ fn validate(spec: &TargetSpec) -> StoreResult<()> {
     if s.backoff_base_ms < 0 || s.backoff_cap_ms < s.backoff_base_ms {
         return bad("backoff_base_ms must be >= 0 and backoff_cap_ms >= backoff_base_ms");
     }
+    if s.max_concurrency.is_some_and(|n| n < 1) {
+        return bad(
+            "max_concurrency must be at least 1 (leave it out for the dispatcher's default)",
+        );
+    }
     if s.blocking_timeout_ms < 0 {
         return bad("blocking_timeout_ms must be >= 0");
     }
@@ -100,8 +107,10 @@ impl Store {
         let sql = format!(
             "INSERT INTO targets (tenant, name, connector, properties, secret_refs, claim_mappings,
                blocking, blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts,
-               backoff_base_ms, backoff_cap_ms, paused, revision, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, FALSE, 1, $14, $14)
+               backoff_base_ms, backoff_cap_ms, max_concurrency, paused, revision, created_at,
+               updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, FALSE, 1, $14,
+               $14)
              ON CONFLICT (tenant, name) DO UPDATE SET
                connector = excluded.connector, properties = excluded.properties,
                secret_refs = excluded.secret_refs, claim_mappings = excluded.claim_mappings,
@@ -109,7 +118,8 @@ impl Store {
                provisioning_roles = excluded.provisioning_roles,
                scope_filter = excluded.scope_filter, max_attempts = excluded.max_attempts,
                backoff_base_ms = excluded.backoff_base_ms, backoff_cap_ms = excluded.backoff_cap_ms,
-               revision = targets.revision + 1, updated_at = excluded.updated_at
+               max_concurrency = excluded.max_concurrency, revision = targets.revision + 1,
+               updated_at = excluded.updated_at
              RETURNING {COLUMNS}"
         );
         let row = sqlx::query(&sql)
@@ -132,6 +142,7 @@ impl Store {
             .bind(s.backoff_base_ms)
             .bind(s.backoff_cap_ms)
             .bind(now)
+            .bind(s.max_concurrency)
             .fetch_one(&self.pool)
             .await?;
         target_from_row(&row)

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
@@ -11,10 +12,12 @@ use provisioner_contract::{
     Change, ConflictError, Entity, ErrorDetail, LookupKey, Operation, ProvisionError,
     ProvisionOutcome, RateLimitError, RemoteObject, TransientError,
 };
+use provisioner_engine::policy::RateLimitPolicy;
+use provisioner_engine::store::StoreResult;
 use provisioner_engine::store::{OutboundSettings, Store, TargetRecord, TargetSpec};
 use provisioner_engine::{
-    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, Dispatcher, DispatcherConfig,
-    Engine, TargetConnector, UserChange, UserState,
+    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, DispatchStats, Dispatcher,
+    DispatcherConfig, Engine, TargetConnector, UserChange, UserState,
 };
 
 /// One object in the fake target.
@@ -55,6 +58,8 @@ pub struct FakeState {
     pub fault_rate: f64,
     /// Names that exist "in another org": creating them is refused with DUPLICATE_USERNAME.
     pub foreign_names: Vec<String>,
+    /// Every call fails with this, forever (after the scripted faults).
+    pub always: Option<CallFailure>,
 }
 
 /// An in-memory target. Users are matched by name; deletes deactivate, as in Salesforce.
@@ -144,6 +149,14 @@ impl FakeTarget {
             .iter()
             .position(|f| f.call == call || f.call == Call::Any)?;
         state.faults.remove(position)
+    }
+
+    fn always_fault(state: &FakeState, call: Call) -> Option<Fault> {
+        state.always.clone().map(|error| Fault {
+            call,
+            error,
+            applied: false,
+        })
     }
 
     fn random_fault(state: &mut FakeState, call: Call) -> Option<Fault> {
@@ -257,8 +270,9 @@ impl TargetConnector for FakeTarget {
             state
                 .calls
                 .push(format!("{call:?} {}", change.entity.name()).to_lowercase());
-            let fault =
-                Self::take_fault(&mut state, call).or_else(|| Self::random_fault(&mut state, call));
+            let fault = Self::take_fault(&mut state, call)
+                .or_else(|| Self::always_fault(&state, call))
+                .or_else(|| Self::random_fault(&mut state, call));
             if let Some(fault) = fault {
                 if fault.applied {
                     let _ = self.apply(&mut state, &change);
@@ -277,7 +291,9 @@ impl TargetConnector for FakeTarget {
                 LookupKey::Attribute(m) => m.value.clone(),
             };
             state.calls.push(format!("lookup {name}"));
-            if let Some(fault) = Self::take_fault(&mut state, Call::Lookup) {
+            let fault = Self::take_fault(&mut state, Call::Lookup)
+                .or_else(|| Self::always_fault(&state, Call::Lookup));
+            if let Some(fault) = fault {
                 return Err(fault.error);
             }
             let mut found: Vec<_> = state
@@ -300,16 +316,26 @@ impl TargetConnector for FakeTarget {
 /// Connectors by target name.
 #[derive(Default)]
 pub struct FakeSource {
-    pub targets: Mutex<BTreeMap<String, Arc<FakeTarget>>>,
+    pub targets: Mutex<BTreeMap<String, Arc<dyn TargetConnector>>>,
 }
 
 impl FakeSource {
     pub fn with(targets: &[(&str, Arc<FakeTarget>)]) -> Arc<Self> {
+        Self::of(
+            targets
+                .iter()
+                .map(|(name, target)| (*name, target.clone() as Arc<dyn TargetConnector>))
+                .collect(),
+        )
+    }
+
+    /// Any connectors, by target name.
+    pub fn of(targets: Vec<(&str, Arc<dyn TargetConnector>)>) -> Arc<Self> {
         Arc::new(Self {
             targets: Mutex::new(
                 targets
-                    .iter()
-                    .map(|(name, target)| (name.to_string(), target.clone()))
+                    .into_iter()
+                    .map(|(name, target)| (name.to_owned(), target))
                     .collect(),
             ),
         })
@@ -326,7 +352,7 @@ impl ConnectorSource for FakeSource {
                 .lock()
                 .unwrap()
                 .get(&target.spec.name)
-                .map(|t| t.clone() as Arc<dyn TargetConnector>)
+                .cloned()
                 .ok_or_else(|| ConnectorUnavailable::Component {
                     reference: target.spec.connector.clone(),
                     message: format!("no fake for `{}`", target.spec.name),
@@ -363,9 +389,18 @@ pub fn fast_settings() -> OutboundSettings {
 }
 
 pub async fn add_target(store: &Store, name: &str, settings: OutboundSettings) -> TargetRecord {
+    add_target_for(store, TENANT, name, settings).await
+}
+
+pub async fn add_target_for(
+    store: &Store,
+    tenant: &str,
+    name: &str,
+    settings: OutboundSettings,
+) -> TargetRecord {
     store
         .put_target(&TargetSpec {
-            tenant: TENANT.into(),
+            tenant: tenant.into(),
             name: name.into(),
             connector: "fake".into(),
             properties: BTreeMap::new(),
@@ -391,8 +426,12 @@ pub fn user(id: &str, last_name: &str, roles: &[&str]) -> UserState {
 }
 
 pub async fn create(engine: &Engine, state: UserState) -> Vec<i64> {
+    create_in(engine, TENANT, state).await
+}
+
+pub async fn create_in(engine: &Engine, tenant: &str, state: UserState) -> Vec<i64> {
     engine
-        .apply_user_change(TENANT, UserChange::Create(state))
+        .apply_user_change(tenant, UserChange::Create(state))
         .await
         .unwrap()
         .jobs
@@ -402,14 +441,115 @@ pub async fn create(engine: &Engine, state: UserState) -> Vec<i64> {
 }
 
 pub fn dispatcher(engine: &Engine, source: Arc<dyn ConnectorSource>) -> Dispatcher {
-    Dispatcher::new(
-        engine,
-        source,
-        DispatcherConfig {
-            workers: 8,
-            lease_ms: 2_000,
-            poll_ms: 20,
-            ..DispatcherConfig::default()
+    Dispatcher::new(engine, source, test_config())
+}
+
+/// Starts `dispatcher.run` in the background; sending on the returned channel stops it.
+pub fn start(
+    dispatcher: Dispatcher,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<StoreResult<DispatchStats>>,
+) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = tokio::spawn(async move {
+        dispatcher
+            .run(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, run)
+}
+
+/// The dispatcher configuration of the tests: 8 workers, short leases and polls, and a
+/// retry-after floor of 10 ms so that rate-limit tests stay quick.
+pub fn test_config() -> DispatcherConfig {
+    DispatcherConfig {
+        workers: 8,
+        lease_ms: 2_000,
+        poll_ms: 20,
+        rate_limits: RateLimitPolicy {
+            retry_after_floor_ms: 10,
+            ..RateLimitPolicy::default()
         },
-    )
+        ..DispatcherConfig::default()
+    }
+}
+
+/// A target whose calls wait until the gate opens, counting the calls in flight at once.
+#[derive(Debug)]
+pub struct GateTarget {
+    open: tokio::sync::watch::Sender<bool>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    calls: AtomicUsize,
+    changed: tokio::sync::Notify,
+}
+
+impl GateTarget {
+    /// A closed gate.
+    pub fn closed() -> Arc<Self> {
+        Arc::new(Self {
+            open: tokio::sync::watch::channel(false).0,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            calls: AtomicUsize::new(0),
+            changed: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Lets every waiting and later call through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// Calls waiting at the gate now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most calls ever waiting at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// Waits until exactly `n` calls wait at the gate.
+    pub async fn wait_for_in_flight(&self, n: usize) {
+        loop {
+            let changed = self.changed.notified();
+            if self.in_flight() == n {
+                return;
+            }
+            changed.await;
+        }
+    }
+}
+
+impl TargetConnector for GateTarget {
+    fn provision(&self, change: Change) -> BoxFuture<'_, CallResult<ProvisionOutcome>> {
+        Box::pin(async move {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            self.changed.notify_waiters();
+            let mut open = self.open.subscribe();
+            let _ = open.wait_for(|open| *open).await;
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.changed.notify_waiters();
+            Ok(ProvisionOutcome {
+                remote_id: Some(format!("G{n}-{}", change.entity.name())),
+                warnings: vec![],
+            })
+        })
+    }
+
+    fn lookup(&self, _key: LookupKey) -> BoxFuture<'_, CallResult<Option<RemoteObject>>> {
+        Box::pin(async { Ok(None) })
+    }
 }
