@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::capabilities::egress::{AllowList, EgressPolicy, Origin};
 use crate::capabilities::secrets::{SecretValue, TargetSecrets};
+use crate::capabilities::trust::CaBundle;
 use provisioner_contract::{
     ClaimMapping, ConfigEntry, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
     PropertyKind, SecretRef,
@@ -75,6 +76,10 @@ pub struct TargetConfig {
     /// Which non-public destinations the target may reach.
     #[serde(default)]
     pub egress: EgressPolicy,
+    /// CA certificates the target trusts besides the built-in roots (a private CA); written as
+    /// the path of a PEM file.
+    #[serde(default)]
+    pub ca_bundle: Option<CaBundle>,
 }
 
 impl TargetConfig {
@@ -102,6 +107,12 @@ impl TargetConfig {
     /// Sets the egress policy (builder style).
     pub fn egress(mut self, policy: EgressPolicy) -> Self {
         self.egress = policy;
+        self
+    }
+
+    /// Trusts the CA certificates of `bundle` besides the built-in roots (builder style).
+    pub fn ca_bundle(mut self, bundle: CaBundle) -> Self {
+        self.ca_bundle = Some(bundle);
         self
     }
 }

@@ -36,6 +36,7 @@ pub use capabilities::tokens::TokenManager;
 pub use capabilities::transport::{
     OutboundRequest, ReqwestTransport, Transport, TransportError, TransportResponse,
 };
+pub use capabilities::trust::{CaBundle, CaBundleError};
 pub use config::{ConfigInput, ConfigIssue, TargetConfig, TargetConfigError};
 pub use instance::TargetInstance;
 pub use load::{LoadError, LoadReport, LoadSource};

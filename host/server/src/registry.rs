@@ -4,7 +4,7 @@
 //! A target's connector reference is `builtin:<name>` (bytes embedded in the binary), `sha256:`
 //! (a component already loaded by the runtime) or a component file. Its secrets come from the
 //! stored `env:`/`file:` references plus what the configuration file adds ([`TargetExtras`]:
-//! literal secrets, which the store refuses to hold, and the egress policy).
+//! literal secrets, which the store refuses to hold, the egress policy and any CA bundle).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use provisioner_engine::connector::{
 use provisioner_engine::store::TargetRecord;
 use provisioner_runtime::secret_source::resolve_references;
 use provisioner_runtime::{
-    CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretValue, TargetConfig,
+    CaBundle, CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretValue, TargetConfig,
     TargetInstance,
 };
 
@@ -28,6 +28,8 @@ use provisioner_runtime::{
 pub struct TargetExtras {
     /// Non-public destinations the target may reach.
     pub egress: EgressPolicy,
+    /// CA certificates the target trusts besides the built-in roots.
+    pub ca_bundle: Option<CaBundle>,
     /// Secret values given literally in the configuration, by property key.
     pub literal_secrets: BTreeMap<String, SecretValue>,
 }
@@ -80,7 +82,7 @@ impl Registry {
             .cloned()
             .unwrap_or(TargetExtras {
                 egress: self.default_egress,
-                literal_secrets: BTreeMap::new(),
+                ..TargetExtras::default()
             });
         let mut secrets = resolve_references(&spec.secret_refs).map_err(|(key, error)| {
             ConnectorUnavailable::Secret {
@@ -93,6 +95,7 @@ impl Registry {
         let connector = load_connector(&self.runtime, &spec.connector).await?;
         let mut config =
             TargetConfig::new(spec.tenant.clone(), spec.name.clone()).egress(extras.egress);
+        config.ca_bundle = extras.ca_bundle;
         for (key, value) in &spec.properties {
             let input = match value {
                 serde_json::Value::String(text) => ConfigInput::Text(text.clone()),
