@@ -15,6 +15,7 @@ use crate::capabilities::egress::{AllowList, EgressPolicy};
 use crate::capabilities::headers::check_credential_header_name;
 use crate::capabilities::origin::Origin;
 use crate::capabilities::secrets::{SecretValue, TargetSecrets, MIN_SECRET_BYTES};
+use crate::capabilities::trust::CaBundle;
 use provisioner_contract::{
     ClaimMapping, ConfigEntry, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
     PropertyKind, SecretRef,
@@ -78,6 +79,10 @@ pub struct TargetConfig {
     /// Which non-public destinations the target may reach.
     #[serde(default)]
     pub egress: EgressPolicy,
+    /// CA certificates the target trusts besides the built-in roots (a private CA); written as
+    /// the path of a PEM file.
+    #[serde(default)]
+    pub ca_bundle: Option<CaBundle>,
     /// Where the target's secrets may go.
     #[serde(default)]
     pub secret_policy: SecretPolicy,
@@ -126,6 +131,12 @@ impl TargetConfig {
     /// Sets where the secrets may go (builder style).
     pub fn secret_policy(mut self, policy: SecretPolicy) -> Self {
         self.secret_policy = policy;
+        self
+    }
+
+    /// Trusts the CA certificates of `bundle` besides the built-in roots (builder style).
+    pub fn ca_bundle(mut self, bundle: CaBundle) -> Self {
+        self.ca_bundle = Some(bundle);
         self
     }
 }

@@ -52,6 +52,7 @@ impl TargetInstance {
             allow: resolved.allow,
             policy: config.egress,
             secrets: resolved.secrets,
+            ca_bundle: config.ca_bundle.clone(),
         });
         Ok(Self {
             runtime: runtime.clone(),

@@ -38,6 +38,7 @@ pub use capabilities::tokens::TokenManager;
 pub use capabilities::transport::{
     OutboundRequest, ReqwestTransport, Transport, TransportError, TransportResponse,
 };
+pub use capabilities::trust::{CaBundle, CaBundleError};
 pub use config::{ConfigInput, ConfigIssue, SecretPolicy, TargetConfig, TargetConfigError};
 pub use instance::TargetInstance;
 pub use load::{LoadError, LoadReport, LoadSource};

@@ -272,6 +272,7 @@ impl Runtime {
                 allow: AllowList::default(),
                 policy: EgressPolicy::default(),
                 secrets: TargetSecrets::default(),
+                ca_bundle: None,
             })),
             log: LogCapability::new("-", "-", &digest[..12]),
         };

@@ -5,6 +5,10 @@
 //! [server]
 //! listen = "127.0.0.1:9443"
 //!
+//! [server.tls]                       # absent: plain HTTP
+//! certificate = "tls/chain.pem"      # PEM certificate chain, leaf first
+//! private_key = "tls/key.pem"        # PEM private key (PKCS#8, PKCS#1 or SEC1)
+//!
 //! [database]
 //! url = "sqlite:.provisioner/provisioner.db"
 //!
@@ -17,7 +21,10 @@
 //! connector = "builtin:salesforce"
 //! properties = { sf-domain-name = "https://acme.my.salesforce.com" }
 //! secrets = { sf-client-secret = "file:/run/secrets/sf-client-secret" }
+//! egress = { ca_bundle = "tls/private-ca.pem" }   # extra CA roots for this target
 //! ```
+//!
+//! Relative file paths (connectors, TLS files, CA bundles) are relative to the configuration file.
 //!
 //! Secrets (passwords, tokens, target secrets) are `env:VAR`, `file:/path` or a literal value
 //! (`literal:` forces a literal that starts with `env:` or `file:`). [`load`] parses the file,
@@ -33,7 +40,9 @@ use serde::Deserialize;
 
 use provisioner_contract::ClaimMapping;
 use provisioner_engine::store::OutboundSettings;
-use provisioner_runtime::{EgressPolicy, SecretPolicy, SecretSource, SecretValue};
+use provisioner_runtime::{
+    CaBundle, CaBundleError, EgressPolicy, SecretPolicy, SecretSource, SecretValue,
+};
 
 /// Environment variable overriding `server.listen`.
 pub const ENV_LISTEN: &str = "PROVISIONER_LISTEN";
@@ -79,6 +88,9 @@ pub struct ListenConfig {
     /// Largest accepted request body in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// HTTPS: serve the SCIM API over TLS with this certificate and key (plain HTTP when absent).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ListenConfig {
@@ -87,8 +99,19 @@ impl Default for ListenConfig {
             listen: default_listen(),
             base_url: None,
             max_body_bytes: default_max_body(),
+            tls: None,
         }
     }
+}
+
+/// `[server.tls]`: the certificate and key the SCIM API is served with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, the server's own certificate first.
+    pub certificate: PathBuf,
+    /// PEM file with the private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
 }
 
 fn default_listen() -> String {
@@ -319,18 +342,32 @@ impl OutboundConfig {
     }
 }
 
-/// `[tenants.targets.egress]`: non-public destinations the target may reach.
-#[derive(Clone, Copy, Debug, Default, Deserialize)]
+/// `[tenants.targets.egress]`: non-public destinations the target may reach, and the CA
+/// certificates it trusts besides the built-in roots.
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EgressConfig {
     /// Allow loopback addresses (local emulators, tests).
     pub allow_loopback: bool,
     /// Allow private and link-local networks.
     pub allow_private: bool,
+    /// PEM file of CA certificates for a target whose server uses a private CA. They are added
+    /// to the built-in roots; certificates are always verified.
+    pub ca_bundle: Option<PathBuf>,
 }
 
-impl From<EgressConfig> for EgressPolicy {
-    fn from(e: EgressConfig) -> Self {
+impl EgressConfig {
+    /// The configured CA bundle, read and checked (`None` when none is configured).
+    pub fn load_ca_bundle(&self) -> Result<Option<CaBundle>, CaBundleError> {
+        self.ca_bundle
+            .as_deref()
+            .map(CaBundle::from_pem_file)
+            .transpose()
+    }
+}
+
+impl From<&EgressConfig> for EgressPolicy {
+    fn from(e: &EgressConfig) -> Self {
         EgressPolicy {
             allow_loopback: e.allow_loopback,
             allow_private: e.allow_private,
@@ -424,15 +461,27 @@ impl ServerConfig {
         }
     }
 
-    /// Makes relative connector paths relative to `base` (the configuration file's directory);
-    /// `builtin:` and `sha256:` references stay as they are.
+    /// Makes relative connector, TLS and CA bundle paths relative to `base` (the configuration
+    /// file's directory); `builtin:` and `sha256:` references stay as they are.
     pub fn resolve_paths(&mut self, base: &Path) {
+        let rebase = |path: &mut PathBuf| {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        };
+        if let Some(tls) = &mut self.server.tls {
+            rebase(&mut tls.certificate);
+            rebase(&mut tls.private_key);
+        }
         for target in self.tenants.iter_mut().flat_map(|t| t.targets.iter_mut()) {
             if !target.connector.starts_with(builtin_connectors::PREFIX)
                 && !target.connector.starts_with("sha256:")
                 && Path::new(&target.connector).is_relative()
             {
                 target.connector = base.join(&target.connector).display().to_string();
+            }
+            if let Some(bundle) = &mut target.egress.ca_bundle {
+                rebase(bundle);
             }
         }
     }
@@ -456,6 +505,10 @@ impl ServerConfig {
         };
         self.listen_addr()
             .map_err(|m| err("server.listen".into(), m))?;
+        if let Some(tls) = &self.server.tls {
+            crate::tls::server_config(tls)
+                .map_err(|e| err(format!("server.tls.{}", e.key()), e.to_string()))?;
+        }
         if !self.database.url.starts_with("sqlite:") {
             return Err(err(
                 "database.url".into(),
@@ -565,6 +618,10 @@ impl ServerConfig {
                     }
                     resolve_secret(source).map_err(|m| err(format!("{at}.secrets.{key}"), m))?;
                 }
+                target
+                    .egress
+                    .load_ca_bundle()
+                    .map_err(|e| err(format!("{at}.egress.ca_bundle"), e.to_string()))?;
                 let o = &target.outbound;
                 if o.max_attempts < 1 {
                     return Err(err(

@@ -2,7 +2,8 @@
 //! runtime in one process.
 //!
 //! [`start`] opens the store, registers the configured targets, binds the SCIM router
-//! ([`scim::router`] over an [`EngineBackend`]) and starts a [`Dispatcher`]; the returned
+//! ([`scim::router`] over an [`EngineBackend`]; over HTTPS when `[server.tls]` is configured,
+//! see [`tls`]) and starts a [`Dispatcher`]; the returned
 //! [`ServerHandle`] knows the bound address and shuts everything down gracefully: the listener
 //! stops accepting, in-flight requests complete, jobs in flight finish (or return to the queue
 //! when their lease lapses), and queued jobs stay in the database for the next start.
@@ -12,9 +13,11 @@ pub mod config;
 pub mod egress;
 pub mod quickstart;
 pub mod registry;
+pub mod tls;
 pub mod tutorial;
 
 use std::collections::HashMap;
+use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,7 +29,7 @@ use tokio::task::JoinHandle;
 use provisioner_engine::policy::RateLimitPolicy;
 use provisioner_engine::store::{Store, StoreError, TargetSpec};
 use provisioner_engine::{DispatchStats, Dispatcher, DispatcherConfig, Engine};
-use provisioner_runtime::{Runtime, RuntimeConfig, SecretSource};
+use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, SecretSource};
 
 pub use backend::EngineBackend;
 pub use config::{ConfigError, ServerConfig};
@@ -60,6 +63,7 @@ pub enum ServerError {
 /// A running server.
 pub struct ServerHandle {
     addr: SocketAddr,
+    https: bool,
     engine: Engine,
     stop: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
@@ -70,6 +74,12 @@ impl ServerHandle {
     /// The address the SCIM API listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `https://ADDR` when serving TLS, else `http://ADDR`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The engine the server writes through (for inspection and tests).
@@ -169,8 +179,17 @@ pub async fn register_targets(
             extras.insert(
                 (tenant.name.clone(), target.name.clone()),
                 TargetExtras {
-                    egress: target.egress.into(),
+                    egress: EgressPolicy::from(&target.egress),
                     secret_policy: target.secret_policy.clone(),
+                    ca_bundle: target.egress.load_ca_bundle().map_err(|e| ConfigError {
+                        file: "<configuration>".into(),
+                        key: format!(
+                            "tenants.{}.targets.{}.egress.ca_bundle",
+                            tenant.name, target.name
+                        ),
+                        position: None,
+                        message: e.to_string(),
+                    })?,
                     literal_secrets,
                 },
             );
@@ -273,6 +292,15 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
         position: None,
         message,
     })?;
+    let tls = match &config.server.tls {
+        Some(tls) => Some(tls::server_config(tls).map_err(|e| ConfigError {
+            file: "<configuration>".into(),
+            key: format!("server.tls.{}", e.key()),
+            position: None,
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -285,15 +313,17 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
     })?;
 
     let (stop, stopped) = watch::channel(false);
-    let http = {
-        let mut stopped = stopped.clone();
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
-        })
+    let https = tls.is_some();
+    let http = match tls {
+        None => serve(listener, app, stopped.clone()),
+        Some(tls) => {
+            let listener =
+                tls::TlsListener::new(listener, tls).map_err(|source| ServerError::Bind {
+                    addr: listen.to_string(),
+                    source,
+                })?;
+            serve(listener, app, stopped.clone())
+        }
     };
     let dispatcher = {
         let mut stopped = stopped;
@@ -305,12 +335,32 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
                 .await
         })
     };
-    tracing::info!(%addr, "SCIM API listening");
+    tracing::info!(%addr, https, "SCIM API listening");
     Ok(ServerHandle {
         addr,
+        https,
         engine,
         stop,
         http,
         dispatcher,
+    })
+}
+
+/// Serves `app` on `listener` until `stopped` turns true, then finishes in-flight requests.
+fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>>
+where
+    L: axum::serve::Listener,
+    L::Addr: Debug,
+{
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
     })
 }

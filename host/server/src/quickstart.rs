@@ -68,7 +68,7 @@ pub fn tutorial_target(org: &SalesforceOrg) -> TargetEntry {
         outbound: Default::default(),
         egress: EgressConfig {
             allow_loopback: true,
-            allow_private: false,
+            ..EgressConfig::default()
         },
         secret_policy: Default::default(),
     }

@@ -4,7 +4,8 @@
 //! A target's connector reference is `builtin:<name>` (bytes embedded in the binary), `sha256:`
 //! (a component already loaded by the runtime) or a component file. Its secrets come from the
 //! stored `env:`/`file:` references plus what the configuration file adds ([`TargetExtras`]:
-//! literal secrets, which the store refuses to hold, the egress policy and the secret policy).
+//! literal secrets, which the store refuses to hold, the egress and secret policies and any CA
+//! bundle).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use provisioner_engine::connector::{
 use provisioner_engine::store::TargetRecord;
 use provisioner_runtime::secret_source::resolve_references;
 use provisioner_runtime::{
-    CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretPolicy, SecretValue,
+    CaBundle, CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretPolicy, SecretValue,
     TargetConfig, TargetInstance,
 };
 
@@ -30,6 +31,8 @@ pub struct TargetExtras {
     pub egress: EgressPolicy,
     /// Where the target's secrets may go.
     pub secret_policy: SecretPolicy,
+    /// CA certificates the target trusts besides the built-in roots.
+    pub ca_bundle: Option<CaBundle>,
     /// Secret values given literally in the configuration, by property key.
     pub literal_secrets: BTreeMap<String, SecretValue>,
 }
@@ -98,6 +101,7 @@ impl Registry {
         let mut config = TargetConfig::new(spec.tenant.clone(), spec.name.clone())
             .egress(extras.egress)
             .secret_policy(extras.secret_policy);
+        config.ca_bundle = extras.ca_bundle;
         for (key, value) in &spec.properties {
             let input = match value {
                 serde_json::Value::String(text) => ConfigInput::Text(text.clone()),

@@ -1,5 +1,6 @@
 //! Connections that a handler can reset: a TCP listener for `axum::serve` whose streams fail
-//! (and close with an RST) once their connection's abort flag is raised.
+//! (and close with an RST) once their connection's abort flag is raised. The listener speaks
+//! plain TCP or, given a TLS acceptor, TLS over it.
 //!
 //! A handler cannot drop its own connection in axum; instead the response carries a
 //! [`ResetConnection`] marker, the observing middleware raises the flag of the request's
@@ -18,6 +19,11 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
+
+/// Longest time a client may take to complete a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Response extension asking the server to reset the connection instead of answering.
 #[derive(Debug, Clone, Copy)]
@@ -42,10 +48,38 @@ impl ConnHandle {
     }
 }
 
-/// A TCP stream that errors (and resets) once its connection is aborted.
+/// The bytes of one connection: plain TCP or TLS over TCP.
+#[derive(Debug)]
+enum Wire {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// What a [`Wire`] reads from and writes to.
+trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+
+impl Wire {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Wire::Plain(tcp) => tcp,
+            Wire::Tls(tls) => tls.get_ref().0,
+        }
+    }
+
+    fn duplex(&mut self) -> Pin<&mut dyn Duplex> {
+        match self {
+            Wire::Plain(tcp) => Pin::new(tcp),
+            Wire::Tls(tls) => Pin::new(&mut **tls),
+        }
+    }
+}
+
+/// A connection that errors (and resets) once it is aborted.
 #[derive(Debug)]
 pub struct AbortableStream {
-    inner: TcpStream,
+    inner: Wire,
     handle: ConnHandle,
 }
 
@@ -53,7 +87,7 @@ impl AbortableStream {
     fn check(&mut self) -> io::Result<()> {
         if self.handle.flag.load(Ordering::SeqCst) {
             // Zero linger turns the close into a TCP RST.
-            let _ = self.inner.set_zero_linger();
+            let _ = self.inner.tcp().set_zero_linger();
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionReset,
                 "connection reset by fault injection",
@@ -70,7 +104,7 @@ impl AsyncRead for AbortableStream {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         self.check()?;
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        self.inner.duplex().poll_read(cx, buf)
     }
 }
 
@@ -81,30 +115,66 @@ impl AsyncWrite for AbortableStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.check()?;
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        self.inner.duplex().poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.check()?;
-        Pin::new(&mut self.inner).poll_flush(cx)
+        self.inner.duplex().poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.check()?;
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        self.inner.duplex().poll_shutdown(cx)
     }
 }
 
-/// A TCP listener producing [`AbortableStream`]s.
-#[derive(Debug)]
+/// A TCP listener producing [`AbortableStream`]s, optionally after a TLS handshake.
 pub struct AbortableListener {
     inner: TcpListener,
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for AbortableListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AbortableListener")
+            .field("inner", &self.inner)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 impl AbortableListener {
-    /// Wraps a bound listener.
+    /// Wraps a bound listener (plain TCP).
     pub fn new(inner: TcpListener) -> Self {
-        Self { inner }
+        Self { inner, tls: None }
+    }
+
+    /// Wraps a bound listener whose connections speak TLS with `acceptor`. Handshakes run one at
+    /// a time, each within ten seconds (enough for a test tool).
+    pub fn with_tls(inner: TcpListener, acceptor: TlsAcceptor) -> Self {
+        Self {
+            inner,
+            tls: Some(acceptor),
+        }
+    }
+
+    /// The connection's bytes: the TCP stream itself, or TLS over it once the handshake is done.
+    async fn wire(&self, stream: TcpStream, remote: SocketAddr) -> Option<Wire> {
+        let Some(acceptor) = &self.tls else {
+            return Some(Wire::Plain(stream));
+        };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(tls)) => Some(Wire::Tls(Box::new(tls))),
+            Ok(Err(e)) => {
+                tracing::debug!(%remote, error = %e, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                tracing::debug!(%remote, "TLS handshake timed out");
+                None
+            }
+        }
     }
 }
 
@@ -117,13 +187,16 @@ impl Listener for AbortableListener {
             match self.inner.accept().await {
                 Ok((stream, remote)) => {
                     let _ = stream.set_nodelay(true);
+                    let Some(wire) = self.wire(stream, remote).await else {
+                        continue;
+                    };
                     let handle = ConnHandle {
                         flag: Arc::new(AtomicBool::new(false)),
                         remote,
                     };
                     return (
                         AbortableStream {
-                            inner: stream,
+                            inner: wire,
                             handle,
                         },
                         remote,

@@ -1,5 +1,6 @@
-//! The unauthenticated control API under `/__emulator__/`, used by tests and operators to inspect
-//! state, seed data, arm faults, expire tokens and move the API-usage window.
+//! The control API under `/__emulator__/`, used by tests and operators to inspect state, seed
+//! data, arm faults, expire tokens and move the API-usage window. Who may call it is decided by
+//! [`crate::control_auth`].
 
 use axum::{
     body::Bytes,

@@ -11,6 +11,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`Emulator::start_with`] with [`ServeOptions::https`] serves HTTPS with a certificate from a CA
+//! generated at start ([`Emulator::ca_certificate_pem`], [`tls`]).
+//!
 //! Behaviour follows Salesforce's documented REST and OAuth behaviour for `User` records; where the
 //! documentation is silent the behaviour is configurable in [`EmulatorConfig`].
 //!
@@ -18,7 +21,9 @@
 //! - `POST /services/oauth2/token`: password, client-credentials and JWT bearer grants
 //!   ([`oauth`], [`jwt`]).
 //! - `/services/data/…`: versions, User sObject, query, limits ([`rest`], [`sobjects`], [`query`]).
-//! - `/__emulator__/…`: the unauthenticated control API ([`control`]): `GET info`, `GET users`,
+//! - `/__emulator__/…`: the control API ([`control`]), behind a control token generated at start
+//!   ([`Emulator::control_token`]) unless started with [`ServeOptions::open_control`]
+//!   ([`control_auth`]): `GET info`, `GET users`,
 //!   `GET users/{id}`, `GET counters`, `GET requests`, `POST reset`, `GET|POST|DELETE faults`,
 //!   `DELETE faults/{id}`, `POST tokens`, `POST tokens/expire`, `GET|POST limits`, `POST seed`,
 //!   `GET|POST settings`.
@@ -26,6 +31,7 @@
 pub mod config;
 pub mod conn;
 pub mod control;
+pub mod control_auth;
 pub mod counters;
 pub mod faults;
 pub mod fields;
@@ -44,15 +50,17 @@ pub mod sobjects;
 pub mod soql;
 pub mod state;
 pub mod time;
+pub mod tls;
 pub mod users;
 pub mod validation;
 pub mod versions;
 
 pub use config::{EmulatorConfig, Profile};
 pub use control::{LimitsUpdate, Seed, Settings};
+pub use control_auth::ControlAccess;
 pub use counters::{Counters, RequestLogEntry};
 pub use faults::{ArmedFault, FaultKind, FaultSpec, Operation};
 pub use limits::ApiUsage;
 pub use response::ApiError;
-pub use server::{Emulator, EmulatorError};
+pub use server::{Emulator, EmulatorError, ServeOptions};
 pub use users::UserRecord;

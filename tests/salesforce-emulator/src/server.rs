@@ -1,5 +1,6 @@
-//! The emulator server and its in-process handle: binding, routing, request observation,
-//! direct state access for tests, and graceful shutdown.
+//! The emulator server and its in-process handle: binding (HTTP, or HTTPS with a generated CA),
+//! routing, control-API access, request observation, direct state access for tests, and
+//! graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::task::JoinHandle;
 use crate::config::EmulatorConfig;
 use crate::conn::{AbortableListener, ConnHandle, ResetConnection};
 use crate::control::{self, LimitsUpdate, Seed, Settings, CONTROL_PREFIX};
+use crate::control_auth::{self, ControlAccess};
 use crate::counters::{Counters, RequestLogEntry};
 use crate::faults::{ArmedFault, FaultSpec};
 use crate::limits::ApiUsage;
@@ -40,21 +42,55 @@ pub enum EmulatorError {
     Config(String),
 }
 
+/// How the emulator serves: HTTP or HTTPS, and who may use the control API.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServeOptions {
+    /// Serve HTTPS with a CA generated at start ([`Emulator::ca_certificate_pem`]).
+    pub https: bool,
+    /// Control API access; a random control token by default.
+    pub control: ControlAccess,
+}
+
+impl ServeOptions {
+    /// Serve HTTPS (builder style).
+    pub fn https(mut self) -> Self {
+        self.https = true;
+        self
+    }
+
+    /// Leave the control API open to anyone who can reach the port (builder style); for tests
+    /// that need it.
+    pub fn open_control(mut self) -> Self {
+        self.control = ControlAccess::Open;
+        self
+    }
+}
+
 /// A running emulator. Dropping it stops the server (in the background); [`Emulator::shutdown`]
 /// stops it and waits.
 #[derive(Debug)]
 pub struct Emulator {
     shared: AppState,
     addr: SocketAddr,
+    control_token: Option<String>,
+    ca_pem: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
-/// Builds the full router over a shared state.
-pub fn router(app: AppState) -> Router {
+/// Builds the full router over a shared state; with a `control_token`, every control route
+/// requires it as a bearer token.
+pub fn router(app: AppState, control_token: Option<&str>) -> Router {
+    let control = match control_token {
+        Some(token) => control::router().route_layer(middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            control_auth::require_token,
+        )),
+        None => control::router(),
+    };
     Router::new()
         .route(TOKEN_PATH, post(token_endpoint))
-        .merge(control::router())
+        .merge(control)
         .fallback(rest_or_not_found)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)
@@ -149,22 +185,50 @@ fn check_config(config: &EmulatorConfig) -> Result<(), EmulatorError> {
 }
 
 impl Emulator {
-    /// Starts an emulator on an ephemeral loopback port.
+    /// Starts an emulator over HTTP on an ephemeral loopback port, its control API behind a
+    /// random control token.
     pub async fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+        Self::start_with(config, ServeOptions::default()).await
     }
 
-    /// Starts an emulator on the given address.
-    pub async fn start_on(addr: SocketAddr, config: EmulatorConfig) -> Result<Self, EmulatorError> {
+    /// Starts an emulator on an ephemeral loopback port with the given options.
+    pub async fn start_with(
+        config: EmulatorConfig,
+        options: ServeOptions,
+    ) -> Result<Self, EmulatorError> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config, options).await
+    }
+
+    /// Starts an emulator on the given address with the given options.
+    pub async fn start_on(
+        addr: SocketAddr,
+        config: EmulatorConfig,
+        options: ServeOptions,
+    ) -> Result<Self, EmulatorError> {
         check_config(&config)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config, format!("http://{addr}")));
-        let app = router(shared.clone());
+        let (listener, scheme, ca_pem) = if options.https {
+            let tls = crate::tls::generate(addr.ip())?;
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls.server_config);
+            (
+                AbortableListener::with_tls(listener, acceptor),
+                "https",
+                Some(tls.ca_pem),
+            )
+        } else {
+            (AbortableListener::new(listener), "http", None)
+        };
+        let control_token = match options.control {
+            ControlAccess::Token => Some(control_auth::generate_token()),
+            ControlAccess::Open => None,
+        };
+        let shared = Arc::new(Shared::new(config, format!("{scheme}://{addr}")));
+        let app = router(shared.clone(), control_token.as_deref());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(
-                AbortableListener::new(listener),
+                listener,
                 app.into_make_service_with_connect_info::<ConnHandle>(),
             )
             .with_graceful_shutdown(async {
@@ -175,18 +239,30 @@ impl Emulator {
                 tracing::error!(error = %e, "emulator server failed");
             }
         });
-        tracing::info!(%addr, "salesforce emulator listening");
+        tracing::info!(%addr, scheme, "salesforce emulator listening");
         Ok(Self {
             shared,
             addr,
+            control_token,
+            ca_pem,
             stop: Some(stop),
             task: Some(task),
         })
     }
 
-    /// `http://127.0.0.1:PORT`: the `instance_url` and the base of every route.
+    /// `http://127.0.0.1:PORT` (or `https://…`): the `instance_url` and the base of every route.
     pub fn base_url(&self) -> &str {
         &self.shared.base_url
+    }
+
+    /// The bearer token the control API (`/__emulator__/…`) requires; `None` when it is open.
+    pub fn control_token(&self) -> Option<&str> {
+        self.control_token.as_deref()
+    }
+
+    /// The PEM certificate of the CA that issued the emulator's server certificate (HTTPS only).
+    pub fn ca_certificate_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
     /// The token endpoint URL (`{base_url}/services/oauth2/token`).

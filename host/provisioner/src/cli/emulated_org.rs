@@ -15,3 +15,13 @@ pub fn salesforce_org(emulator: &Emulator) -> SalesforceOrg {
         password_and_token: config.expected_password(),
     }
 }
+
+/// A curl that lists the emulated org's users through the emulator's control API, with its
+/// control token.
+pub fn users_curl(emulator: &Emulator) -> String {
+    let auth = emulator
+        .control_token()
+        .map(|token| format!("-H \"Authorization: Bearer {token}\" "))
+        .unwrap_or_default();
+    format!("curl {auth}{}/__emulator__/users", emulator.base_url())
+}

@@ -16,7 +16,7 @@ use provisioner_runtime::{
 use provisioner_server::tutorial;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
-use super::emulated_org::salesforce_org;
+use super::emulated_org::{self, salesforce_org};
 
 /// Options of the quickstart.
 #[derive(Debug, Args)]
@@ -64,10 +64,7 @@ pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         .context("cannot start the Salesforce emulator")?;
     let org = salesforce_org(&emulator);
     println!("Salesforce emulator listening at {}", emulator.base_url());
-    println!(
-        "  inspect it: curl {}/__emulator__/users",
-        emulator.base_url()
-    );
+    println!("  inspect it: {}", emulated_org::users_curl(&emulator));
 
     let mut config = RuntimeConfig::default();
     if let Some(dir) = args.cache_dir {

@@ -16,7 +16,7 @@ use provisioner_server::quickstart;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
 #[cfg(feature = "quickstart")]
-use super::emulated_org::salesforce_org;
+use super::emulated_org::{self, salesforce_org};
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
@@ -35,9 +35,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(path) => {
             let config = config::load(&path)?;
             let handle = server::start(config).await?;
-            println!("SCIM API listening on http://{}", handle.addr());
-            println!("  SCIM 2.0:  http://{}/scim/v2/Users", handle.addr());
-            println!("  WSO2 1.x:  http://{}/wso2/scim/Users", handle.addr());
+            let base = handle.base_url();
+            println!("SCIM API listening on {base}");
+            println!("  SCIM 2.0:  {base}/scim/v2/Users");
+            println!("  WSO2 1.x:  {base}/wso2/scim/Users");
             wait_for_signal().await;
             eprintln!("shutting down: finishing in-flight requests and jobs...");
             let stats = handle.shutdown().await?;
@@ -83,7 +84,7 @@ async fn run_quickstart(listen: String) -> anyhow::Result<()> {
     println!();
     println!("Then see it in (emulated) Salesforce:");
     println!();
-    println!("  curl {}/__emulator__/users", emulator.base_url());
+    println!("  {}", emulated_org::users_curl(&emulator));
     println!();
     println!("Ctrl-C stops the server.");
     wait_for_signal().await;

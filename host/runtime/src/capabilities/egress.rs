@@ -177,6 +177,8 @@ pub(crate) struct TargetEgress {
     pub allow: AllowList,
     pub policy: EgressPolicy,
     pub secrets: TargetSecrets,
+    /// CA certificates the target trusts besides the built-in roots.
+    pub ca_bundle: Option<super::trust::CaBundle>,
 }
 
 impl TargetEgress {

@@ -239,6 +239,7 @@ impl HttpCapability {
             timeout: checked.timeout,
             max_response_bytes: self.shared.limits.max_response_bytes,
             address_policy: self.egress.policy,
+            ca_bundle: self.egress.ca_bundle.clone(),
         };
         let result = self.shared.transport.send(outbound).await;
         let duration = started.elapsed();

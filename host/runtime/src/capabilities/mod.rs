@@ -5,6 +5,7 @@
 //! - [`egress`]: allow-lists of origins, the address policy, and what one target may reach;
 //! - `headers`: which request headers a connector may set;
 //! - [`transport`]: the wire below the policy (reqwest by default, pluggable);
+//! - [`trust`]: extra CA certificates a target trusts (private CAs);
 //! - [`secrets`]: secret values and credential injection;
 //! - [`tokens`]: the OAuth token manager;
 //! - [`log`]: the `log` import.
@@ -17,3 +18,4 @@ pub mod origin;
 pub mod secrets;
 pub mod tokens;
 pub mod transport;
+pub mod trust;

@@ -2,21 +2,24 @@
 //!
 //! [`ReqwestTransport`] is the production implementation. It never follows redirects, ignores
 //! proxy settings from the environment, resolves host names itself and refuses addresses the
-//! target's [`EgressPolicy`] does not allow, and reads response bodies with a size cap.
-//! Benchmarks and tests can plug in a canned [`Transport`] instead.
+//! target's [`EgressPolicy`] does not allow, and reads response bodies with a size cap. It always
+//! verifies server certificates: against the built-in web PKI roots plus the target's
+//! [`CaBundle`], if it names one. Benchmarks and tests can plug in a canned [`Transport`] instead.
 
+use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::Url;
 
 use super::egress::EgressPolicy;
+use super::trust::CaBundle;
 
 /// HTTP method of an outbound request.
 pub use reqwest::Method;
@@ -38,6 +41,8 @@ pub struct OutboundRequest {
     pub max_response_bytes: u64,
     /// Which non-public addresses may be connected to.
     pub address_policy: EgressPolicy,
+    /// CA certificates trusted in addition to the built-in roots.
+    pub ca_bundle: Option<CaBundle>,
 }
 
 /// A complete response.
@@ -86,11 +91,15 @@ pub trait Transport: Send + Sync + 'static {
     fn send(&self, request: OutboundRequest) -> TransportFuture<'_>;
 }
 
+/// What distinguishes one HTTP client from another: its resolver's address policy and the
+/// digest of its extra CA certificates.
+type ClientKey = (EgressPolicy, Option<[u8; 32]>);
+
 /// The production transport, on reqwest with rustls.
 pub struct ReqwestTransport {
-    /// One client per address policy (index: loopback bit | private bit << 1); each client's
-    /// resolver enforces its policy.
-    clients: [OnceLock<reqwest::Client>; 4],
+    /// One client per distinct (address policy, CA bundle), built on first use; each client's
+    /// resolver enforces its policy and its roots are the built-in ones plus the bundle.
+    clients: Mutex<HashMap<ClientKey, reqwest::Client>>,
 }
 
 impl Default for ReqwestTransport {
@@ -107,20 +116,44 @@ impl ReqwestTransport {
         }
     }
 
-    fn client(&self, policy: EgressPolicy) -> Result<&reqwest::Client, TransportError> {
-        let index = usize::from(policy.allow_loopback) | usize::from(policy.allow_private) << 1;
-        if let Some(client) = self.clients[index].get() {
-            return Ok(client);
+    /// How many distinct clients have been built so far.
+    pub fn client_count(&self) -> usize {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    fn client(
+        &self,
+        policy: EgressPolicy,
+        ca_bundle: Option<&CaBundle>,
+    ) -> Result<reqwest::Client, TransportError> {
+        let key = (policy, ca_bundle.map(CaBundle::digest));
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
         }
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .dns_resolver(Arc::new(PolicyResolver { policy }))
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("provisioner/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TransportError::Invalid(format!("cannot build HTTP client: {e}")))?;
-        Ok(self.clients[index].get_or_init(|| client))
+            .user_agent(concat!("provisioner/", env!("CARGO_PKG_VERSION")));
+        if let Some(bundle) = ca_bundle {
+            let roots = bundle.roots().map_err(|e| {
+                TransportError::Invalid(format!(
+                    "CA bundle `{}` is unusable: {}",
+                    bundle.source(),
+                    error_text(&e)
+                ))
+            })?;
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client = builder.build().map_err(|e| {
+            TransportError::Invalid(format!("cannot build HTTP client: {}", error_text(&e)))
+        })?;
+        clients.insert(key, client.clone());
+        Ok(client)
     }
 
     async fn exchange(
@@ -140,7 +173,7 @@ impl ReqwestTransport {
                 )));
             }
         }
-        let client = self.client(request.address_policy)?;
+        let client = self.client(request.address_policy, request.ca_bundle.as_ref())?;
         let mut builder = client
             .request(request.method, request.url)
             .timeout(request.timeout);

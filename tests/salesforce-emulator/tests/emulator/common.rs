@@ -1,4 +1,5 @@
-//! Shared helpers: an emulator, an HTTP client with a token, and a valid User body.
+//! Shared helpers: an emulator, an HTTP client with a token (and one for the control API), and
+//! a valid User body.
 
 use reqwest::{Method, RequestBuilder, Response};
 use salesforce_emulator::{Emulator, EmulatorConfig};
@@ -26,6 +27,15 @@ impl Ctx {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.emu.base_url())
+    }
+
+    /// A control API request carrying the emulator's control token.
+    pub fn control(&self, method: Method, path: &str) -> RequestBuilder {
+        let token = self
+            .emu
+            .control_token()
+            .expect("the control API has a token");
+        self.http.request(method, self.url(path)).bearer_auth(token)
     }
 
     pub fn data(&self, rest: &str) -> String {

@@ -1,19 +1,20 @@
 //! The control API: users, counters, request log, reset, seed, settings, tokens, info.
 
+use reqwest::Method;
+use salesforce_emulator::{Emulator, EmulatorConfig, ServeOptions};
 use serde_json::{json, Value};
 
 use crate::common::{merged, status_json, Ctx, V};
 
 async fn control_get(ctx: &Ctx, path: &str) -> Value {
-    let resp = ctx.http.get(ctx.url(path)).send().await.unwrap();
+    let resp = ctx.control(Method::GET, path).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{path}");
     resp.json().await.unwrap()
 }
 
 async fn control_post(ctx: &Ctx, path: &str, body: Value) -> (u16, Value) {
     let resp = ctx
-        .http
-        .post(ctx.url(path))
+        .control(Method::POST, path)
         .json(&body)
         .send()
         .await
@@ -178,4 +179,60 @@ async fn shutdown_stops_the_server() {
     ctx.emu.shutdown().await;
     let fresh = reqwest::Client::new();
     assert!(fresh.get(&url).send().await.is_err());
+}
+
+#[tokio::test]
+async fn control_api_needs_the_control_token_unless_open() {
+    let ctx = Ctx::new().await;
+    let token = ctx
+        .emu
+        .control_token()
+        .expect("a token by default")
+        .to_string();
+    for path in [
+        "/__emulator__/info",
+        "/__emulator__/users",
+        "/__emulator__/limits",
+    ] {
+        let anonymous = ctx.http.get(ctx.url(path)).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{path}");
+        assert!(anonymous.headers().contains_key("www-authenticate"));
+        let (_, body) = status_json(anonymous).await;
+        assert!(!body.to_string().contains(&ctx.emu.config().client_secret));
+        for (bearer, expected) in [(format!("{token}x"), 401), (token.clone(), 200)] {
+            let resp = ctx
+                .http
+                .get(ctx.url(path))
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), expected, "{path}");
+        }
+    }
+    // A refused write changes nothing.
+    let refused = ctx
+        .http
+        .post(ctx.url("/__emulator__/settings"))
+        .json(&json!({"password_flow_blocked": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert!(!ctx.emu.config().password_flow_blocked);
+
+    let open = Emulator::start_with(
+        EmulatorConfig::default(),
+        ServeOptions::default().open_control(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(open.control_token(), None);
+    let info = ctx
+        .http
+        .get(format!("{}/__emulator__/info", open.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(info.status(), 200);
 }

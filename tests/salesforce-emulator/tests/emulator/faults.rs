@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
 use salesforce_emulator::{FaultKind, FaultSpec, Operation};
 use serde_json::{json, Value};
 
@@ -213,9 +214,7 @@ async fn probabilistic_faults_are_reproducible() {
 #[tokio::test]
 async fn faults_over_the_control_api() {
     let ctx = Ctx::new().await;
-    let resp = ctx
-        .http
-        .post(ctx.url("/__emulator__/faults"))
+    let resp = ctx.control(Method::POST, "/__emulator__/faults")
         .json(&json!({"operation": "update", "kind": "UNABLE_TO_LOCK_ROW", "afterN": 1, "once": true}))
         .send()
         .await
@@ -235,8 +234,7 @@ async fn faults_over_the_control_api() {
     assert_eq!(ctx.patch(&path, &json!({"Title": "c"})).await.status(), 204);
 
     let list: Value = ctx
-        .http
-        .get(ctx.url("/__emulator__/faults"))
+        .control(Method::GET, "/__emulator__/faults")
         .send()
         .await
         .unwrap()
@@ -248,9 +246,7 @@ async fn faults_over_the_control_api() {
     assert_eq!(list[0]["kind"], "UNABLE_TO_LOCK_ROW");
 
     // Arrays arm several; DELETE clears them.
-    let resp = ctx
-        .http
-        .post(ctx.url("/__emulator__/faults"))
+    let resp = ctx.control(Method::POST, "/__emulator__/faults")
         .json(&json!([
             {"operation": "any", "kind": "SERVER_UNAVAILABLE"},
             {"operation": "update", "kind": "DEACTIVATION_REFUSED", "error_code": "X", "message": "no"}
@@ -262,8 +258,7 @@ async fn faults_over_the_control_api() {
     assert_eq!(body["ids"].as_array().unwrap().len(), 2);
     assert_eq!(ctx.get("limits").await.status(), 503);
     let resp = ctx
-        .http
-        .delete(ctx.url("/__emulator__/faults"))
+        .control(Method::DELETE, "/__emulator__/faults")
         .send()
         .await
         .unwrap();

@@ -1,5 +1,6 @@
 //! Checklist item 19: API usage header, the limit and `/limits`.
 
+use reqwest::Method;
 use salesforce_emulator::{EmulatorConfig, LimitsUpdate};
 use serde_json::{json, Value};
 
@@ -51,8 +52,7 @@ async fn every_data_call_counts_until_the_limit() {
 
     // The window resets through the control API.
     let resp = ctx
-        .http
-        .post(ctx.url("/__emulator__/limits"))
+        .control(Method::POST, "/__emulator__/limits")
         .json(&json!({"reset": true}))
         .send()
         .await

@@ -3,6 +3,7 @@
 mod common;
 mod control;
 mod faults;
+mod https;
 mod jwt;
 mod limits;
 mod oauth;

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use reqwest::Method;
 use salesforce_emulator::{EmulatorConfig, Settings};
 use serde_json::Value;
 use sha2::Sha256;
@@ -343,8 +344,7 @@ async fn bad_missing_expired_and_revoked_tokens_get_401() {
 
     // Admin expiry through the control API.
     let resp = ctx
-        .http
-        .post(ctx.url("/__emulator__/tokens/expire"))
+        .control(Method::POST, "/__emulator__/tokens/expire")
         .send()
         .await
         .unwrap();

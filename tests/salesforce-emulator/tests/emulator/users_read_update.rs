@@ -281,8 +281,7 @@ async fn delete_and_put_are_not_allowed_and_logged() {
         [format!("/services/data/{V}/sobjects/User/{id}")]
     );
     let resp = ctx
-        .http
-        .get(ctx.url("/__emulator__/counters"))
+        .control(Method::GET, "/__emulator__/counters")
         .send()
         .await
         .unwrap();
