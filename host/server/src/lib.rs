@@ -178,7 +178,7 @@ pub async fn register_targets(
 
 /// The Basic and bearer credentials of every tenant (plain passwords hashed with argon2id).
 pub fn credentials(config: &ServerConfig) -> Result<CredentialStore, ConfigError> {
-    let store = CredentialStore::new();
+    let store = CredentialStore::with_limits(config.auth.limits());
     for tenant in &config.tenants {
         let id = TenantId::new(tenant.name.clone());
         for basic in &tenant.basic {
@@ -273,11 +273,14 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
     let http = {
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
         })
     };
     let dispatcher = {

@@ -9,11 +9,18 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use super::{DbPool, StoreResult};
 
 /// The SQLite migrations, in order: (version, description, SQL).
-const SQLITE: &[(i64, &str, &str)] = &[(
-    1,
-    "engine",
-    include_str!("../../migrations/sqlite/0001_engine.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "engine",
+        include_str!("../../migrations/sqlite/0001_engine.sql"),
+    ),
+    (
+        3,
+        "names unique in any case",
+        include_str!("../../migrations/sqlite/0003_names_unique_in_any_case.sql"),
+    ),
+];
 
 /// Migrations compiled into the binary.
 #[derive(Debug)]
