@@ -15,6 +15,8 @@
 //! - after [`GateLimits::free_failures`] consecutive failures from one client address or for
 //!   one user name, further attempts from it are refused without verification for a window
 //!   that doubles with every further failure, up to [`GateLimits::max_backoff`];
+//! - concurrent requests with the same credentials share one verification (a client opening
+//!   many connections at once costs one argon2 run, not one each);
 //! - an unknown user name costs the same as a known one: it is verified against a dummy hash
 //!   made with the same parameters.
 
@@ -27,14 +29,15 @@ use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 use crate::auth::{hash_password, verify_password};
 
 /// The bounds of a [`PasswordGate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateLimits {
-    /// Verifications running at once (each holds argon2's memory, 19 MiB by default).
+    /// Verifications running at once (each holds argon2's memory, 19 MiB by default); by
+    /// default half the CPUs, at least one.
     pub verifiers: usize,
     /// Requests waiting for a verifier; beyond this, [`Verdict::Busy`].
     pub queue: usize,
@@ -54,10 +57,13 @@ pub struct GateLimits {
 
 impl Default for GateLimits {
     fn default() -> Self {
+        // Half the CPUs: a flood of password checks leaves the other half to every other
+        // request.
         let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let verifiers = (cpus / 2).max(1);
         Self {
-            verifiers: cpus,
-            queue: cpus * 4,
+            verifiers,
+            queue: verifiers * 8,
             cache_ttl: Duration::from_secs(60),
             cache_entries: 10_000,
             free_failures: 5,
@@ -101,6 +107,7 @@ pub struct PasswordGate {
     key: [u8; 32],
     dummy_phc: String,
     verified: Mutex<HashMap<[u8; 32], Instant>>,
+    in_flight: Mutex<HashMap<[u8; 32], Arc<OnceCell<Verdict>>>>,
     failures: Mutex<HashMap<Subject, Failures>>,
 }
 
@@ -134,6 +141,7 @@ impl PasswordGate {
             key: rand::random(),
             dummy_phc: hash_password(&hex::encode(dummy)),
             verified: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
         }
     }
@@ -160,6 +168,35 @@ impl PasswordGate {
         if self.backing_off(&subjects) {
             return Verdict::Invalid;
         }
+        // One verification per distinct credentials at a time; the others await its verdict.
+        let flight = lock(&self.in_flight)
+            .entry(cache_key)
+            .or_insert_with(|| Arc::new(OnceCell::new()))
+            .clone();
+        let verdict = *flight.get_or_init(|| self.check(password, phc)).await;
+        {
+            let mut in_flight = lock(&self.in_flight);
+            if in_flight
+                .get(&cache_key)
+                .is_some_and(|f| Arc::ptr_eq(f, &flight))
+            {
+                in_flight.remove(&cache_key);
+            }
+        }
+        match verdict {
+            Verdict::Valid => {
+                self.remember(cache_key);
+                self.forgive(&subjects);
+            }
+            Verdict::Invalid => self.count_failure(subjects),
+            Verdict::Busy => {}
+        }
+        verdict
+    }
+
+    /// One argon2 verification on the blocking pool, if a verifier is free or the queue has
+    /// room.
+    async fn check(&self, password: &str, phc: Option<&str>) -> Verdict {
         let Some(permit) = self.permit().await else {
             return Verdict::Busy;
         };
@@ -174,14 +211,10 @@ impl PasswordGate {
             ok
         })
         .await
-        .unwrap_or(false)
-            && known;
-        if ok {
-            self.remember(cache_key);
-            self.forgive(&subjects);
+        .unwrap_or(false);
+        if ok && known {
             Verdict::Valid
         } else {
-            self.count_failure(subjects);
             Verdict::Invalid
         }
     }
@@ -336,15 +369,30 @@ mod tests {
     async fn verifications_beyond_the_verifiers_and_the_queue_are_busy() {
         let g = gate(1, 2, 100);
         let phc = hash_password("right");
-        let v = |ip: u8| {
-            let client = Some(IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, ip)));
-            g.verify(client, "u", "wrong", Some(&phc))
-        };
-        let all = tokio::join!(v(1), v(2), v(3), v(4), v(5), v(6));
+        let v = |guess: &'static str| g.verify(IP_A, "u", guess, Some(&phc));
+        let all = tokio::join!(v("a"), v("b"), v("c"), v("d"), v("e"), v("f"));
         let all = [all.0, all.1, all.2, all.3, all.4, all.5];
         let busy = all.iter().filter(|v| **v == Verdict::Busy).count();
         let invalid = all.iter().filter(|v| **v == Verdict::Invalid).count();
         assert_eq!((invalid, busy), (3, 3), "{all:?}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn concurrent_checks_of_the_same_credentials_share_one_verification() {
+        let g = gate(1, 0, 100);
+        let phc = hash_password("right");
+        let v = || g.verify(IP_A, "u", "right", Some(&phc));
+        let all = tokio::join!(v(), v(), v(), v());
+        assert_eq!(
+            all,
+            (
+                Verdict::Valid,
+                Verdict::Valid,
+                Verdict::Valid,
+                Verdict::Valid
+            )
+        );
+        assert!(lock(&g.in_flight).is_empty());
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -161,8 +161,8 @@ impl Default for DispatcherSection {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSection {
-    /// Password verifications (argon2, ~19 MiB each) running at once; default: the number of
-    /// CPUs.
+    /// Password verifications (argon2, ~19 MiB each) running at once; default: half the
+    /// CPUs, at least one.
     pub password_verifiers: usize,
     /// Requests waiting for a verifier; beyond them a request is answered 503 at once.
     pub password_queue: usize,
