@@ -49,6 +49,14 @@ pub enum EngineError {
     /// The change is malformed.
     #[error("invalid change: {0}")]
     Invalid(String),
+    /// The entity's stored version is not the one the change was made against.
+    #[error("version mismatch: the change expected version {expected}, the stored one is {current}; read the entity again")]
+    VersionMismatch {
+        /// The version the caller expected.
+        expected: i64,
+        /// The version stored.
+        current: i64,
+    },
 }
 
 impl From<sqlx::Error> for EngineError {
@@ -207,6 +215,19 @@ impl Engine {
         tenant: &str,
         change: UserChange,
     ) -> Result<ChangeReceipt, EngineError> {
+        self.apply_user_change_at(tenant, change, None).await
+    }
+
+    /// [`Engine::apply_user_change`], made against `expected_version` when given: an update or
+    /// delete fails with [`EngineError::VersionMismatch`] unless the live user has that version.
+    /// The comparison runs inside the change's transaction, so concurrent writers of one user
+    /// are ordered by the database alone.
+    pub async fn apply_user_change_at(
+        &self,
+        tenant: &str,
+        change: UserChange,
+        expected_version: Option<i64>,
+    ) -> Result<ChangeReceipt, EngineError> {
         if tenant.is_empty() {
             return Err(EngineError::Invalid("tenant must not be empty".into()));
         }
@@ -220,6 +241,9 @@ impl Engine {
         };
         let old = store::user_in(&mut tx, tenant, &id).await?;
         let live_old = old.clone().filter(|user| !user.deleted);
+        if !matches!(change, UserChange::Create(_)) {
+            check_expected(expected_version, live_old.as_ref().map(|user| user.version))?;
+        }
         let new = match change {
             UserChange::Create(state) => {
                 if live_old.is_some() {
@@ -246,12 +270,7 @@ impl Engine {
         };
         store::put_user(&mut tx, &new)
             .await
-            .map_err(|error| match error {
-                StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    EngineError::Conflict(format!("user name `{}` is taken", new.user_name))
-                }
-                other => other.into(),
-            })?;
+            .map_err(|error| name_taken(error, "user name", &new.user_name))?;
         let changed = changed_claims(live_old.as_ref(), &new);
         let targets = store::targets_in(&mut tx, tenant).await?;
         let mut jobs = Vec::new();
@@ -327,9 +346,20 @@ impl Engine {
         change: UserChange,
     ) -> Result<(ChangeReceipt, Vec<JobOutcome>), EngineError> {
         let receipt = self.apply_user_change(tenant, change).await?;
+        let outcomes = self.wait_for_blocking(&receipt).await?;
+        Ok((receipt, outcomes))
+    }
+
+    /// Waits (bounded by the longest blocking timeout among them) for the outcomes of the
+    /// blocking targets' jobs of a committed change; none when no target is blocking. The wait
+    /// holds no transaction and no lock.
+    pub async fn wait_for_blocking(
+        &self,
+        receipt: &ChangeReceipt,
+    ) -> Result<Vec<JobOutcome>, EngineError> {
         let blocking = receipt.blocking_jobs();
         if blocking.is_empty() {
-            return Ok((receipt, Vec::new()));
+            return Ok(Vec::new());
         }
         let timeout = receipt
             .jobs
@@ -338,10 +368,8 @@ impl Engine {
             .map(|job| job.blocking_timeout_ms)
             .max()
             .unwrap_or_default();
-        let outcomes = self
-            .wait_for_jobs(&blocking, Duration::from_millis(timeout.max(0) as u64))
-            .await?;
-        Ok((receipt, outcomes))
+        self.wait_for_jobs(&blocking, Duration::from_millis(timeout.max(0) as u64))
+            .await
     }
 
     /// Applies a group change and queues one job per target of the tenant, in one
@@ -351,6 +379,17 @@ impl Engine {
         &self,
         tenant: &str,
         change: GroupChange,
+    ) -> Result<ChangeReceipt, EngineError> {
+        self.apply_group_change_at(tenant, change, None).await
+    }
+
+    /// [`Engine::apply_group_change`], made against `expected_version` when given (see
+    /// [`Engine::apply_user_change_at`]).
+    pub async fn apply_group_change_at(
+        &self,
+        tenant: &str,
+        change: GroupChange,
+        expected_version: Option<i64>,
     ) -> Result<ChangeReceipt, EngineError> {
         let mut tx = self.store.begin_write().await?;
         let id = match &change {
@@ -367,6 +406,9 @@ impl Engine {
         let old = store::group_in(&mut tx, tenant, &id)
             .await?
             .filter(|group| !group.deleted);
+        if !matches!(change, GroupChange::Create(_)) {
+            check_expected(expected_version, old.as_ref().map(|group| group.version))?;
+        }
         let (new, operation) = match change {
             GroupChange::Create(state) => {
                 if old.is_some() {
@@ -397,7 +439,9 @@ impl Engine {
                 (deleted, Operation::Delete)
             }
         };
-        store::put_group(&mut tx, &new).await?;
+        store::put_group(&mut tx, &new)
+            .await
+            .map_err(|error| name_taken(error, "group display name", &new.display_name))?;
         let targets = store::targets_in(&mut tx, tenant).await?;
         let jobs: Vec<NewJob> = targets
             .iter()
@@ -526,6 +570,30 @@ impl Engine {
             Some(_) => Ok(()),
             None => Err(EngineError::NotFound(format!("target `{tenant}/{target}`"))),
         }
+    }
+}
+
+/// A unique-index violation on writing an entity as the conflict it means: its name (compared
+/// case-insensitively within the tenant) belongs to another live entity.
+fn name_taken(error: StoreError, what: &str, name: &str) -> EngineError {
+    match error {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            EngineError::Conflict(format!(
+                "{what} `{name}` is taken (names are unique in any case)"
+            ))
+        }
+        other => other.into(),
+    }
+}
+
+/// Fails unless the live entity's version (`None`: no live entity, reported elsewhere) is the
+/// expected one (`None`: any).
+fn check_expected(expected: Option<i64>, current: Option<i64>) -> Result<(), EngineError> {
+    match (expected, current) {
+        (Some(expected), Some(current)) if expected != current => {
+            Err(EngineError::VersionMismatch { expected, current })
+        }
+        _ => Ok(()),
     }
 }
 

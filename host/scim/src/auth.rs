@@ -3,10 +3,12 @@
 //! [`Authenticator`] is the policy hook the router calls on every request; [`CredentialStore`]
 //! is a ready implementation holding only hashes: argon2id PHC strings for passwords, SHA-256
 //! digests for bearer tokens (tokens are high-entropy secrets, so a fast hash is appropriate
-//! and verification stays constant-time through the digest comparison).
+//! and verification stays constant-time through the digest comparison). Passwords are checked
+//! through a [`PasswordGate`], which bounds what Basic requests can cost the server.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::RwLock;
 
@@ -18,6 +20,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::backend::TenantId;
+use crate::password_gate::{GateLimits, PasswordGate, Verdict};
 
 /// Credentials presented by a client.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,11 +80,38 @@ pub struct Principal {
 /// A boxed, sendable future (keeps [`Authenticator`] object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What authentication decided about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthDecision {
+    /// The credentials belong to this principal.
+    Granted(Principal),
+    /// The credentials are wrong (401).
+    Denied,
+    /// The server cannot check credentials right now (503 with `Retry-After`).
+    Busy,
+}
+
 /// Decides who a request comes from. `None` means 401.
 pub trait Authenticator: Send + Sync + 'static {
     /// Verifies credentials and returns the principal they belong to.
     fn authenticate<'a>(&'a self, credentials: &'a Credentials)
         -> BoxFuture<'a, Option<Principal>>;
+
+    /// Decides about credentials presented from `client` (the peer address, when known).
+    /// By default, [`Authenticator::authenticate`] without regard to the client.
+    fn decide<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'a, AuthDecision> {
+        let _ = client;
+        Box::pin(async move {
+            match self.authenticate(credentials).await {
+                Some(principal) => AuthDecision::Granted(principal),
+                None => AuthDecision::Denied,
+            }
+        })
+    }
 }
 
 struct BasicEntry {
@@ -94,12 +124,21 @@ struct BasicEntry {
 pub struct CredentialStore {
     basic: RwLock<HashMap<String, BasicEntry>>,
     bearer: RwLock<HashMap<[u8; 32], (TenantId, String)>>,
+    gate: PasswordGate,
 }
 
 impl CredentialStore {
-    /// An empty store.
+    /// An empty store whose password checks have the default bounds ([`GateLimits`]).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose password checks have the given bounds.
+    pub fn with_limits(limits: GateLimits) -> Self {
+        Self {
+            gate: PasswordGate::new(limits),
+            ..Self::default()
+        }
     }
 
     /// Adds (or replaces) a Basic user for `tenant`; the password is hashed with argon2id.
@@ -110,6 +149,8 @@ impl CredentialStore {
 
     /// Adds a Basic user from an existing argon2 PHC string (e.g. loaded from storage).
     pub fn add_basic_hashed(&self, tenant: TenantId, username: &str, phc: &str) {
+        // A replaced password must not stay valid through a remembered verification.
+        self.gate.forget_verified();
         self.basic
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -161,30 +202,49 @@ impl Authenticator for CredentialStore {
         credentials: &'a Credentials,
     ) -> BoxFuture<'a, Option<Principal>> {
         Box::pin(async move {
+            match self.decide(credentials, None).await {
+                AuthDecision::Granted(principal) => Some(principal),
+                AuthDecision::Denied | AuthDecision::Busy => None,
+            }
+        })
+    }
+
+    fn decide<'a>(
+        &'a self,
+        credentials: &'a Credentials,
+        client: Option<IpAddr>,
+    ) -> BoxFuture<'a, AuthDecision> {
+        Box::pin(async move {
             match credentials {
                 Credentials::Basic { username, password } => {
                     let entry = {
                         let map = self.basic.read().unwrap_or_else(|p| p.into_inner());
                         map.get(username).map(|e| (e.phc.clone(), e.tenant.clone()))
                     };
-                    let (phc, tenant) = entry?;
-                    let password = password.clone();
-                    // argon2 is deliberately slow: keep it off the async workers.
-                    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
-                        .await
-                        .unwrap_or(false);
-                    ok.then(|| Principal {
-                        tenant,
-                        subject: username.clone(),
-                    })
+                    let (phc, tenant) = entry.unzip();
+                    let verdict = self
+                        .gate
+                        .verify(client, username, password, phc.as_deref())
+                        .await;
+                    match (verdict, tenant) {
+                        (Verdict::Valid, Some(tenant)) => AuthDecision::Granted(Principal {
+                            tenant,
+                            subject: username.clone(),
+                        }),
+                        (Verdict::Busy, _) => AuthDecision::Busy,
+                        _ => AuthDecision::Denied,
+                    }
                 }
                 Credentials::Bearer(token) => {
                     let digest = token_digest(token);
                     let map = self.bearer.read().unwrap_or_else(|p| p.into_inner());
-                    map.get(&digest).map(|(tenant, label)| Principal {
-                        tenant: tenant.clone(),
-                        subject: label.clone(),
-                    })
+                    match map.get(&digest) {
+                        Some((tenant, label)) => AuthDecision::Granted(Principal {
+                            tenant: tenant.clone(),
+                            subject: label.clone(),
+                        }),
+                        None => AuthDecision::Denied,
+                    }
                 }
             }
         })

@@ -4,10 +4,11 @@
 //! The resource handlers (create, read, replace/patch, delete, list, search) are written once,
 //! generic over [`ScimResourceKind`], and mounted for [`User`] and [`Group`].
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
@@ -16,7 +17,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Extension, Router};
 use serde_json::Value;
 
-use crate::auth::{Authenticator, Credentials, Principal};
+use crate::auth::{AuthDecision, Authenticator, Credentials, Principal};
 use crate::backend::ScimBackend;
 use crate::bulk;
 use crate::compat;
@@ -121,23 +122,43 @@ fn resource_routes<B: ScimBackend, K: ScimResourceKind>(
         )
 }
 
+/// Authenticates every request. The peer address, when the server provides it (axum's
+/// `into_make_service_with_connect_info::<SocketAddr>`), lets password checks back off per
+/// client.
 async fn authenticate<B: ScimBackend>(State(st): St<B>, mut req: Request, next: Next) -> Response {
     let creds = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(Credentials::from_header);
-    let principal = match creds {
-        Some(c) => st.auth.authenticate(&c).await,
-        None => None,
+    let client = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let decision = match creds {
+        Some(c) => st.auth.decide(&c, client).await,
+        None => AuthDecision::Denied,
     };
-    match principal {
-        Some(p) => {
+    match decision {
+        AuthDecision::Granted(p) => {
             tracing::debug!(tenant = %p.tenant, subject = %p.subject, "scim request authenticated");
             req.extensions_mut().insert(p);
             next.run(req).await
         }
-        None => ScimError::unauthorized().into_response(),
+        AuthDecision::Denied => ScimError::unauthorized().into_response(),
+        AuthDecision::Busy => {
+            let mut response = ScimError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "too many password checks are in progress; retry shortly, or authenticate \
+                 with a bearer token",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
     }
 }
 

@@ -6,12 +6,26 @@
 //! extension-URN-prefixed names), `remove` with a value list (Entra's member removal), and
 //! `add`/`replace` through an `eq` value filter that matches nothing, which creates the element
 //! (`emails[type eq "work"].value`).
+//!
+//! The work per request is bounded: at most [`MAX_OPERATIONS`] operations carrying at most
+//! [`MAX_VALUES`] values in all, and applying them is linear in the size of the resource and
+//! of the values (elements of a multi-valued attribute are found through a hash index, not by
+//! scanning the list for each value).
+
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::error::{ScimError, ScimResult};
+use crate::error::{ScimError, ScimResult, ScimType};
 use crate::filter::{self, AttrPath, CompareOp, Filter, PatchPath};
 use crate::schema::{self, AttrDef, ResourceKind, PATCH_OP_URN};
+
+/// The most operations one PATCH request may carry.
+pub const MAX_OPERATIONS: usize = 1_000;
+
+/// The most values one PATCH request may carry, over all its operations: each element of an
+/// array value counts, and each attribute of a path-less or extension object value.
+pub const MAX_VALUES: usize = 10_000;
 
 /// The three PATCH operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +72,41 @@ pub fn parse_request(body: &Value) -> ScimResult<Vec<PatchOp>> {
     if ops.is_empty() {
         return Err(ScimError::invalid_value("\"Operations\" is empty"));
     }
-    ops.iter().map(parse_op).collect()
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::bad_request(
+            ScimType::TooMany,
+            format!(
+                "the request has {} operations; at most {MAX_OPERATIONS} are accepted in one \
+                 PATCH: split it into several requests",
+                ops.len()
+            ),
+        ));
+    }
+    let parsed: Vec<PatchOp> = ops.iter().map(parse_op).collect::<ScimResult<_>>()?;
+    let values: usize = parsed
+        .iter()
+        .map(|op| op.value.as_ref().map_or(0, value_count))
+        .sum();
+    if values > MAX_VALUES {
+        return Err(ScimError::bad_request(
+            ScimType::TooMany,
+            format!(
+                "the request carries {values} values; at most {MAX_VALUES} are accepted in one \
+                 PATCH: split it into several requests"
+            ),
+        ));
+    }
+    Ok(parsed)
+}
+
+/// How many values an operation's value carries: the elements of an array, the values of an
+/// object's attributes (counted the same way), one for anything else.
+fn value_count(v: &Value) -> usize {
+    match v {
+        Value::Array(items) => items.len().max(1),
+        Value::Object(map) => map.values().map(value_count).sum::<usize>().max(1),
+        _ => 1,
+    }
 }
 
 fn parse_op(v: &Value) -> ScimResult<PatchOp> {
@@ -294,11 +342,23 @@ fn apply_single(
     Ok(())
 }
 
-fn same_element(a: &Value, b: &Value) -> bool {
-    match (filter::get_ci(a, "value"), filter::get_ci(b, "value")) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
+/// What identifies an element of a multi-valued attribute: its `value` when it has one, else
+/// the whole element. Two elements are the same exactly when their identities are equal
+/// (objects serialise with sorted keys, so equal values serialise equally).
+fn identity(v: &Value) -> String {
+    match filter::get_ci(v, "value") {
+        Some(x) => format!("v{x}"),
+        None => format!("e{v}"),
     }
+}
+
+/// The position of the first element of each identity in a list of elements.
+fn first_positions(items: &[Value]) -> HashMap<String, usize> {
+    let mut positions = HashMap::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        positions.entry(identity(item)).or_insert(i);
+    }
+    positions
 }
 
 fn as_list(v: Value) -> Vec<Value> {
@@ -354,11 +414,14 @@ fn apply_multi(
     let mut items = take_items(container, key);
     match (sub, op) {
         (None, OpKind::Add) => {
+            let mut positions = first_positions(&items);
             for v in as_list(value.unwrap_or_default()) {
-                if let Some(pos) = items.iter().position(|e| same_element(e, &v)) {
-                    items[pos] = v;
-                } else {
-                    items.push(v);
+                match positions.get(&identity(&v)) {
+                    Some(&pos) => items[pos] = v,
+                    None => {
+                        positions.insert(identity(&v), items.len());
+                        items.push(v);
+                    }
                 }
             }
         }
@@ -366,8 +429,8 @@ fn apply_multi(
         (None, OpKind::Remove) => match value {
             // Entra ID removes members by listing them in `value`.
             Some(v) => {
-                let gone = as_list(v);
-                items.retain(|e| !gone.iter().any(|g| same_element(e, g)));
+                let gone: HashSet<String> = as_list(v).iter().map(identity).collect();
+                items.retain(|e| !gone.contains(&identity(e)));
             }
             None => items.clear(),
         },
@@ -469,9 +532,13 @@ fn apply_filtered(
 
     match (sub, op) {
         (None, OpKind::Remove) => {
+            let mut hit = vec![false; items.len()];
+            for &i in &hits {
+                hit[i] = true;
+            }
             let mut i = 0;
             items.retain(|_| {
-                let keep = !hits.contains(&i);
+                let keep = !hit[i];
                 i += 1;
                 keep
             });
@@ -569,6 +636,80 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.scim_type, Some(crate::error::ScimType::NoTarget));
+    }
+
+    #[test]
+    fn many_values_merge_by_identity() {
+        let base = json!({"userName": "a", "emails": [
+            {"value": "0@x.com", "type": "work"}, {"value": "1@x.com", "type": "home"}]});
+        // 5,000 values, 2 of which are already there and 1,000 given twice.
+        let added: Vec<Value> = (0..5_000)
+            .chain(0..1_000)
+            .map(|i| json!({"value": format!("{i}@x.com"), "type": "other"}))
+            .collect();
+        let r = run(
+            base.clone(),
+            json!({"Operations": [{"op": "add", "path": "emails", "value": added}]}),
+        )
+        .unwrap();
+        let emails = r["emails"].as_array().unwrap();
+        assert_eq!(emails.len(), 5_000);
+        // Existing elements are replaced in place; new ones keep their order.
+        assert_eq!(emails[0], json!({"value": "0@x.com", "type": "other"}));
+        assert_eq!(emails[1]["value"], json!("1@x.com"));
+        assert_eq!(emails[4_999]["value"], json!("4999@x.com"));
+
+        let gone: Vec<Value> = (0..4_990)
+            .map(|i| json!({"value": format!("{i}@x.com")}))
+            .collect();
+        let r = run(
+            r,
+            json!({"Operations": [{"op": "remove", "path": "emails", "value": gone}]}),
+        )
+        .unwrap();
+        let left: Vec<&str> = r["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(left.len(), 10);
+        assert_eq!(left[0], "4990@x.com");
+
+        // Elements without a value are the same only when equal as a whole.
+        let r = run(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "add", "path": "addresses", "value": [
+                {"locality": "A"}, {"locality": "B"}, {"locality": "A"}]}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["addresses"],
+            json!([{"locality": "A"}, {"locality": "B"}])
+        );
+    }
+
+    #[test]
+    fn work_per_request_is_bounded() {
+        let op = json!({"op": "replace", "path": "title", "value": "x"});
+        let ops = vec![op; MAX_OPERATIONS + 1];
+        let e = parse_request(&json!({"Operations": ops})).unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::error::ScimType::TooMany));
+        assert!(e.detail.contains("at most 1000"), "{}", e.detail);
+
+        let values: Vec<Value> = (0..20_000)
+            .map(|i| json!({"value": format!("{i}@x.com")}))
+            .collect();
+        let e = parse_request(&json!({"Operations": [
+            {"op": "add", "value": {"emails": values}}]}))
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(crate::error::ScimType::TooMany));
+        assert!(e.detail.contains("20000 values"), "{}", e.detail);
+
+        let values: Vec<Value> = (0..MAX_VALUES).map(|i| json!(format!("{i}"))).collect();
+        assert!(parse_request(&json!({"Operations": [
+            {"op": "add", "path": "emails", "value": values}]}))
+        .is_ok());
     }
 
     #[test]

@@ -20,6 +20,8 @@
 
 #[path = "../tests/support/org.rs"]
 mod org_support;
+#[path = "support/scim_bench.rs"]
+mod scim_bench;
 
 use org_support::org;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,20 +31,13 @@ use std::time::{Duration, Instant};
 use provisioner_engine::store::{JobFilter, JobState};
 use provisioner_server::config::{BearerCredential, TenantConfig};
 use provisioner_server::{self as server, quickstart, ServerHandle};
-use salesforce_emulator::{Emulator, EmulatorConfig};
+use scim_bench::{env_size, percentile, quickstart_with_bearer, roomy_emulator};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "scim-bench-password";
 const TOKEN: &str = "scim-bench-token";
 const BLOCKING_TENANT: &str = "blocking.example";
 const BLOCKING_TOKEN: &str = "scim-bench-blocking-token";
-
-fn env_size(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
 
 #[derive(Clone, Copy)]
 enum Auth {
@@ -143,11 +138,6 @@ async fn settle(server: &ServerHandle) -> usize {
     panic!("jobs did not settle in 120 s");
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let index = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index].as_secs_f64() * 1000.0
-}
-
 fn summary(mut samples: Vec<Duration>) -> (f64, f64, f64) {
     samples.sort();
     let mean = samples.iter().map(Duration::as_secs_f64).sum::<f64>() / samples.len() as f64;
@@ -176,21 +166,9 @@ fn main() {
 }
 
 async fn run(users: usize, basic_users: usize, concurrency: usize, sequential: usize) {
-    let emulator = Emulator::start(EmulatorConfig {
-        licences: 1_000_000,
-        api_max: 100_000_000,
-        request_log_capacity: 10,
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emulator = roomy_emulator().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", PASSWORD);
-    config.runtime.cache_dir = Some(dir.path().join("cache"));
-    config.tenants[0].bearer.push(BearerCredential {
-        label: "bench".into(),
-        token: format!("literal:{TOKEN}"),
-    });
+    let mut config = quickstart_with_bearer(&emulator, dir.path(), PASSWORD, TOKEN);
     // A second tenant with the same Salesforce target, configured blocking.
     let mut blocking_target = quickstart::tutorial_target(&org(&emulator));
     blocking_target.outbound.blocking = true;

@@ -10,8 +10,14 @@
 //!
 //! Attributes without a claim (`password`, `ims`, `photos`, `x509Certificates`, entitlement
 //! `display`, `meta.created`) are not kept. The engine's version numbers are the SCIM versions
-//! (`W/"<n>"`). Version checks and the case-insensitive uniqueness of `userName` and group
-//! `displayName` run under one in-process write lock, so a single server process is race-free.
+//! (`W/"<n>"`).
+//!
+//! Nothing is shared between requests: the database orders the writes. Version checks run
+//! inside each change's transaction ([`Engine::apply_user_change_at`]), and the case-insensitive
+//! uniqueness of `userName` and group `displayName` is a unique index, whose violation the engine
+//! reports as a conflict (SCIM 409 `uniqueness`). A blocking target's wait starts after the
+//! change has committed and holds neither a lock nor a transaction, so one tenant's slow target
+//! never delays another tenant's writes.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -20,25 +26,24 @@ use scim::claims::WSO2_DIALECT;
 use scim::resource::{etag, Address, EnterpriseUser, Manager, Meta, MultiValue, Name, ResourceRef};
 use scim::schema::{ENTERPRISE_URN, GROUP_URN, USER_URN};
 use scim::{GroupResource, UserResource};
-use tokio::sync::Mutex;
 
 use provisioner_engine::store::{GroupRecord, StoreError, UserRecord};
 use provisioner_engine::{Engine, EngineError, GroupChange, GroupState, UserChange, UserState};
+
+/// How often removing a deleted entity from one group is retried when that group changes
+/// concurrently (each retry reads the group again).
+const MEMBERSHIP_RETRIES: usize = 16;
 
 /// A [`ScimBackend`] that writes through the provisioning [`Engine`].
 #[derive(Debug)]
 pub struct EngineBackend {
     engine: Engine,
-    writes: Mutex<()>,
 }
 
 impl EngineBackend {
     /// A backend over `engine`.
     pub fn new(engine: Engine) -> Self {
-        Self {
-            engine,
-            writes: Mutex::new(()),
-        }
+        Self { engine }
     }
 
     /// The engine the backend writes through.
@@ -64,35 +69,6 @@ impl EngineBackend {
             .map_err(unavailable)?
             .filter(|g| !g.deleted)
             .ok_or(BackendError::NotFound)
-    }
-
-    /// Fails with a conflict if another live user of the tenant has this name (any case).
-    async fn check_user_name(&self, tenant: &str, name: &str, except: &str) -> BackendResult<()> {
-        let store = self.engine.store();
-        if store
-            .user_name_taken(tenant, name, except)
-            .await
-            .map_err(unavailable)?
-        {
-            return Err(BackendError::Conflict(format!(
-                "userName \"{name}\" is already in use"
-            )));
-        }
-        Ok(())
-    }
-
-    async fn check_group_name(&self, tenant: &str, name: &str, except: &str) -> BackendResult<()> {
-        let store = self.engine.store();
-        if store
-            .group_name_taken(tenant, name, except)
-            .await
-            .map_err(unavailable)?
-        {
-            return Err(BackendError::Conflict(format!(
-                "group \"{name}\" already exists"
-            )));
-        }
-        Ok(())
     }
 
     async fn group_records(&self, tenant: &str) -> BackendResult<Vec<GroupRecord>> {
@@ -130,22 +106,92 @@ impl EngineBackend {
         Ok(group_resource(&g, &users, &groups))
     }
 
+    /// Commits a user change made against `expected` (an ETag; `None`: any version), then waits
+    /// for the blocking targets' outcomes, holding nothing shared while it waits.
     async fn write_user(
         &self,
         tenant: &TenantId,
         change: UserChange,
-    ) -> BackendResult<provisioner_engine::ChangeReceipt> {
-        let (receipt, outcomes) = self
+        expected: Option<&str>,
+    ) -> BackendResult<()> {
+        let expected = expected.map(version_number).transpose()?;
+        let receipt = self
             .engine
-            .apply_user_change_blocking(&tenant.0, change)
+            .apply_user_change_at(&tenant.0, change, expected)
+            .await
+            .map_err(engine_error)?;
+        let outcomes = self
+            .engine
+            .wait_for_blocking(&receipt)
             .await
             .map_err(engine_error)?;
         for outcome in outcomes {
             tracing::info!(tenant = %tenant, target = %outcome.target, state = %outcome.state,
                 error = ?outcome.error, "blocking provisioning outcome");
         }
-        Ok(receipt)
+        Ok(())
     }
+
+    /// Commits a group change made against `expected` (an ETag; `None`: any version).
+    async fn write_group(
+        &self,
+        tenant: &TenantId,
+        change: GroupChange,
+        expected: Option<&str>,
+    ) -> BackendResult<()> {
+        let expected = expected.map(version_number).transpose()?;
+        self.engine
+            .apply_group_change_at(&tenant.0, change, expected)
+            .await
+            .map_err(engine_error)?;
+        Ok(())
+    }
+
+    /// Removes `id` from the members of every group of the tenant. Each group is one change
+    /// made against the version just read; a group changed in between is read again.
+    async fn remove_from_groups(&self, tenant: &str, id: &str) -> BackendResult<()> {
+        for group in self.group_records(tenant).await? {
+            let mut group = group;
+            for attempt in 1.. {
+                if !group.members.iter().any(|m| m == id) {
+                    break;
+                }
+                let state = GroupState {
+                    id: group.id.clone(),
+                    display_name: group.display_name.clone(),
+                    members: group.members.iter().filter(|m| *m != id).cloned().collect(),
+                };
+                let change = GroupChange::Update(state);
+                match self
+                    .engine
+                    .apply_group_change_at(tenant, change, Some(group.version))
+                    .await
+                {
+                    Ok(_) | Err(EngineError::NotFound(_)) => break,
+                    Err(EngineError::VersionMismatch { .. }) if attempt < MEMBERSHIP_RETRIES => {
+                        match self.live_group(tenant, &group.id).await {
+                            Ok(fresh) => group = fresh,
+                            Err(BackendError::NotFound) => break,
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    Err(e) => return Err(engine_error(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The engine version an ETag (`W/"<n>"`) stands for; an ETag this backend never issued
+/// matches no stored version.
+fn version_number(etag: &str) -> BackendResult<i64> {
+    let digits = etag.trim();
+    let digits = digits
+        .strip_prefix("W/")
+        .unwrap_or(digits)
+        .trim_matches('"');
+    digits.parse().map_err(|_| BackendError::PreconditionFailed)
 }
 
 fn unavailable(e: StoreError) -> BackendError {
@@ -157,14 +203,8 @@ fn engine_error(e: EngineError) -> BackendError {
         EngineError::NotFound(_) => BackendError::NotFound,
         EngineError::Conflict(m) => BackendError::Conflict(m),
         EngineError::Invalid(m) => BackendError::Unavailable(format!("rejected change: {m}")),
+        EngineError::VersionMismatch { .. } => BackendError::PreconditionFailed,
         EngineError::Store(e) => unavailable(e),
-    }
-}
-
-fn check_version(record_version: i64, expected: Option<&str>) -> BackendResult<()> {
-    match expected {
-        Some(v) if v != etag(record_version.max(0) as u64) => Err(BackendError::PreconditionFailed),
-        _ => Ok(()),
     }
 }
 
@@ -370,9 +410,6 @@ impl ScimBackend for EngineBackend {
         tenant: &TenantId,
         user: UserResource,
     ) -> BackendResult<UserResource> {
-        let _write = self.writes.lock().await;
-        self.check_user_name(&tenant.0, &user.user_name, &user.id)
-            .await?;
         if self
             .engine
             .store()
@@ -383,7 +420,7 @@ impl ScimBackend for EngineBackend {
         {
             return Err(BackendError::Conflict("id already in use".into()));
         }
-        self.write_user(tenant, UserChange::Create(user_state(&user)))
+        self.write_user(tenant, UserChange::Create(user_state(&user)), None)
             .await?;
         self.live_user(&tenant.0, &user.id)
             .await
@@ -402,12 +439,8 @@ impl ScimBackend for EngineBackend {
         user: UserResource,
         expected_version: &str,
     ) -> BackendResult<UserResource> {
-        let _write = self.writes.lock().await;
-        let current = self.live_user(&tenant.0, &user.id).await?;
-        check_version(current.version, Some(expected_version))?;
-        self.check_user_name(&tenant.0, &user.user_name, &user.id)
-            .await?;
-        self.write_user(tenant, UserChange::Update(user_state(&user)))
+        let change = UserChange::Update(user_state(&user));
+        self.write_user(tenant, change, Some(expected_version))
             .await?;
         self.live_user(&tenant.0, &user.id)
             .await
@@ -420,27 +453,11 @@ impl ScimBackend for EngineBackend {
         id: &str,
         expected_version: Option<&str>,
     ) -> BackendResult<()> {
-        let _write = self.writes.lock().await;
-        let current = self.live_user(&tenant.0, id).await?;
-        check_version(current.version, expected_version)?;
-        self.write_user(tenant, UserChange::Delete { id: id.into() })
-            .await?;
+        let change = UserChange::Delete { id: id.into() };
+        self.write_user(tenant, change, expected_version).await?;
         // Memberships: a separate change per group (the engine has no multi-entity change).
         // Until they commit, reads already leave the deleted user out of every group.
-        for group in self.group_records(&tenant.0).await? {
-            if group.members.iter().any(|m| m == id) {
-                let state = GroupState {
-                    id: group.id.clone(),
-                    display_name: group.display_name.clone(),
-                    members: group.members.into_iter().filter(|m| m != id).collect(),
-                };
-                self.engine
-                    .apply_group_change(&tenant.0, GroupChange::Update(state))
-                    .await
-                    .map_err(engine_error)?;
-            }
-        }
-        Ok(())
+        self.remove_from_groups(&tenant.0, id).await
     }
 
     async fn list_users(&self, tenant: &TenantId) -> BackendResult<Vec<UserResource>> {
@@ -460,13 +477,8 @@ impl ScimBackend for EngineBackend {
         tenant: &TenantId,
         group: GroupResource,
     ) -> BackendResult<GroupResource> {
-        let _write = self.writes.lock().await;
-        self.check_group_name(&tenant.0, &group.display_name, &group.id)
-            .await?;
-        self.engine
-            .apply_group_change(&tenant.0, GroupChange::Create(group_state(&group)))
-            .await
-            .map_err(engine_error)?;
+        let change = GroupChange::Create(group_state(&group));
+        self.write_group(tenant, change, None).await?;
         let stored = self.live_group(&tenant.0, &group.id).await?;
         self.render_group(&tenant.0, stored).await
     }
@@ -482,15 +494,9 @@ impl ScimBackend for EngineBackend {
         group: GroupResource,
         expected_version: &str,
     ) -> BackendResult<GroupResource> {
-        let _write = self.writes.lock().await;
-        let current = self.live_group(&tenant.0, &group.id).await?;
-        check_version(current.version, Some(expected_version))?;
-        self.check_group_name(&tenant.0, &group.display_name, &group.id)
+        let change = GroupChange::Update(group_state(&group));
+        self.write_group(tenant, change, Some(expected_version))
             .await?;
-        self.engine
-            .apply_group_change(&tenant.0, GroupChange::Update(group_state(&group)))
-            .await
-            .map_err(engine_error)?;
         let stored = self.live_group(&tenant.0, &group.id).await?;
         self.render_group(&tenant.0, stored).await
     }
@@ -501,27 +507,9 @@ impl ScimBackend for EngineBackend {
         id: &str,
         expected_version: Option<&str>,
     ) -> BackendResult<()> {
-        let _write = self.writes.lock().await;
-        let current = self.live_group(&tenant.0, id).await?;
-        check_version(current.version, expected_version)?;
-        self.engine
-            .apply_group_change(&tenant.0, GroupChange::Delete { id: id.into() })
-            .await
-            .map_err(engine_error)?;
-        for group in self.group_records(&tenant.0).await? {
-            if group.members.iter().any(|m| m == id) {
-                let state = GroupState {
-                    id: group.id.clone(),
-                    display_name: group.display_name.clone(),
-                    members: group.members.into_iter().filter(|m| m != id).collect(),
-                };
-                self.engine
-                    .apply_group_change(&tenant.0, GroupChange::Update(state))
-                    .await
-                    .map_err(engine_error)?;
-            }
-        }
-        Ok(())
+        let change = GroupChange::Delete { id: id.into() };
+        self.write_group(tenant, change, expected_version).await?;
+        self.remove_from_groups(&tenant.0, id).await
     }
 
     async fn list_groups(&self, tenant: &TenantId) -> BackendResult<Vec<GroupResource>> {

@@ -70,6 +70,9 @@ pub struct ServerConfig {
     /// Dispatcher settings.
     #[serde(default)]
     pub dispatcher: DispatcherSection,
+    /// Bounds on password (HTTP Basic) verification.
+    #[serde(default)]
+    pub auth: AuthSection,
     /// The tenants served.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -195,6 +198,58 @@ impl Default for DispatcherSection {
     }
 }
 
+/// `[auth]`: what HTTP Basic requests may cost the server (see [`scim::PasswordGate`]).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    /// Password verifications (argon2, ~19 MiB each) running at once; default: half the
+    /// CPUs, at least one.
+    pub password_verifiers: usize,
+    /// Requests waiting for a verifier; beyond them a request is answered 503 at once.
+    pub password_queue: usize,
+    /// How long a successful verification is remembered, in seconds (0: never).
+    pub verified_cache_secs: u64,
+    /// How many successful verifications are remembered at most.
+    pub verified_cache_entries: usize,
+    /// Consecutive failures of one client address or user name before back-off starts.
+    pub free_failures: u32,
+    /// The first back-off window in milliseconds; each further failure doubles it.
+    pub backoff_base_ms: u64,
+    /// The longest back-off window in milliseconds.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        let d = scim::GateLimits::default();
+        Self {
+            password_verifiers: d.verifiers,
+            password_queue: d.queue,
+            verified_cache_secs: d.cache_ttl.as_secs(),
+            verified_cache_entries: d.cache_entries,
+            free_failures: d.free_failures,
+            backoff_base_ms: d.base_backoff.as_millis() as u64,
+            backoff_max_ms: d.max_backoff.as_millis() as u64,
+        }
+    }
+}
+
+impl AuthSection {
+    /// The password gate's bounds these settings describe.
+    pub fn limits(&self) -> scim::GateLimits {
+        scim::GateLimits {
+            verifiers: self.password_verifiers,
+            queue: self.password_queue,
+            cache_ttl: std::time::Duration::from_secs(self.verified_cache_secs),
+            cache_entries: self.verified_cache_entries,
+            free_failures: self.free_failures,
+            base_backoff: std::time::Duration::from_millis(self.backoff_base_ms),
+            max_backoff: std::time::Duration::from_millis(self.backoff_max_ms),
+            ..scim::GateLimits::default()
+        }
+    }
+}
+
 /// `[[tenants]]`: one tenant, its inbound credentials and its targets.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -290,6 +345,10 @@ pub struct MappingEntry {
     #[serde(default)]
     pub default: Option<String>,
 }
+
+/// The longest a blocking write may wait for a target's outcome
+/// (`[tenants.targets.outbound] timeout_ms`), in milliseconds.
+pub const MAX_BLOCKING_TIMEOUT_MS: i64 = 60_000;
 
 /// `[tenants.targets.outbound]`: blocking mode, who is provisioned, retry limits.
 #[derive(Clone, Debug, Deserialize)]
@@ -518,6 +577,18 @@ impl ServerConfig {
                 ),
             ));
         }
+        if self.auth.password_verifiers == 0 {
+            return Err(err(
+                "auth.password_verifiers".into(),
+                "must be at least 1: with no verifier no Basic request could be answered".into(),
+            ));
+        }
+        if self.auth.backoff_max_ms < self.auth.backoff_base_ms {
+            return Err(err(
+                "auth.backoff_max_ms".into(),
+                "must be at least auth.backoff_base_ms".into(),
+            ));
+        }
         let mut tenants = BTreeSet::new();
         let mut usernames = BTreeSet::new();
         for (ti, tenant) in self.tenants.iter().enumerate() {
@@ -629,10 +700,15 @@ impl ServerConfig {
                         "must be at least 1".into(),
                     ));
                 }
-                if o.timeout_ms < 0 {
+                if !(0..=MAX_BLOCKING_TIMEOUT_MS).contains(&o.timeout_ms) {
                     return Err(err(
                         format!("{at}.outbound.timeout_ms"),
-                        "must not be negative".into(),
+                        format!(
+                            "is {} ms; a blocking write waits between 0 and \
+                             {MAX_BLOCKING_TIMEOUT_MS} ms (60 s) for the target: the SCIM \
+                             client is held that long, so a slower target should not be blocking",
+                            o.timeout_ms
+                        ),
                     ));
                 }
                 if o.backoff_base_ms < 0 || o.backoff_cap_ms < o.backoff_base_ms {

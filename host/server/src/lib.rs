@@ -200,7 +200,7 @@ pub async fn register_targets(
 
 /// The Basic and bearer credentials of every tenant (plain passwords hashed with argon2id).
 pub fn credentials(config: &ServerConfig) -> Result<CredentialStore, ConfigError> {
-    let store = CredentialStore::new();
+    let store = CredentialStore::with_limits(config.auth.limits());
     for tenant in &config.tenants {
         let id = TenantId::new(tenant.name.clone());
         for basic in &tenant.basic {
@@ -353,11 +353,11 @@ fn serve<L>(
     mut stopped: watch::Receiver<bool>,
 ) -> JoinHandle<std::io::Result<()>>
 where
-    L: axum::serve::Listener,
-    L::Addr: Debug,
+    L: axum::serve::Listener<Addr = SocketAddr>,
 {
     tokio::spawn(async move {
-        axum::serve(listener, app)
+        // The client's address reaches the handlers (per-client authentication back-off).
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = stopped.wait_for(|s| *s).await;
             })

@@ -95,6 +95,16 @@ fn semantic_errors_name_the_key() {
             "tenants[1].basic[0].username",
             "unique across tenants",
         ),
+        (
+            "[[tenants]]\nname = \"t\"\n[[tenants.targets]]\nname = \"sf\"\nconnector = \"builtin:salesforce\"\n[tenants.targets.outbound]\nblocking = true\ntimeout_ms = 3600000\n",
+            "tenants[0].targets[0].outbound.timeout_ms",
+            "is 3600000 ms; a blocking write waits between 0 and 60000 ms",
+        ),
+        (
+            "[auth]\npassword_verifiers = 0\n",
+            "auth.password_verifiers",
+            "must be at least 1",
+        ),
     ];
     for (text, key, message) in cases {
         let path = write(dir.path(), text);

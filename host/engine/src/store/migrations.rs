@@ -20,6 +20,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "fair dispatch",
         include_str!("../../migrations/sqlite/0002_fair_dispatch.sql"),
     ),
+    (
+        3,
+        "names unique in any case",
+        include_str!("../../migrations/sqlite/0003_names_unique_in_any_case.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.
