@@ -355,12 +355,17 @@ fn serve<L>(
 where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
+    // `tap_io` gives any listener axum's `ConnectInfo`, so the client's address reaches the
+    // handlers (per-client authentication back-off) over plain HTTP and TLS alike.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |_| {});
     tokio::spawn(async move {
-        // The client's address reaches the handlers (per-client authentication back-off).
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
     })
 }
