@@ -32,6 +32,7 @@ pub mod password_gate;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+mod verifier_pool;
 
 pub use auth::{AuthDecision, Authenticator, CredentialStore, Credentials, Principal};
 pub use backend::{BackendError, ScimBackend, TenantId};

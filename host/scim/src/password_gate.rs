@@ -5,7 +5,8 @@
 //! difference between "no such user" (instant) and "wrong password" (one argon2 run) tells an
 //! attacker which user names exist. The gate bounds the lever:
 //!
-//! - at most [`GateLimits::verifiers`] verifications run at once (on the blocking pool), and at
+//! - at most [`GateLimits::verifiers`] verifications run at once (on as many threads of their
+//!   own, each reusing one argon2 buffer, so their memory is fixed), and at
 //!   most [`GateLimits::queue`] requests wait for one; beyond that a request is answered
 //!   [`Verdict::Busy`] at once instead of queueing without end;
 //! - a successful verification is remembered for [`GateLimits::cache_ttl`] (at most
@@ -31,7 +32,8 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tokio::sync::{OnceCell, Semaphore};
 
-use crate::auth::{hash_password, verify_password};
+use crate::auth::hash_password;
+use crate::verifier_pool::VerifierPool;
 
 /// The bounds of a [`PasswordGate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +108,7 @@ pub struct PasswordGate {
     waiting: AtomicUsize,
     key: [u8; 32],
     dummy_phc: String,
+    pool: VerifierPool,
     verified: Mutex<HashMap<[u8; 32], Instant>>,
     in_flight: Mutex<HashMap<[u8; 32], Arc<OnceCell<Verdict>>>>,
     failures: Mutex<HashMap<Subject, Failures>>,
@@ -140,6 +143,7 @@ impl PasswordGate {
             waiting: AtomicUsize::new(0),
             key: rand::random(),
             dummy_phc: hash_password(&hex::encode(dummy)),
+            pool: VerifierPool::new(verifiers),
             verified: Mutex::new(HashMap::new()),
             in_flight: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
@@ -205,13 +209,7 @@ impl PasswordGate {
         let password = password.to_owned();
         // argon2 is deliberately slow: off the async workers, and the permit goes with the
         // computation, so a client that hangs up does not free a verifier early.
-        let ok = tokio::task::spawn_blocking(move || {
-            let ok = verify_password(&password, &phc);
-            drop(permit);
-            ok
-        })
-        .await
-        .unwrap_or(false);
+        let ok = self.pool.verify(password, phc, permit).await;
         if ok && known {
             Verdict::Valid
         } else {
