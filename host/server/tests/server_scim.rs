@@ -3,52 +3,36 @@
 
 #[path = "support/org.rs"]
 mod org_support;
+#[path = "support/scim_server.rs"]
+mod scim_support;
 
-use org_support::org;
+use scim_support::Setup;
 use std::time::Duration;
 
 use provisioner_contract::EntityKind;
 use provisioner_engine::store::{JobFilter, JobState};
 use provisioner_server::config::{BasicCredential, TenantConfig};
-use provisioner_server::{self as server, quickstart, ServerHandle};
-use salesforce_emulator::{Emulator, EmulatorConfig, UserRecord};
+use provisioner_server::quickstart;
+use salesforce_emulator::UserRecord;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "quickstart-test-password";
 
-struct Setup {
-    server: ServerHandle,
-    emulator: Emulator,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
 /// The quickstart configuration on a free port, plus a second tenant `other.example` with its
 /// own Basic user and no targets.
 async fn setup() -> Setup {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", PASSWORD);
-    config.dispatcher.poll_ms = 50;
-    config.tenants.push(TenantConfig {
-        name: "other.example".into(),
-        basic: vec![BasicCredential {
-            username: "other".into(),
-            password: Some("other-password".into()),
-            password_hash: None,
-        }],
-        ..TenantConfig::default()
-    });
-    let server = server::start(config).await.unwrap();
-    let base = format!("http://{}", server.addr());
-    Setup {
-        server,
-        emulator,
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    scim_support::start(PASSWORD, |config| {
+        config.tenants.push(TenantConfig {
+            name: "other.example".into(),
+            basic: vec![BasicCredential {
+                username: "other".into(),
+                password: Some("other-password".into()),
+                password_hash: None,
+            }],
+            ..TenantConfig::default()
+        });
+    })
+    .await
 }
 
 /// Polls `check` until it returns `Some`, for up to 60 seconds.

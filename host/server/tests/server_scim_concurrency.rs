@@ -4,59 +4,43 @@
 
 #[path = "support/org.rs"]
 mod org_support;
+#[path = "support/scim_server.rs"]
+mod scim_support;
 
-use org_support::org;
+use scim_support::Setup;
 use std::time::Duration;
 
 use provisioner_engine::store::{JobFilter, JobState};
 use provisioner_server::config::{BearerCredential, TenantConfig};
-use provisioner_server::{self as server, quickstart, ServerHandle};
-use salesforce_emulator::{Emulator, EmulatorConfig, FaultSpec, Operation};
+use provisioner_server::quickstart;
+use salesforce_emulator::{FaultSpec, Operation};
 use serde_json::{json, Value};
 
 const SLOW_TOKEN: &str = "slow-tenant-token-0123456789";
 const OTHER_TOKEN: &str = "other-tenant-token-0123456789";
 
-struct Setup {
-    server: ServerHandle,
-    emulator: Emulator,
-    base: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
 /// The quickstart tenant (`carbon.super`) with its Salesforce target made blocking, and a
 /// second tenant `other.example` without targets; each has a bearer token.
 async fn setup() -> Setup {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", "unused");
-    config.dispatcher.poll_ms = 50;
-    let slow = &mut config.tenants[0];
-    slow.bearer.push(BearerCredential {
-        label: "slow".into(),
-        token: SLOW_TOKEN.into(),
-    });
-    let outbound = &mut slow.targets[0].outbound;
-    outbound.blocking = true;
-    outbound.timeout_ms = 5_000;
-    config.tenants.push(TenantConfig {
-        name: "other.example".into(),
-        bearer: vec![BearerCredential {
-            label: "other".into(),
-            token: OTHER_TOKEN.into(),
-        }],
-        ..TenantConfig::default()
-    });
-    let server = server::start(config).await.unwrap();
-    let base = format!("http://{}", server.addr());
-    Setup {
-        server,
-        emulator,
-        base,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+    scim_support::start("unused", |config| {
+        let slow = &mut config.tenants[0];
+        slow.bearer.push(BearerCredential {
+            label: "slow".into(),
+            token: SLOW_TOKEN.into(),
+        });
+        let outbound = &mut slow.targets[0].outbound;
+        outbound.blocking = true;
+        outbound.timeout_ms = 5_000;
+        config.tenants.push(TenantConfig {
+            name: "other.example".into(),
+            bearer: vec![BearerCredential {
+                label: "other".into(),
+                token: OTHER_TOKEN.into(),
+            }],
+            ..TenantConfig::default()
+        });
+    })
+    .await
 }
 
 fn user(name: &str) -> Value {

@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
-use super::{DbPool, StoreResult};
+use super::{DbPool, StoreError, StoreResult};
 
 /// The SQLite migrations, in order: (version, description, SQL).
 const SQLITE: &[(i64, &str, &str)] = &[
@@ -53,7 +53,49 @@ impl MigrationSource<'static> for Embedded {
 
 /// Applies every migration the database has not seen yet.
 pub(super) async fn run(pool: &DbPool) -> StoreResult<()> {
+    check_names_unique_in_any_case(pool).await?;
     let migrator = Migrator::new(Embedded(SQLITE)).await?;
     migrator.run(pool).await?;
     Ok(())
+}
+
+/// Migration 3 makes live names unique per tenant in any case. A database written before it may
+/// hold names that differ only in case; the index would then fail with a bare constraint error.
+/// This names each clash and what to do instead.
+async fn check_names_unique_in_any_case(pool: &DbPool) -> StoreResult<()> {
+    let applied: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success = TRUE")
+            .fetch_optional(pool)
+            .await
+            .ok()
+            .flatten();
+    // A new database, or one past migration 3, has nothing to check.
+    if !applied.is_some_and(|version| version < 3) {
+        return Ok(());
+    }
+    let mut clashes = Vec::new();
+    for (kind, table, column) in [
+        ("users", "local_users", "user_name"),
+        ("groups", "local_groups", "display_name"),
+    ] {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT tenant, group_concat({column}, '`, `') FROM {table} WHERE deleted = FALSE \
+             GROUP BY tenant, lower({column}) HAVING count(*) > 1 ORDER BY tenant LIMIT 20"
+        ))
+        .fetch_all(pool)
+        .await?;
+        clashes.extend(
+            rows.into_iter()
+                .map(|(tenant, names)| format!("tenant `{tenant}`, {kind} `{names}`")),
+        );
+    }
+    if clashes.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Conflict(format!(
+        "cannot upgrade the database: user names and group names are now unique per tenant in \
+         any case, and these live names differ only in case: {}. Rename or delete all but one \
+         of each with the version that wrote them, then start this version again",
+        clashes.join("; ")
+    )))
 }

@@ -1,0 +1,60 @@
+//! Upgrading a database written by an earlier version: names that differ only in case, which
+//! migration 3 forbids, are named with what to do, instead of failing on a bare constraint.
+
+mod engine_support;
+
+use engine_support::store_with_url;
+use provisioner_engine::store::{Store, StoreError};
+
+async fn exec(store: &Store, sql: &str) {
+    sqlx::query(sql).execute(store.pool()).await.unwrap();
+}
+
+#[tokio::test]
+async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
+    let (store, _dir, url) = store_with_url().await;
+    // The database as the version before migration 3 left it, holding two such names.
+    exec(&store, "DROP INDEX local_users_name_any_case").await;
+    exec(&store, "DROP INDEX local_groups_name_any_case").await;
+    exec(&store, "DELETE FROM _sqlx_migrations WHERE version >= 3").await;
+    for (id, name) in [("u1", "Alice@example.com"), ("u2", "alice@example.com")] {
+        exec(
+            &store,
+            &format!(
+                "INSERT INTO local_users (tenant, id, user_name, claims, roles, version, deleted, \
+                 updated_at) VALUES ('acme', '{id}', '{name}', '{{}}', '[]', 1, FALSE, 0)"
+            ),
+        )
+        .await;
+    }
+    store.pool().close().await;
+
+    let error = Store::open(&url).await.unwrap_err();
+    let StoreError::Conflict(message) = &error else {
+        panic!("{error:?}")
+    };
+    for needle in [
+        "tenant `acme`, users `",
+        "Alice@example.com",
+        "alice@example.com",
+        "Rename or delete all but one",
+    ] {
+        assert!(message.contains(needle), "{needle} missing from: {message}");
+    }
+
+    // Once the clash is resolved, the upgrade goes through and the rule holds.
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM local_users WHERE id = 'u2'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    let store = Store::open(&url).await.unwrap();
+    let indexes: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'local_users_name_any_case'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(indexes, 1);
+}
