@@ -70,7 +70,7 @@ async fn check_names_unique_in_any_case(pool: &DbPool) -> StoreResult<()> {
             .ok()
             .flatten();
     // A new database, or one past migration 3, has nothing to check.
-    if !applied.is_some_and(|version| version < 3) {
+    if applied.is_none_or(|version| version >= 3) {
         return Ok(());
     }
     let mut clashes = Vec::new();
