@@ -13,7 +13,7 @@
 //!
 //! The backlog phase runs first, so its RSS baseline is not inflated by the other phases.
 //!
-//! Run: `cargo bench -p provisioner --bench engine_throughput`
+//! Run: `cargo bench -p provisioner-server --bench engine_throughput`
 //!
 //! Sizes can be overridden by environment variables: `ENGINE_BENCH_RAW_REQUESTS` (2000),
 //! `ENGINE_BENCH_CONCURRENCY` (16: load-generator tasks and dispatcher workers),
