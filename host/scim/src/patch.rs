@@ -304,7 +304,11 @@ fn apply_single(
             container.remove(key);
         }
         (None, _) => {
-            let value = value.unwrap_or_default();
+            let value = match value.unwrap_or_default() {
+                // Microsoft Entra ID replaces the enterprise manager with the bare id string.
+                Value::String(id) if def.name == "manager" => serde_json::json!({ "value": id }),
+                value => value,
+            };
             if def.ty == schema::AttrType::Complex {
                 // add/replace on a complex attribute merge the given sub-attributes.
                 let Value::Object(new) = value else {
@@ -609,6 +613,25 @@ mod tests {
         assert_eq!(r["emails"], json!([{"type": "work", "value": "a@x.com"}]));
         assert_eq!(r["name"]["givenName"], json!("Ann"));
         assert_eq!(r[schema::ENTERPRISE_URN]["department"], json!("R&D"));
+    }
+
+    #[test]
+    fn entra_sends_the_manager_as_a_bare_id() {
+        let manager = format!("{}:manager", schema::ENTERPRISE_URN);
+        for body in [
+            json!({"Operations": [{"op": "Add", "path": manager, "value": "26118915-6090"},
+                                  {"op": "Replace", "path": "displayName", "value": "Ann"}]}),
+            json!({"Operations": [{"op": "Replace", "value": {(manager.clone()): "26118915-6090"}},
+                                  {"op": "Replace", "path": "displayName", "value": "Ann"}]}),
+        ] {
+            let r = run(json!({"userName": "a"}), body).unwrap();
+            assert_eq!(
+                r[schema::ENTERPRISE_URN]["manager"],
+                json!({"value": "26118915-6090"})
+            );
+            // The other operations of the same request are applied too.
+            assert_eq!(r["displayName"], json!("Ann"));
+        }
     }
 
     #[test]

@@ -163,9 +163,35 @@ pub struct EnterpriseUser {
     /// Department.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
-    /// Manager.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Manager. Microsoft Entra ID sends it as the bare id string; that is read as `value`.
+    #[serde(
+        default,
+        deserialize_with = "manager_or_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub manager: Option<Manager>,
+}
+
+/// Reads `manager` as the RFC's object, or as a bare id string (`"manager": "26118915-..."`,
+/// how Microsoft Entra ID sends it) meaning `{"value": "26118915-..."}`.
+fn manager_or_id<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Manager>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Id(String),
+        Object(Manager),
+    }
+    Ok(match Option::<Given>::deserialize(deserializer)? {
+        None => None,
+        Some(Given::Id(id)) if id.is_empty() => None,
+        Some(Given::Id(id)) => Some(Manager {
+            value: Some(id),
+            ..Manager::default()
+        }),
+        Some(Given::Object(manager)) => Some(manager),
+    })
 }
 
 impl EnterpriseUser {
@@ -570,6 +596,27 @@ mod tests {
             rem % 3600 / 60,
             rem % 60
         )
+    }
+
+    #[test]
+    fn an_entra_manager_given_as_a_bare_id_is_its_value() {
+        let user: UserResource = serde_json::from_value(serde_json::json!({
+            "schemas": [crate::schema::USER_URN, crate::schema::ENTERPRISE_URN],
+            "userName": "ann@example.com",
+            crate::schema::ENTERPRISE_URN: {"manager": "26118915-6090", "department": "R&D"}
+        }))
+        .unwrap();
+        let enterprise = user.enterprise.unwrap();
+        assert_eq!(
+            enterprise.manager.and_then(|m| m.value).as_deref(),
+            Some("26118915-6090")
+        );
+        assert_eq!(enterprise.department.as_deref(), Some("R&D"));
+        let object: EnterpriseUser = serde_json::from_value(
+            serde_json::json!({"manager": {"value": "m1", "displayName": "M"}}),
+        )
+        .unwrap();
+        assert_eq!(object.manager.unwrap().display_name.as_deref(), Some("M"));
     }
 
     #[test]
