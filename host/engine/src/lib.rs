@@ -619,6 +619,7 @@ fn user_record(tenant: &str, state: UserState, version: i64) -> UserRecord {
         roles: state.roles,
         version,
         deleted: false,
+        created_at: store::now_ms(),
         updated_at: store::now_ms(),
     }
 }
@@ -631,6 +632,7 @@ fn group_record(tenant: &str, state: GroupState, version: i64) -> GroupRecord {
         members: state.members,
         version,
         deleted: false,
+        created_at: store::now_ms(),
         updated_at: store::now_ms(),
     }
 }

@@ -35,6 +35,7 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             version: 1,
             deleted: false,
+            created_at: 0,
             updated_at: 0,
         }
     }

@@ -16,6 +16,8 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     // The database as the version before migration 3 left it, holding two such names.
     exec(&store, "DROP INDEX local_users_name_any_case").await;
     exec(&store, "DROP INDEX local_groups_name_any_case").await;
+    exec(&store, "ALTER TABLE local_users DROP COLUMN created_at").await;
+    exec(&store, "ALTER TABLE local_groups DROP COLUMN created_at").await;
     exec(&store, "DELETE FROM _sqlx_migrations WHERE version >= 3").await;
     for (id, name) in [("u1", "Alice@example.com"), ("u2", "alice@example.com")] {
         exec(

@@ -407,6 +407,7 @@ async fn enqueue(store: &Store, target: &str, from: usize, to: usize) {
                 roles: vec![],
                 version: 1,
                 deleted: false,
+                created_at: now_ms(),
                 updated_at: now_ms(),
             };
             store::put_user(&mut tx, &user).await.unwrap();

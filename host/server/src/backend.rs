@@ -9,7 +9,7 @@
 //! stored claims, which is what [`scim::changed_claims`] computes on the resources.
 //!
 //! Attributes without a claim (`password`, `ims`, `photos`, `x509Certificates`, entitlement
-//! `display`, `meta.created`) are not kept. The engine's version numbers are the SCIM versions
+//! `display`) are not kept. The engine's version numbers are the SCIM versions
 //! (`W/"<n>"`).
 //!
 //! Nothing is shared between requests: the database orders the writes. Version checks run
@@ -226,12 +226,11 @@ fn values(list: &[MultiValue]) -> Vec<String> {
         .collect()
 }
 
-fn meta(kind: &str, version: i64, updated_at: i64) -> Meta {
-    let time = scim::resource::format_rfc3339_millis(updated_at);
+fn meta(kind: &str, version: i64, created_at: i64, updated_at: i64) -> Meta {
     Meta {
         resource_type: kind.into(),
-        created: time.clone(),
-        last_modified: time,
+        created: scim::resource::format_rfc3339_millis(created_at),
+        last_modified: scim::resource::format_rfc3339_millis(updated_at),
         location: None,
         version: etag(version.max(0) as u64),
     }
@@ -355,7 +354,7 @@ pub fn user_resource(r: &UserRecord) -> UserResource {
         entitlements,
         roles,
         enterprise,
-        meta: meta("User", r.version, r.updated_at),
+        meta: meta("User", r.version, r.created_at, r.updated_at),
         ..UserResource::default()
     }
 }
@@ -392,7 +391,7 @@ pub fn group_resource(
         external_id: None,
         display_name: g.display_name.clone(),
         members,
-        meta: meta("Group", g.version, g.updated_at),
+        meta: meta("Group", g.version, g.created_at, g.updated_at),
     }
 }
 
@@ -549,6 +548,7 @@ mod tests {
             roles: s.roles,
             version: 3,
             deleted: false,
+            created_at: 0,
             updated_at: 0,
         }
     }

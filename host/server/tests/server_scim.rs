@@ -149,6 +149,13 @@ async fn tutorial_curl_then_replace_patch_delete_and_group() {
     assert_eq!(replaced.status(), 200);
     let replaced: Value = replaced.json().await.unwrap();
     assert_eq!(replaced["meta"]["version"], "W/\"2\"");
+    // `meta.created` stays; `lastModified` moves (the replace came after Salesforce's round trip).
+    assert_eq!(replaced["meta"]["created"], user["meta"]["created"]);
+    assert_eq!(replaced["meta"]["created"], created["meta"]["created"]);
+    assert_ne!(
+        replaced["meta"]["lastModified"],
+        user["meta"]["lastModified"]
+    );
     eventually("LastName to follow the replace", || {
         s.emulator
             .user(&remote_id)

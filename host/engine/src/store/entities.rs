@@ -5,8 +5,10 @@ use sqlx::Row;
 
 use super::{now_ms, DbConn, GroupRecord, Store, StoreResult, UserRecord};
 
-const USER_COLUMNS: &str = "tenant, id, user_name, claims, roles, version, deleted, updated_at";
-const GROUP_COLUMNS: &str = "tenant, id, display_name, members, version, deleted, updated_at";
+const USER_COLUMNS: &str =
+    "tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at";
+const GROUP_COLUMNS: &str =
+    "tenant, id, display_name, members, version, deleted, created_at, updated_at";
 
 fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
     Ok(UserRecord {
@@ -17,6 +19,7 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
         roles: serde_json::from_str(row.try_get("roles")?)?,
         version: row.try_get("version")?,
         deleted: row.try_get("deleted")?,
+        created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -29,6 +32,7 @@ fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
         members: serde_json::from_str(row.try_get("members")?)?,
         version: row.try_get("version")?,
         deleted: row.try_get("deleted")?,
+        created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -47,8 +51,9 @@ pub async fn user_in(conn: &mut DbConn, tenant: &str, id: &str) -> StoreResult<O
 /// Inserts or replaces a user row inside a transaction; the caller sets the version.
 pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO local_users (tenant, id, user_name, claims, roles, version, deleted, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO local_users
+           (tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
          ON CONFLICT (tenant, id) DO UPDATE SET
            user_name = excluded.user_name, claims = excluded.claims, roles = excluded.roles,
            version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at",
@@ -84,8 +89,9 @@ pub async fn group_in(
 /// Inserts or replaces a group row inside a transaction; the caller sets the version.
 pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO local_groups (tenant, id, display_name, members, version, deleted, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO local_groups
+           (tenant, id, display_name, members, version, deleted, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
          ON CONFLICT (tenant, id) DO UPDATE SET
            display_name = excluded.display_name, members = excluded.members,
            version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at",

@@ -25,6 +25,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "names unique in any case",
         include_str!("../../migrations/sqlite/0003_names_unique_in_any_case.sql"),
     ),
+    (
+        4,
+        "creation times",
+        include_str!("../../migrations/sqlite/0004_creation_times.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.

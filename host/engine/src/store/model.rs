@@ -30,6 +30,9 @@ pub struct UserRecord {
     pub version: i64,
     /// Whether the user has been deleted locally.
     pub deleted: bool,
+    /// Time of creation, epoch milliseconds; set by the store when the row is first written.
+    #[serde(default)]
+    pub created_at: i64,
     /// Time of the last change, epoch milliseconds.
     pub updated_at: i64,
 }
@@ -49,6 +52,9 @@ pub struct GroupRecord {
     pub version: i64,
     /// Whether the group has been deleted locally.
     pub deleted: bool,
+    /// Time of creation, epoch milliseconds; set by the store when the row is first written.
+    #[serde(default)]
+    pub created_at: i64,
     /// Time of the last change, epoch milliseconds.
     pub updated_at: i64,
 }
