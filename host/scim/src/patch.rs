@@ -207,6 +207,10 @@ fn apply_path(
                     )));
                 };
                 for (k, v) in map {
+                    // Some clients repeat the extension's `schemas` inside its object.
+                    if k.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
                     let p = filter::parse_patch_path(&format!("{urn}:{k}"))?;
                     apply_path(kind, res, op, &p, Some(v))?;
                 }
@@ -632,6 +636,18 @@ mod tests {
             // The other operations of the same request are applied too.
             assert_eq!(r["displayName"], json!("Ann"));
         }
+    }
+
+    #[test]
+    fn an_extension_object_may_repeat_its_schemas() {
+        let r = run(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "add", "path": schema::ENTERPRISE_URN, "value": {
+                "schemas": [schema::ENTERPRISE_URN], "department": "R&D"}}]}),
+        )
+        .unwrap();
+        assert_eq!(r[schema::ENTERPRISE_URN]["department"], json!("R&D"));
+        assert!(r[schema::ENTERPRISE_URN].get("schemas").is_none());
     }
 
     #[test]
