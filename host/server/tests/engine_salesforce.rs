@@ -59,6 +59,21 @@ async fn assert_no_work_left(engine: &Engine) {
     );
 }
 
+/// The target once it is paused, polling for up to 6 seconds; `None` if it never pauses.
+async fn paused_target(
+    store: &provisioner_engine::store::Store,
+    name: &str,
+) -> Option<provisioner_engine::store::TargetRecord> {
+    for _ in 0..300 {
+        let target = store.target(TENANT, name).await.unwrap().unwrap();
+        if target.paused {
+            return Some(target);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn under_injected_faults_every_user_is_provisioned_exactly_once() {
     let emulator = Emulator::start(roomy_org()).await.unwrap();
@@ -308,16 +323,9 @@ async fn total_requests_exhaustion_pauses_the_target_and_resumes_after_the_windo
     }
     let dispatcher = dispatcher(&engine, registry());
     let run = tokio::spawn(async move { dispatcher.run_until_idle().await });
-    let mut paused = None;
-    for _ in 0..300 {
-        let target = store.target(TENANT, "sf").await.unwrap().unwrap();
-        if target.paused {
-            paused = Some(target);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let paused = paused.expect("the target pauses when TotalRequests is exhausted");
+    let paused = paused_target(&store, "sf")
+        .await
+        .expect("the target pauses when TotalRequests is exhausted");
     assert!(paused.pause_reason.unwrap().contains("TotalRequests"));
     assert!(paused.paused_until.is_some());
     // The daily window resets.
@@ -418,15 +426,7 @@ async fn an_unresolvable_secret_pauses_the_target_with_the_key_and_loses_nothing
     let dispatcher = dispatcher(&engine, registry());
     let run = tokio::spawn(async move { dispatcher.run_until_idle().await });
 
-    let mut paused = None;
-    for _ in 0..300 {
-        let target = store.target(TENANT, "sf").await.unwrap().unwrap();
-        if target.paused {
-            paused = Some(target);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let paused = paused_target(&store, "sf").await;
     run.abort();
     let reason = paused
         .expect("the target pauses when its connector cannot be built")
