@@ -27,7 +27,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::store::{
-    Claims, GroupRecord, JobError, JobState, NewJob, Store, StoreError, UserRecord,
+    Claims, EntityTable, GroupRecord, JobError, JobState, NewJob, SearchKey, Store, StoreError,
+    UserRecord,
 };
 use provisioner_contract::{EntityKind, Operation};
 
@@ -76,6 +77,13 @@ pub struct UserState {
     pub claims: Claims,
     /// Roles held.
     pub roles: Vec<String>,
+    /// The document the writing API stores with the user and reads back (opaque to the
+    /// engine; SCIM keeps the whole resource here).
+    #[serde(default)]
+    pub document: Option<String>,
+    /// Values the user can be found by ([`store::Store::search_users`]).
+    #[serde(default)]
+    pub search_keys: Vec<SearchKey>,
 }
 
 /// A change to a local user.
@@ -101,6 +109,12 @@ pub struct GroupState {
     pub display_name: String,
     /// Local ids of the member users.
     pub members: Vec<String>,
+    /// The document the writing API stores with the group (opaque to the engine).
+    #[serde(default)]
+    pub document: Option<String>,
+    /// Values the group can be found by ([`store::Store::search_groups`]).
+    #[serde(default)]
+    pub search_keys: Vec<SearchKey>,
 }
 
 /// A change to a local group.
@@ -244,33 +258,38 @@ impl Engine {
         if !matches!(change, UserChange::Create(_)) {
             check_expected(expected_version, live_old.as_ref().map(|user| user.version))?;
         }
-        let new = match change {
-            UserChange::Create(state) => {
+        let (new, keys) = match change {
+            UserChange::Create(mut state) => {
                 if live_old.is_some() {
                     return Err(EngineError::Conflict(format!("user `{id}` already exists")));
                 }
-                user_record(tenant, state, old.as_ref().map_or(1, |u| u.version + 1))
+                let keys = std::mem::take(&mut state.search_keys);
+                let version = old.as_ref().map_or(1, |u| u.version + 1);
+                (user_record(tenant, state, version), keys)
             }
-            UserChange::Update(state) => {
+            UserChange::Update(mut state) => {
                 let Some(old) = &live_old else {
                     return Err(EngineError::NotFound(format!("user `{id}`")));
                 };
-                user_record(tenant, state, old.version + 1)
+                let keys = std::mem::take(&mut state.search_keys);
+                (user_record(tenant, state, old.version + 1), keys)
             }
             UserChange::Delete { .. } => {
                 let Some(old) = &live_old else {
                     return Err(EngineError::NotFound(format!("user `{id}`")));
                 };
-                UserRecord {
+                let deleted = UserRecord {
                     deleted: true,
                     version: old.version + 1,
                     ..old.clone()
-                }
+                };
+                (deleted, Vec::new())
             }
         };
         store::put_user(&mut tx, &new)
             .await
             .map_err(|error| name_taken(error, "user name", &new.user_name))?;
+        store::set_search_keys(&mut tx, tenant, EntityTable::Users, &id, &keys).await?;
         let changed = changed_claims(live_old.as_ref(), &new);
         let targets = store::targets_in(&mut tx, tenant).await?;
         let mut jobs = Vec::new();
@@ -409,23 +428,23 @@ impl Engine {
         if !matches!(change, GroupChange::Create(_)) {
             check_expected(expected_version, old.as_ref().map(|group| group.version))?;
         }
-        let (new, operation) = match change {
-            GroupChange::Create(state) => {
+        let (new, keys, operation) = match change {
+            GroupChange::Create(mut state) => {
                 if old.is_some() {
                     return Err(EngineError::Conflict(format!(
                         "group `{id}` already exists"
                     )));
                 }
-                (group_record(tenant, state, 1), Operation::Create)
+                let keys = std::mem::take(&mut state.search_keys);
+                (group_record(tenant, state, 1), keys, Operation::Create)
             }
-            GroupChange::Update(state) => {
+            GroupChange::Update(mut state) => {
                 let Some(old) = &old else {
                     return Err(EngineError::NotFound(format!("group `{id}`")));
                 };
-                (
-                    group_record(tenant, state, old.version + 1),
-                    Operation::Update,
-                )
+                let keys = std::mem::take(&mut state.search_keys);
+                let new = group_record(tenant, state, old.version + 1);
+                (new, keys, Operation::Update)
             }
             GroupChange::Delete { .. } => {
                 let Some(old) = &old else {
@@ -436,12 +455,20 @@ impl Engine {
                     version: old.version + 1,
                     ..old.clone()
                 };
-                (deleted, Operation::Delete)
+                (deleted, Vec::new(), Operation::Delete)
             }
         };
         store::put_group(&mut tx, &new)
             .await
             .map_err(|error| name_taken(error, "group display name", &new.display_name))?;
+        store::set_search_keys(&mut tx, tenant, EntityTable::Groups, &id, &keys).await?;
+        let old_members = old.as_ref().map_or(&[][..], |g| &g.members[..]);
+        let new_members = if new.deleted {
+            &[][..]
+        } else {
+            &new.members[..]
+        };
+        store::sync_members(&mut tx, tenant, &id, old_members, new_members).await?;
         let targets = store::targets_in(&mut tx, tenant).await?;
         let jobs: Vec<NewJob> = targets
             .iter()
@@ -621,6 +648,7 @@ fn user_record(tenant: &str, state: UserState, version: i64) -> UserRecord {
         deleted: false,
         created_at: store::now_ms(),
         updated_at: store::now_ms(),
+        document: state.document,
     }
 }
 
@@ -634,6 +662,7 @@ fn group_record(tenant: &str, state: GroupState, version: i64) -> GroupRecord {
         deleted: false,
         created_at: store::now_ms(),
         updated_at: store::now_ms(),
+        document: state.document,
     }
 }
 

@@ -37,6 +37,7 @@ mod tests {
             deleted: false,
             created_at: 0,
             updated_at: 0,
+            document: None,
         }
     }
 

@@ -4,7 +4,9 @@
 mod engine_support;
 
 use engine_support::store_with_url;
-use provisioner_engine::store::{Store, StoreError};
+use provisioner_engine::store::{
+    EntityCondition, EntityOrder, EntitySearch, EntityTable, KeyMatch, Store, StoreError,
+};
 
 async fn exec(store: &Store, sql: &str) {
     sqlx::query(sql).execute(store.pool()).await.unwrap();
@@ -14,6 +16,23 @@ async fn exec(store: &Store, sql: &str) {
 async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     let (store, _dir, url) = store_with_url().await;
     // The database as the version before migration 3 left it, holding two such names.
+    for undo in [
+        "DROP TRIGGER local_users_count_insert",
+        "DROP TRIGGER local_users_count_update",
+        "DROP TRIGGER local_groups_count_insert",
+        "DROP TRIGGER local_groups_count_update",
+        "DROP TABLE local_entity_counts",
+        "DROP TABLE local_group_members",
+        "DROP TABLE local_search_keys",
+        "DROP INDEX local_users_modified",
+        "DROP INDEX local_users_created",
+        "DROP INDEX local_groups_modified",
+        "DROP INDEX local_groups_created",
+        "ALTER TABLE local_users DROP COLUMN document",
+        "ALTER TABLE local_groups DROP COLUMN document",
+    ] {
+        exec(&store, undo).await;
+    }
     exec(&store, "DROP INDEX local_users_name_any_case").await;
     exec(&store, "DROP INDEX local_groups_name_any_case").await;
     exec(&store, "ALTER TABLE local_users DROP COLUMN created_at").await;
@@ -59,4 +78,29 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     .await
     .unwrap();
     assert_eq!(indexes, 1);
+
+    // Migration 5 indexed the rows it found: the user's name is a search key and the tenant's
+    // live count is kept.
+    let found = store
+        .search_users(
+            "acme",
+            &EntitySearch {
+                condition: EntityCondition::Key {
+                    attr: "userName".into(),
+                    matching: KeyMatch::Equals("alice@example.com".into()),
+                },
+                order: EntityOrder::Id,
+                descending: false,
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.total, 1);
+    assert_eq!(found.items[0].id, "u1");
+    assert_eq!(
+        store.live_count("acme", EntityTable::Users).await.unwrap(),
+        1
+    );
 }

@@ -8,7 +8,8 @@
 use std::future::Future;
 
 use crate::error::ScimError;
-use crate::resource::{GroupResource, UserResource};
+use crate::index::IndexedQuery;
+use crate::resource::{GroupResource, ResourceRef, UserResource};
 
 /// The tenant a principal is bound to. Every backend call is scoped to one.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -63,6 +64,19 @@ impl From<BackendError> for ScimError {
 /// Result alias for backend calls.
 pub type BackendResult<T> = Result<T, BackendError>;
 
+/// One page of resources and the number of matches in all pages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<R> {
+    /// Matches in all pages (`totalResults`).
+    pub total: u64,
+    /// This page, in order.
+    pub resources: Vec<R>,
+}
+
+/// Whom a user's group memberships are read for: the user's id and one group it belongs to
+/// (`value` and `display` set).
+pub type Membership = (String, ResourceRef);
+
 /// Tenant-scoped storage for users and groups.
 ///
 /// Contract:
@@ -73,7 +87,10 @@ pub type BackendResult<T> = Result<T, BackendError>;
 /// - `replace_*`/`delete_*` compare `expected_version` with the stored `meta.version` atomically;
 /// - `delete_user` also removes the user from every group's `members` in the same transaction,
 ///   and `delete_group` removes the group from other groups' members;
-/// - a resource of another tenant is [`BackendError::NotFound`].
+/// - a resource of another tenant is [`BackendError::NotFound`];
+/// - `search_*` answer an [`IndexedQuery`] from indexes (`Ok(None)`: this backend has none, and
+///   the caller scans instead); `scan_*` page through every resource by id. Neither may cost
+///   more than what it returns plus an index walk.
 pub trait ScimBackend: Send + Sync + 'static {
     /// Stores a new user.
     fn create_user(
@@ -101,11 +118,32 @@ pub trait ScimBackend: Send + Sync + 'static {
         id: &str,
         expected_version: Option<&str>,
     ) -> impl Future<Output = BackendResult<()>> + Send;
-    /// All users of the tenant, in creation order (filtering happens in this crate).
-    fn list_users(
+    /// A page of users answering `query` from indexes; `None` when the backend has none.
+    fn search_users(
         &self,
         tenant: &TenantId,
+        query: &IndexedQuery,
+    ) -> impl Future<Output = BackendResult<Option<Page<UserResource>>>> + Send;
+    /// Up to `limit` users with ids after `after` (`None`: from the first), ordered by id.
+    fn scan_users(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
     ) -> impl Future<Output = BackendResult<Vec<UserResource>>> + Send;
+    /// The groups each of `users` belongs to directly (users without groups are left out).
+    fn memberships(
+        &self,
+        tenant: &TenantId,
+        users: &[String],
+    ) -> impl Future<Output = BackendResult<Vec<Membership>>> + Send;
+    /// The existing users and groups among `ids`, as member references (`value`, `type` and
+    /// `display` set); unknown ids are left out.
+    fn member_refs(
+        &self,
+        tenant: &TenantId,
+        ids: &[String],
+    ) -> impl Future<Output = BackendResult<Vec<ResourceRef>>> + Send;
 
     /// Stores a new group.
     fn create_group(
@@ -133,9 +171,17 @@ pub trait ScimBackend: Send + Sync + 'static {
         id: &str,
         expected_version: Option<&str>,
     ) -> impl Future<Output = BackendResult<()>> + Send;
-    /// All groups of the tenant, in creation order.
-    fn list_groups(
+    /// A page of groups answering `query` from indexes; `None` when the backend has none.
+    fn search_groups(
         &self,
         tenant: &TenantId,
+        query: &IndexedQuery,
+    ) -> impl Future<Output = BackendResult<Option<Page<GroupResource>>>> + Send;
+    /// Up to `limit` groups with ids after `after` (`None`: from the first), ordered by id.
+    fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
     ) -> impl Future<Output = BackendResult<Vec<GroupResource>>> + Send;
 }

@@ -199,6 +199,7 @@ impl<B: ScimBackend> FromRequestParts<AppState<B>> for Call<B> {
             ctx: Ctx {
                 tenant: p.tenant,
                 base: base_url(&st.config, &parts.headers, "/scim/v2"),
+                unknown_members: st.config.unknown_members,
             },
             headers: parts.headers.clone(),
         })
@@ -221,14 +222,22 @@ impl<B: ScimBackend> Call<B> {
 
     /// Renders a stored resource, with what it refers to read from the backend.
     async fn render_stored<K: ScimResourceKind>(&self, r: &K::Resource) -> ScimResult<Value> {
-        K::render_stored(self.backend(), &self.ctx.tenant, &self.ctx.base, r).await
+        let rendered = K::render_stored(
+            self.backend(),
+            &self.ctx.tenant,
+            &self.ctx.base,
+            std::slice::from_ref(r),
+        )
+        .await?;
+        rendered
+            .into_iter()
+            .next()
+            .ok_or_else(|| ScimError::internal("rendering returned nothing"))
     }
 
     /// Runs a list/search over `kinds`; returns the ListResponse body.
     async fn list(&self, kinds: &[ResourceKind], query: &ListQuery) -> ScimResult<Value> {
-        let cfg = &self.st.config;
-        let (default, max) = (cfg.default_page_size, cfg.max_page_size);
-        ops::list(self.backend(), &self.ctx, kinds, query, default, max).await
+        ops::list(self.backend(), &self.ctx, kinds, query, &self.st.config).await
     }
 }
 

@@ -11,8 +11,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::auth;
-use crate::backend::{BackendResult, ScimBackend, TenantId};
+use crate::backend::{BackendResult, Page, ScimBackend, TenantId};
+use crate::config::UnknownMembers;
 use crate::error::{ScimError, ScimResult};
+use crate::index::IndexedQuery;
 use crate::resource::{GroupResource, ResourceRef, ScimResource, UserResource};
 use crate::schema::ResourceKind;
 
@@ -71,26 +73,43 @@ pub trait ScimResourceKind: Send + Sync + 'static {
         expected_version: Option<&str>,
     ) -> impl Future<Output = BackendResult<()>> + Send;
 
+    /// A page answering `query` from the backend's indexes (`None`: it has none).
+    fn search<B: ScimBackend>(
+        b: &B,
+        tenant: &TenantId,
+        query: &IndexedQuery,
+    ) -> impl Future<Output = BackendResult<Option<Page<Self::Resource>>>> + Send;
+
+    /// Up to `limit` resources with ids after `after`, by id.
+    fn scan<B: ScimBackend>(
+        b: &B,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = BackendResult<Vec<Self::Resource>>> + Send;
+
     /// Completes a validated resource (its `id` already set) before it is written: a user's
-    /// password is hashed, a group's members are resolved.
+    /// password is hashed, a group's members are resolved (unknown ones by `unknown`).
     fn prepare<B: ScimBackend>(
         b: &B,
         tenant: &TenantId,
+        unknown: UnknownMembers,
         write: Write<'_, Self::Resource>,
         r: &mut Self::Resource,
     ) -> impl Future<Output = ScimResult<()>> + Send;
 
     /// Renders a stored resource for output under `base` (the SCIM 2 base URL); `groups` are
-    /// the tenant's groups, from which a user's `groups` attribute is filled in.
-    fn render(r: &Self::Resource, base: &str, groups: &[GroupResource]) -> Value;
+    /// the groups a user belongs to (`value` and `display` set), for its `groups` attribute.
+    fn render(r: &Self::Resource, base: &str, groups: &[ResourceRef]) -> Value;
 
-    /// Renders a stored resource, reading from the backend what the rendering refers to.
+    /// Renders stored resources, reading from the backend what the rendering refers to (for
+    /// users, their groups: one read for the whole slice).
     fn render_stored<B: ScimBackend>(
         b: &B,
         tenant: &TenantId,
         base: &str,
-        r: &Self::Resource,
-    ) -> impl Future<Output = ScimResult<Value>> + Send;
+        rs: &[Self::Resource],
+    ) -> impl Future<Output = ScimResult<Vec<Value>>> + Send;
 }
 
 /// The marker type of `/Users`.
@@ -104,7 +123,8 @@ pub struct Group;
 /// Implements the constants, parsing and backend calls of a kind from its [`ResourceKind`], its
 /// resource type and the names of its [`ScimBackend`] methods.
 macro_rules! kind_basics {
-    ($kind:expr, $res:ty, $create:ident, $get:ident, $replace:ident, $delete:ident) => {
+    ($kind:expr, $res:ty, $create:ident, $get:ident, $replace:ident, $delete:ident,
+     $search:ident, $scan:ident) => {
         type Resource = $res;
 
         const KIND: ResourceKind = $kind;
@@ -142,12 +162,30 @@ macro_rules! kind_basics {
         ) -> BackendResult<()> {
             b.$delete(tenant, id, expected_version).await
         }
+
+        async fn search<B: ScimBackend>(
+            b: &B,
+            tenant: &TenantId,
+            query: &IndexedQuery,
+        ) -> BackendResult<Option<Page<$res>>> {
+            b.$search(tenant, query).await
+        }
+
+        async fn scan<B: ScimBackend>(
+            b: &B,
+            tenant: &TenantId,
+            after: Option<&str>,
+            limit: usize,
+        ) -> BackendResult<Vec<$res>> {
+            b.$scan(tenant, after, limit).await
+        }
     };
 }
 
 impl ScimResourceKind for User {
     kind_basics! {
-        ResourceKind::User, UserResource, create_user, get_user, replace_user, delete_user
+        ResourceKind::User, UserResource, create_user, get_user, replace_user, delete_user,
+        search_users, scan_users
     }
 
     /// Hashes a new password. PUT keeps the stored password when the body carries none (Okta's
@@ -155,6 +193,7 @@ impl ScimResourceKind for User {
     async fn prepare<B: ScimBackend>(
         _b: &B,
         _tenant: &TenantId,
+        _unknown: UnknownMembers,
         write: Write<'_, UserResource>,
         u: &mut UserResource,
     ) -> ScimResult<()> {
@@ -174,52 +213,61 @@ impl ScimResourceKind for User {
     }
 
     /// No password, `meta.location`, `groups` filled in.
-    fn render(u: &UserResource, base: &str, groups: &[GroupResource]) -> Value {
+    fn render(u: &UserResource, base: &str, groups: &[ResourceRef]) -> Value {
         let mut u = u.clone();
         u.password = None;
         u.meta.location = Some(format!("{base}/Users/{}", u.id));
         u.groups = groups
             .iter()
-            .filter(|g| g.members.iter().any(|m| m.value == u.id))
             .map(|g| ResourceRef {
-                value: g.id.clone(),
-                reference: Some(format!("{base}/Groups/{}", g.id)),
-                display: Some(g.display_name.clone()),
+                value: g.value.clone(),
+                reference: Some(format!("{base}/Groups/{}", g.value)),
+                display: g.display.clone(),
                 kind: Some("direct".into()),
             })
             .collect();
         serde_json::to_value(&u).unwrap_or_default()
     }
 
-    /// Reads the tenant's groups for the user's `groups` attribute.
+    /// Reads the users' group memberships (one backend call) for their `groups` attribute.
     async fn render_stored<B: ScimBackend>(
         b: &B,
         tenant: &TenantId,
         base: &str,
-        u: &UserResource,
-    ) -> ScimResult<Value> {
-        let groups = b.list_groups(tenant).await?;
-        Ok(Self::render(u, base, &groups))
+        users: &[UserResource],
+    ) -> ScimResult<Vec<Value>> {
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        let mut groups: std::collections::HashMap<String, Vec<ResourceRef>> =
+            std::collections::HashMap::new();
+        for (user, group) in b.memberships(tenant, &ids).await? {
+            groups.entry(user).or_default().push(group);
+        }
+        Ok(users
+            .iter()
+            .map(|u| Self::render(u, base, groups.get(&u.id).map_or(&[], Vec::as_slice)))
+            .collect())
     }
 }
 
 impl ScimResourceKind for Group {
     kind_basics! {
-        ResourceKind::Group, GroupResource, create_group, get_group, replace_group, delete_group
+        ResourceKind::Group, GroupResource, create_group, get_group, replace_group, delete_group,
+        search_groups, scan_groups
     }
 
     /// Resolves the members on every write.
     async fn prepare<B: ScimBackend>(
         b: &B,
         tenant: &TenantId,
+        unknown: UnknownMembers,
         _write: Write<'_, GroupResource>,
         g: &mut GroupResource,
     ) -> ScimResult<()> {
-        resolve_members(b, tenant, g).await
+        resolve_members(b, tenant, unknown, g).await
     }
 
     /// `meta.location` and each member's `$ref` filled in.
-    fn render(g: &GroupResource, base: &str, _groups: &[GroupResource]) -> Value {
+    fn render(g: &GroupResource, base: &str, _groups: &[ResourceRef]) -> Value {
         let mut g = g.clone();
         g.meta.location = Some(format!("{base}/Groups/{}", g.id));
         for m in &mut g.members {
@@ -234,14 +282,14 @@ impl ScimResourceKind for Group {
         serde_json::to_value(&g).unwrap_or_default()
     }
 
-    /// Needs nothing beyond the group itself.
+    /// Needs nothing beyond the groups themselves.
     async fn render_stored<B: ScimBackend>(
         _b: &B,
         _tenant: &TenantId,
         base: &str,
-        g: &GroupResource,
-    ) -> ScimResult<Value> {
-        Ok(Self::render(g, base, &[]))
+        groups: &[GroupResource],
+    ) -> ScimResult<Vec<Value>> {
+        Ok(groups.iter().map(|g| Self::render(g, base, &[])).collect())
     }
 }
 
@@ -261,34 +309,73 @@ async fn hash_if_new(new: Option<String>, old: Option<&String>) -> ScimResult<Op
     }
 }
 
-/// Checks that every member exists in the tenant and fills in its `type` and `display`.
+/// Checks the members against the tenant (one backend read for all of them) and fills in each
+/// one's `type` and `display`. A member that does not exist is left out or refused, as
+/// `unknown` says; a group cannot be its own member.
 async fn resolve_members<B: ScimBackend>(
     b: &B,
     tenant: &TenantId,
+    unknown: UnknownMembers,
     group: &mut GroupResource,
 ) -> ScimResult<()> {
     if group.members.is_empty() {
         return Ok(());
     }
-    let users = b.list_users(tenant).await?;
-    let groups = b.list_groups(tenant).await?;
-    for m in &mut group.members {
-        if let Some(u) = users.iter().find(|u| u.id == m.value) {
-            m.kind = Some("User".into());
-            m.display = u.display_name.clone().or_else(|| Some(u.user_name.clone()));
-        } else if let Some(g) = groups.iter().find(|g| g.id == m.value) {
-            if g.id == group.id {
-                return Err(ScimError::invalid_value("a group cannot be its own member"));
-            }
-            m.kind = Some("Group".into());
-            m.display = Some(g.display_name.clone());
-        } else {
-            return Err(ScimError::invalid_value(format!(
-                "member \"{}\" does not exist",
-                m.value
-            )));
-        }
-        m.reference = None;
+    if group.members.iter().any(|m| m.value == group.id) {
+        return Err(ScimError::invalid_value("a group cannot be its own member"));
     }
+    let mut seen = std::collections::HashSet::new();
+    group.members.retain(|m| seen.insert(m.value.clone()));
+    let ids: Vec<String> = group.members.iter().map(|m| m.value.clone()).collect();
+    let known: std::collections::HashMap<String, ResourceRef> = b
+        .member_refs(tenant, &ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.value.clone(), r))
+        .collect();
+    let missing: Vec<&str> = ids
+        .iter()
+        .filter(|id| !known.contains_key(*id))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        match unknown {
+            UnknownMembers::Reject => {
+                return Err(ScimError::invalid_value(format!(
+                    "member{} {} do{} not exist in this tenant (create them first, or set \
+                     `unknown_members = \"ignore\"` to leave unknown members out)",
+                    if missing.len() == 1 { "" } else { "s" },
+                    quoted_list(&missing),
+                    if missing.len() == 1 { "es" } else { "" },
+                )));
+            }
+            UnknownMembers::Ignore => {
+                tracing::warn!(tenant = %tenant, group = %group.id, missing = %quoted_list(&missing),
+                    "unknown group members left out");
+            }
+        }
+    }
+    group.members = ids
+        .iter()
+        .filter_map(|id| known.get(id).cloned())
+        .map(|mut r| {
+            r.reference = None;
+            r
+        })
+        .collect();
     Ok(())
+}
+
+/// The first few of `ids`, quoted, for a message.
+fn quoted_list(ids: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut out: Vec<String> = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| format!("\"{id}\""))
+        .collect();
+    if ids.len() > SHOWN {
+        out.push(format!("and {} more", ids.len() - SHOWN));
+    }
+    out.join(", ")
 }

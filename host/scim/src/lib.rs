@@ -24,6 +24,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod http;
+pub mod index;
 pub mod kind;
 pub mod list;
 pub mod memory;

@@ -335,14 +335,9 @@ fn cmp_values(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-/// Filters, sorts, paginates and projects rendered resources; returns the `ListResponse` body.
-/// `kind_of` tells each resource's kind (for per-schema filter semantics).
-pub fn run(
-    query: &ListQuery,
-    resources: Vec<(ResourceKind, Value)>,
-    default_count: usize,
-    max_count: usize,
-) -> Value {
+/// Filters, sorts, paginates and projects rendered resources, each with its kind (for
+/// per-schema filter semantics), into pages of `count`; returns the `ListResponse` body.
+pub fn run(query: &ListQuery, resources: Vec<(ResourceKind, Value)>, count: usize) -> Value {
     let mut hits: Vec<Value> = resources
         .into_iter()
         .filter(|(kind, v)| {
@@ -372,14 +367,18 @@ pub fn run(
         });
         hits = keyed.into_iter().map(|(_, v)| v).collect();
     }
-    let total = hits.len();
-    let count = query.count.unwrap_or(default_count).min(max_count);
+    let total = hits.len() as u64;
     let page: Vec<Value> = hits
         .into_iter()
         .skip(query.start_index - 1)
         .take(count)
         .map(|v| query.projection.apply(v))
         .collect();
+    envelope(query, total, page)
+}
+
+/// The `ListResponse` body of one page (already projected) of `total` matches.
+pub fn envelope(query: &ListQuery, total: u64, page: Vec<Value>) -> Value {
     json!({
         "schemas": [LIST_RESPONSE_URN],
         "totalResults": total,

@@ -3,8 +3,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::backend::{BackendError, BackendResult, ScimBackend, TenantId};
-use crate::resource::{self, GroupResource, ScimResource, UserResource};
+use crate::backend::{BackendError, BackendResult, Membership, Page, ScimBackend, TenantId};
+use crate::index::IndexedQuery;
+use crate::resource::{self, GroupResource, ResourceRef, ScimResource, UserResource};
 
 #[derive(Default)]
 struct TenantData {
@@ -12,7 +13,8 @@ struct TenantData {
     groups: Vec<GroupResource>,
 }
 
-/// Users and groups per tenant, held in memory behind one mutex (each call is atomic).
+/// Users and groups per tenant, held in memory behind one mutex (each call is atomic). It has
+/// no indexes: every list is a scan, evaluated by the protocol layer.
 #[derive(Default)]
 pub struct MemoryBackend {
     tenants: Mutex<HashMap<TenantId, TenantData>>,
@@ -139,7 +141,8 @@ fn remove<R: Row>(d: &mut TenantData, id: &str, expected: Option<&str>) -> Backe
 /// Implements the [`ScimBackend`] methods of one resource type (`$res`, named by its methods)
 /// over the generic helpers above.
 macro_rules! backend_methods {
-    ($res:ty, $create:ident, $get:ident, $replace:ident, $delete:ident, $list:ident) => {
+    ($res:ty, $create:ident, $get:ident, $replace:ident, $delete:ident, $search:ident,
+     $scan:ident) => {
         async fn $create(&self, tenant: &TenantId, r: $res) -> BackendResult<$res> {
             self.with(tenant, |d| insert(d, r))
         }
@@ -166,18 +169,97 @@ macro_rules! backend_methods {
             self.with(tenant, |d| remove::<$res>(d, id, expected_version))
         }
 
-        async fn $list(&self, tenant: &TenantId) -> BackendResult<Vec<$res>> {
-            self.with(tenant, |d| Ok(<$res as Row>::rows(d).clone()))
+        async fn $search(
+            &self,
+            _tenant: &TenantId,
+            _query: &IndexedQuery,
+        ) -> BackendResult<Option<Page<$res>>> {
+            Ok(None)
+        }
+
+        async fn $scan(
+            &self,
+            tenant: &TenantId,
+            after: Option<&str>,
+            limit: usize,
+        ) -> BackendResult<Vec<$res>> {
+            self.with(tenant, |d| Ok(scan(<$res as Row>::rows(d), after, limit)))
         }
     };
 }
 
+/// Up to `limit` rows with ids after `after`, by id.
+fn scan<R: Row>(rows: &[R], after: Option<&str>, limit: usize) -> Vec<R> {
+    let mut next: Vec<&R> = rows
+        .iter()
+        .filter(|r| after.is_none_or(|a| r.id() > a))
+        .collect();
+    next.sort_by(|a, b| a.id().cmp(b.id()));
+    next.into_iter().take(limit).cloned().collect()
+}
+
 impl ScimBackend for MemoryBackend {
     backend_methods! {
-        UserResource, create_user, get_user, replace_user, delete_user, list_users
+        UserResource, create_user, get_user, replace_user, delete_user, search_users, scan_users
     }
     backend_methods! {
-        GroupResource, create_group, get_group, replace_group, delete_group, list_groups
+        GroupResource, create_group, get_group, replace_group, delete_group, search_groups,
+        scan_groups
+    }
+
+    async fn memberships(
+        &self,
+        tenant: &TenantId,
+        users: &[String],
+    ) -> BackendResult<Vec<Membership>> {
+        self.with(tenant, |d| {
+            let mut out = Vec::new();
+            for user in users {
+                for g in d
+                    .groups
+                    .iter()
+                    .filter(|g| g.members.iter().any(|m| &m.value == user))
+                {
+                    let group = ResourceRef {
+                        value: g.id.clone(),
+                        display: Some(g.display_name.clone()),
+                        ..ResourceRef::default()
+                    };
+                    out.push((user.clone(), group));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn member_refs(
+        &self,
+        tenant: &TenantId,
+        ids: &[String],
+    ) -> BackendResult<Vec<ResourceRef>> {
+        self.with(tenant, |d| {
+            let users = d
+                .users
+                .iter()
+                .filter(|u| ids.contains(&u.id))
+                .map(|u| ResourceRef {
+                    value: u.id.clone(),
+                    kind: Some("User".into()),
+                    display: u.display_name.clone().or_else(|| Some(u.user_name.clone())),
+                    reference: None,
+                });
+            let groups = d
+                .groups
+                .iter()
+                .filter(|g| ids.contains(&g.id))
+                .map(|g| ResourceRef {
+                    value: g.id.clone(),
+                    kind: Some("Group".into()),
+                    display: Some(g.display_name.clone()),
+                    reference: None,
+                });
+            Ok(users.chain(groups).collect())
+        })
     }
 }
 

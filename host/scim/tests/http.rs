@@ -108,8 +108,14 @@ impl Server {
     /// Snapshot of tenant A's stored data, to prove failed requests wrote nothing.
     async fn snapshot(&self) -> (Vec<scim::UserResource>, Vec<scim::GroupResource>) {
         (
-            self.backend.list_users(&tenant_a()).await.unwrap(),
-            self.backend.list_groups(&tenant_a()).await.unwrap(),
+            self.backend
+                .scan_users(&tenant_a(), None, usize::MAX)
+                .await
+                .unwrap(),
+            self.backend
+                .scan_groups(&tenant_a(), None, usize::MAX)
+                .await
+                .unwrap(),
         )
     }
 }
@@ -152,7 +158,11 @@ async fn tutorial_curl_creates_user_with_claims() {
         "password must never be returned"
     );
 
-    let users = srv.backend.list_users(&tenant_a()).await.unwrap();
+    let users = srv
+        .backend
+        .scan_users(&tenant_a(), None, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(users.len(), 1);
     let stored = &users[0];
     assert!(stored
@@ -178,7 +188,45 @@ async fn tutorial_curl_creates_user_with_claims() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
-    assert_eq!(srv.backend.list_users(&tenant_a()).await.unwrap().len(), 1);
+    assert_eq!(
+        srv.backend
+            .scan_users(&tenant_a(), None, usize::MAX)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn unknown_members_can_be_refused() {
+    let srv = start_with(ScimConfig {
+        unknown_members: scim::config::UnknownMembers::Reject,
+        ..ScimConfig::default()
+    })
+    .await;
+    let u = srv.create_user("member", json!({})).await;
+    let (s, g) = srv
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": u["id"]}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    let before = srv.snapshot().await;
+    let (s, v) = srv
+        .patch(
+            &format!("/Groups/{}", g["id"].as_str().unwrap()),
+            json!([{"op": "add", "path": "members", "value": [{"value": "nope"}, {"value": "nada"}]}]),
+        )
+        .await;
+    assert_error(s, &v, 400, Some("invalidValue"));
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("\"nope\"") && detail.contains("\"nada\""),
+        "{detail}"
+    );
+    assert_eq!(srv.snapshot().await, before);
 }
 
 #[tokio::test]
@@ -329,16 +377,19 @@ async fn groups_and_membership_patch() {
     let (_, u) = srv.get(&format!("/Users/{u1}")).await;
     assert_eq!(u["groups"][0]["value"], json!(gid));
 
-    // Adding a member that does not exist: 400, group unchanged.
-    let before = srv.snapshot().await;
-    let (s, v) = srv
+    // Adding a member that does not exist (the default policy): the unknown id is left out,
+    // the rest of the request applies.
+    let (s, g) = srv
         .patch(
             &format!("/Groups/{gid}"),
-            json!([{"op": "add", "path": "members", "value": [{"value": "nope"}]}]),
+            json!([{"op": "add", "path": "members", "value": [{"value": "nope"}]},
+                   {"op": "replace", "path": "externalId", "value": "ext-sales"}]),
         )
         .await;
-    assert_error(s, &v, 400, Some("invalidValue"));
-    assert_eq!(srv.snapshot().await, before);
+    assert_eq!(s, StatusCode::OK, "{g}");
+    assert_eq!(g["externalId"], "ext-sales");
+    let members: Vec<&Value> = g["members"].as_array().unwrap().iter().collect();
+    assert!(members.iter().all(|m| m["value"] != "nope"), "{g}");
 
     // Deleting a user removes the membership.
     assert_eq!(
@@ -795,8 +846,9 @@ async fn authentication_and_tenant_isolation() {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED);
-    // Tenant B cannot make A's user a member of its group.
-    let (s, _) = split(
+    // Tenant B cannot make A's user a member of its group: the id is unknown in B, so it is
+    // left out of B's group (the default policy) and A's data is untouched.
+    let (s, g) = split(
         b(reqwest::Method::POST, "/Groups")
             .body(
                 json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": id}]})
@@ -807,7 +859,8 @@ async fn authentication_and_tenant_isolation() {
             .unwrap(),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(s, StatusCode::CREATED, "{g}");
+    assert!(g.get("members").is_none(), "{g}");
     assert_eq!(srv.snapshot().await, before);
 
     // Basic auth works on SCIM 2 as well.

@@ -157,6 +157,8 @@ fn sf_user(id: &str) -> UserState {
         user_name: format!("{id}@example.com"),
         claims: user_claims(id),
         roles: vec![],
+        document: None,
+        search_keys: Vec::new(),
     }
 }
 
@@ -409,6 +411,7 @@ async fn enqueue(store: &Store, target: &str, from: usize, to: usize) {
                 deleted: false,
                 created_at: now_ms(),
                 updated_at: now_ms(),
+                document: None,
             };
             store::put_user(&mut tx, &user).await.unwrap();
             jobs.push(NewJob {

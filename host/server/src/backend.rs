@@ -2,15 +2,17 @@
 //! engine.
 //!
 //! Every SCIM write is one [`Engine`] change, which commits the local entity together with one
-//! outbox job per applicable target in a single transaction. The engine's record is the only
-//! copy of a user: SCIM attributes are stored as WSO2 claims ([`scim::user_claims`]) and read
-//! back by inverting that mapping ([`user_resource`]), so what is provisioned and what the SCIM
-//! API returns can never disagree. The engine derives each update's changed claims from the
-//! stored claims, which is what [`scim::changed_claims`] computes on the resources.
+//! outbox job per applicable target in a single transaction. The change carries three views of
+//! the resource, written together: the WSO2 claims the engine provisions from
+//! ([`scim::user_claims`]), the whole SCIM resource as a document (so every attribute the
+//! schema advertises reads back as written), and the search keys of [`scim::index`] (so the
+//! filters identity providers send are index lookups). Rows written before documents existed
+//! are read back by inverting the claim mapping ([`user_resource`]).
 //!
-//! Attributes without a claim (`password`, `ims`, `photos`, `x509Certificates`, entitlement
-//! `display`) are not kept. The engine's version numbers are the SCIM versions
-//! (`W/"<n>"`).
+//! Reads cost what they return: a user's `groups` come from the membership index, a group's
+//! members are resolved in one batched read, lists the indexes answer are paged in SQL, and
+//! removing a deleted entity from groups visits only the groups that hold it. The engine's
+//! version numbers are the SCIM versions (`W/"<n>"`).
 //!
 //! Nothing is shared between requests: the database orders the writes. Version checks run
 //! inside each change's transaction ([`Engine::apply_user_change_at`]), and the case-insensitive
@@ -21,13 +23,17 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use scim::backend::{BackendError, BackendResult, ScimBackend, TenantId};
+use scim::backend::{BackendError, BackendResult, Membership, Page, ScimBackend, TenantId};
 use scim::claims::WSO2_DIALECT;
+use scim::index::{self, IndexKey, IndexPlan, IndexedQuery, KeyMatch, SortPlan, TimeAttr, TimeOp};
 use scim::resource::{etag, Address, EnterpriseUser, Manager, Meta, MultiValue, Name, ResourceRef};
 use scim::schema::{ENTERPRISE_URN, GROUP_URN, USER_URN};
 use scim::{GroupResource, UserResource};
 
-use provisioner_engine::store::{GroupRecord, StoreError, UserRecord};
+use provisioner_engine::store::{
+    self as store, EntityCondition, EntityOrder, EntitySearch, GroupRecord, SearchKey, StoreError,
+    TimeCmp, TimeField, UserRecord,
+};
 use provisioner_engine::{Engine, EngineError, GroupChange, GroupState, UserChange, UserState};
 
 /// How often removing a deleted entity from one group is retried when that group changes
@@ -71,39 +77,36 @@ impl EngineBackend {
             .ok_or(BackendError::NotFound)
     }
 
-    async fn group_records(&self, tenant: &str) -> BackendResult<Vec<GroupRecord>> {
-        let ids = self
-            .engine
-            .store()
-            .live_group_ids(tenant)
-            .await
-            .map_err(unavailable)?;
-        let mut groups = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Ok(group) = self.live_group(tenant, &id).await {
-                groups.push(group);
-            }
-        }
-        Ok(groups)
+    /// The SCIM groups of `records`; members of groups written before documents existed are
+    /// resolved in one batched read.
+    async fn groups(
+        &self,
+        tenant: &TenantId,
+        records: &[GroupRecord],
+    ) -> BackendResult<Vec<GroupResource>> {
+        let legacy: Vec<String> = records
+            .iter()
+            .filter(|g| g.document.is_none())
+            .flat_map(|g| g.members.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let refs: HashMap<String, ResourceRef> = if legacy.is_empty() {
+            HashMap::new()
+        } else {
+            self.member_refs(tenant, &legacy)
+                .await?
+                .into_iter()
+                .map(|r| (r.value.clone(), r))
+                .collect()
+        };
+        records.iter().map(|g| group_resource(g, &refs)).collect()
     }
 
-    async fn render_group(&self, tenant: &str, g: GroupRecord) -> BackendResult<GroupResource> {
-        let users: HashMap<String, UserRecord> = self
-            .engine
-            .store()
-            .users(tenant)
-            .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
-        let groups: HashMap<String, String> = self
-            .group_records(tenant)
-            .await?
-            .into_iter()
-            .map(|g| (g.id, g.display_name))
-            .collect();
-        Ok(group_resource(&g, &users, &groups))
+    async fn group(&self, tenant: &TenantId, id: &str) -> BackendResult<GroupResource> {
+        let record = self.live_group(&tenant.0, id).await?;
+        let mut groups = self.groups(tenant, std::slice::from_ref(&record)).await?;
+        groups.pop().ok_or(BackendError::NotFound)
     }
 
     /// Commits a user change made against `expected` (an ETag; `None`: any version), then waits
@@ -147,30 +150,45 @@ impl EngineBackend {
         Ok(())
     }
 
-    /// Removes `id` from the members of every group of the tenant. Each group is one change
-    /// made against the version just read; a group changed in between is read again.
-    async fn remove_from_groups(&self, tenant: &str, id: &str) -> BackendResult<()> {
-        for group in self.group_records(tenant).await? {
-            let mut group = group;
+    /// Removes `id` from the members of the groups that hold it (found by the membership
+    /// index). Each group is one change made against the version just read; a group changed in
+    /// between is read again.
+    async fn remove_from_groups(&self, tenant: &TenantId, id: &str) -> BackendResult<()> {
+        let holding = self
+            .engine
+            .store()
+            .groups_with_member(&tenant.0, id)
+            .await
+            .map_err(unavailable)?;
+        for record in holding {
+            let mut record = record;
             for attempt in 1.. {
-                if !group.members.iter().any(|m| m == id) {
+                if !record.members.iter().any(|m| m == id) {
                     break;
                 }
-                let state = GroupState {
-                    id: group.id.clone(),
-                    display_name: group.display_name.clone(),
-                    members: group.members.iter().filter(|m| *m != id).cloned().collect(),
-                };
+                let mut group = self
+                    .groups(tenant, std::slice::from_ref(&record))
+                    .await?
+                    .pop()
+                    .ok_or(BackendError::NotFound)?;
+                group.members.retain(|m| m.value != id);
+                let mut state = group_state(&group);
+                state.members = record
+                    .members
+                    .iter()
+                    .filter(|m| *m != id)
+                    .cloned()
+                    .collect();
                 let change = GroupChange::Update(state);
                 match self
                     .engine
-                    .apply_group_change_at(tenant, change, Some(group.version))
+                    .apply_group_change_at(&tenant.0, change, Some(record.version))
                     .await
                 {
                     Ok(_) | Err(EngineError::NotFound(_)) => break,
                     Err(EngineError::VersionMismatch { .. }) if attempt < MEMBERSHIP_RETRIES => {
-                        match self.live_group(tenant, &group.id).await {
-                            Ok(fresh) => group = fresh,
+                        match self.live_group(&tenant.0, &record.id).await {
+                            Ok(fresh) => record = fresh,
                             Err(BackendError::NotFound) => break,
                             Err(e) => return Err(e),
                         }
@@ -208,14 +226,29 @@ fn engine_error(e: EngineError) -> BackendError {
     }
 }
 
-/// The engine's state of a SCIM user: its claims, and its SCIM `roles` as roles.
+/// The engine's state of a SCIM user: its claims, its SCIM `roles` as roles, the whole
+/// resource as its document (without what is computed on read: `groups`, `meta`) and its
+/// search keys.
 pub fn user_state(u: &UserResource) -> UserState {
+    let stored = UserResource {
+        groups: Vec::new(),
+        meta: Meta::default(),
+        ..u.clone()
+    };
     UserState {
         id: u.id.clone(),
         user_name: u.user_name.clone(),
         claims: scim::user_claims(u),
         roles: values(&u.roles),
+        document: serde_json::to_string(&stored).ok(),
+        search_keys: search_keys(index::user_keys(u)),
     }
+}
+
+fn search_keys(keys: Vec<IndexKey>) -> Vec<SearchKey> {
+    keys.into_iter()
+        .map(|k| SearchKey::new(k.attr, k.value))
+        .collect()
 }
 
 fn values(list: &[MultiValue]) -> Vec<String> {
@@ -236,9 +269,28 @@ fn meta(kind: &str, version: i64, created_at: i64, updated_at: i64) -> Meta {
     }
 }
 
-/// The SCIM user a stored record stands for: the inverse of [`scim::user_claims`], so that
-/// `user_claims(&user_resource(r)) == r.claims` for every record written by this backend.
+/// The SCIM user a stored record stands for: its document as written, with `meta` from the
+/// record; for a record without a document, the inverse of [`scim::user_claims`]
+/// ([`user_from_claims`]).
 pub fn user_resource(r: &UserRecord) -> UserResource {
+    let stored = r
+        .document
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<UserResource>(d).ok());
+    match stored {
+        Some(mut u) => {
+            u.id = r.id.clone();
+            u.groups.clear();
+            u.meta = meta("User", r.version, r.created_at, r.updated_at);
+            u
+        }
+        None => user_from_claims(r),
+    }
+}
+
+/// The SCIM user a record's claims stand for: the inverse of [`scim::user_claims`], so that
+/// `user_claims(&user_from_claims(r)) == r.claims` for every record written by this backend.
+pub fn user_from_claims(r: &UserRecord) -> UserResource {
     let one = |name: &str| -> Option<String> {
         r.claims
             .get(&format!("{WSO2_DIALECT}{name}"))
@@ -359,47 +411,99 @@ pub fn user_resource(r: &UserRecord) -> UserResource {
     }
 }
 
-/// The SCIM group a stored record stands for; members that no longer exist are left out.
+/// The SCIM group a stored record stands for: its document as written, with `meta` from the
+/// record; for a record without a document, its members resolved through `refs` (members that
+/// no longer exist are left out).
 pub fn group_resource(
     g: &GroupRecord,
-    users: &HashMap<String, UserRecord>,
-    groups: &HashMap<String, String>,
-) -> GroupResource {
-    let members = g
-        .members
-        .iter()
-        .filter_map(|id| {
-            let (kind, display) = if let Some(u) = users.get(id) {
-                let display = user_resource(u)
-                    .display_name
-                    .unwrap_or_else(|| u.user_name.clone());
-                ("User", display)
-            } else {
-                ("Group", groups.get(id)?.clone())
-            };
-            Some(ResourceRef {
-                value: id.clone(),
-                reference: None,
-                display: Some(display),
-                kind: Some(kind.into()),
-            })
-        })
-        .collect();
-    GroupResource {
+    refs: &HashMap<String, ResourceRef>,
+) -> BackendResult<GroupResource> {
+    let meta = meta("Group", g.version, g.created_at, g.updated_at);
+    if let Some(document) = &g.document {
+        let mut group: GroupResource = serde_json::from_str(document).map_err(|e| {
+            BackendError::Unavailable(format!("group `{}` has a malformed document: {e}", g.id))
+        })?;
+        group.id = g.id.clone();
+        group.meta = meta;
+        return Ok(group);
+    }
+    Ok(GroupResource {
         schemas: vec![GROUP_URN.to_string()],
         id: g.id.clone(),
         external_id: None,
         display_name: g.display_name.clone(),
-        members,
-        meta: meta("Group", g.version, g.created_at, g.updated_at),
-    }
+        members: g
+            .members
+            .iter()
+            .filter_map(|id| refs.get(id).cloned())
+            .collect(),
+        meta,
+    })
 }
 
+/// The engine's state of a SCIM group: its member ids, the whole resource as its document
+/// (without `meta`) and its search keys.
 fn group_state(g: &GroupResource) -> GroupState {
+    let stored = GroupResource {
+        meta: Meta::default(),
+        ..g.clone()
+    };
     GroupState {
         id: g.id.clone(),
         display_name: g.display_name.clone(),
         members: g.members.iter().map(|m| m.value.clone()).collect(),
+        document: serde_json::to_string(&stored).ok(),
+        search_keys: search_keys(index::group_keys(g)),
+    }
+}
+
+/// An index query in the store's terms.
+fn entity_search(q: &IndexedQuery) -> EntitySearch {
+    EntitySearch {
+        condition: condition(&q.plan),
+        order: match q.order {
+            SortPlan::Id => EntityOrder::Id,
+            SortPlan::Name => EntityOrder::Name,
+            SortPlan::Time(attr) => EntityOrder::Time(time_field(attr)),
+        },
+        descending: q.descending,
+        offset: q.offset,
+        limit: q.limit,
+    }
+}
+
+fn condition(plan: &IndexPlan) -> EntityCondition {
+    match plan {
+        IndexPlan::All => EntityCondition::All,
+        IndexPlan::Id(id) => EntityCondition::Id(id.clone()),
+        IndexPlan::Key { attr, matching } => EntityCondition::Key {
+            attr: (*attr).to_owned(),
+            matching: match matching {
+                KeyMatch::Equals(v) => store::KeyMatch::Equals(v.clone()),
+                KeyMatch::StartsWith(v) => store::KeyMatch::StartsWith(v.clone()),
+                KeyMatch::Present => store::KeyMatch::Present,
+            },
+        },
+        IndexPlan::HasMember(id) => EntityCondition::HasMember(id.clone()),
+        IndexPlan::Time { attr, op, epoch_ms } => EntityCondition::Time {
+            field: time_field(*attr),
+            cmp: match op {
+                TimeOp::After => TimeCmp::After,
+                TimeOp::AtOrAfter => TimeCmp::AtOrAfter,
+                TimeOp::Before => TimeCmp::Before,
+                TimeOp::AtOrBefore => TimeCmp::AtOrBefore,
+            },
+            epoch_ms: *epoch_ms,
+        },
+        IndexPlan::And(parts) => EntityCondition::And(parts.iter().map(condition).collect()),
+        IndexPlan::Or(parts) => EntityCondition::Or(parts.iter().map(condition).collect()),
+    }
+}
+
+fn time_field(attr: TimeAttr) -> TimeField {
+    match attr {
+        TimeAttr::Created => TimeField::Created,
+        TimeAttr::Modified => TimeField::Modified,
     }
 }
 
@@ -456,19 +560,95 @@ impl ScimBackend for EngineBackend {
         self.write_user(tenant, change, expected_version).await?;
         // Memberships: a separate change per group (the engine has no multi-entity change).
         // Until they commit, reads already leave the deleted user out of every group.
-        self.remove_from_groups(&tenant.0, id).await
+        self.remove_from_groups(tenant, id).await
     }
 
-    async fn list_users(&self, tenant: &TenantId) -> BackendResult<Vec<UserResource>> {
-        Ok(self
+    async fn search_users(
+        &self,
+        tenant: &TenantId,
+        query: &IndexedQuery,
+    ) -> BackendResult<Option<Page<UserResource>>> {
+        let page = self
             .engine
             .store()
-            .users(&tenant.0)
+            .search_users(&tenant.0, &entity_search(query))
             .await
-            .map_err(unavailable)?
-            .iter()
-            .map(user_resource)
+            .map_err(unavailable)?;
+        Ok(Some(Page {
+            total: page.total,
+            resources: page.items.iter().map(user_resource).collect(),
+        }))
+    }
+
+    async fn scan_users(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> BackendResult<Vec<UserResource>> {
+        let records = self
+            .engine
+            .store()
+            .users_after(&tenant.0, after, limit as u64)
+            .await
+            .map_err(unavailable)?;
+        Ok(records.iter().map(user_resource).collect())
+    }
+
+    async fn memberships(
+        &self,
+        tenant: &TenantId,
+        users: &[String],
+    ) -> BackendResult<Vec<Membership>> {
+        let rows = self
+            .engine
+            .store()
+            .memberships(&tenant.0, users)
+            .await
+            .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(user, group, display)| {
+                let group = ResourceRef {
+                    value: group,
+                    display: Some(display),
+                    ..ResourceRef::default()
+                };
+                (user, group)
+            })
             .collect())
+    }
+
+    async fn member_refs(
+        &self,
+        tenant: &TenantId,
+        ids: &[String],
+    ) -> BackendResult<Vec<ResourceRef>> {
+        let store = self.engine.store();
+        let users = store
+            .users_by_ids(&tenant.0, ids)
+            .await
+            .map_err(unavailable)?;
+        let groups = store
+            .groups_by_ids(&tenant.0, ids)
+            .await
+            .map_err(unavailable)?;
+        let users = users.iter().map(|r| {
+            let u = user_resource(r);
+            ResourceRef {
+                value: u.id,
+                reference: None,
+                display: Some(u.display_name.unwrap_or(u.user_name)),
+                kind: Some("User".into()),
+            }
+        });
+        let groups = groups.into_iter().map(|g| ResourceRef {
+            value: g.id,
+            reference: None,
+            display: Some(g.display_name),
+            kind: Some("Group".into()),
+        });
+        Ok(users.chain(groups).collect())
     }
 
     async fn create_group(
@@ -478,13 +658,11 @@ impl ScimBackend for EngineBackend {
     ) -> BackendResult<GroupResource> {
         let change = GroupChange::Create(group_state(&group));
         self.write_group(tenant, change, None).await?;
-        let stored = self.live_group(&tenant.0, &group.id).await?;
-        self.render_group(&tenant.0, stored).await
+        self.group(tenant, &group.id).await
     }
 
     async fn get_group(&self, tenant: &TenantId, id: &str) -> BackendResult<GroupResource> {
-        let stored = self.live_group(&tenant.0, id).await?;
-        self.render_group(&tenant.0, stored).await
+        self.group(tenant, id).await
     }
 
     async fn replace_group(
@@ -496,8 +674,7 @@ impl ScimBackend for EngineBackend {
         let change = GroupChange::Update(group_state(&group));
         self.write_group(tenant, change, Some(expected_version))
             .await?;
-        let stored = self.live_group(&tenant.0, &group.id).await?;
-        self.render_group(&tenant.0, stored).await
+        self.group(tenant, &group.id).await
     }
 
     async fn delete_group(
@@ -508,28 +685,39 @@ impl ScimBackend for EngineBackend {
     ) -> BackendResult<()> {
         let change = GroupChange::Delete { id: id.into() };
         self.write_group(tenant, change, expected_version).await?;
-        self.remove_from_groups(&tenant.0, id).await
+        self.remove_from_groups(tenant, id).await
     }
 
-    async fn list_groups(&self, tenant: &TenantId) -> BackendResult<Vec<GroupResource>> {
-        let records = self.group_records(&tenant.0).await?;
-        let users: HashMap<String, UserRecord> = self
+    async fn search_groups(
+        &self,
+        tenant: &TenantId,
+        query: &IndexedQuery,
+    ) -> BackendResult<Option<Page<GroupResource>>> {
+        let page = self
             .engine
             .store()
-            .users(&tenant.0)
+            .search_groups(&tenant.0, &entity_search(query))
             .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
-        let names: HashMap<String, String> = records
-            .iter()
-            .map(|g| (g.id.clone(), g.display_name.clone()))
-            .collect();
-        Ok(records
-            .iter()
-            .map(|g| group_resource(g, &users, &names))
-            .collect())
+            .map_err(unavailable)?;
+        Ok(Some(Page {
+            total: page.total,
+            resources: self.groups(tenant, &page.items).await?,
+        }))
+    }
+
+    async fn scan_groups(
+        &self,
+        tenant: &TenantId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> BackendResult<Vec<GroupResource>> {
+        let records = self
+            .engine
+            .store()
+            .groups_after(&tenant.0, after, limit as u64)
+            .await
+            .map_err(unavailable)?;
+        self.groups(tenant, &records).await
     }
 }
 
@@ -550,7 +738,32 @@ mod tests {
             deleted: false,
             created_at: 0,
             updated_at: 0,
+            document: s.document,
         }
+    }
+
+    #[test]
+    fn documents_keep_every_attribute() {
+        let body = json!({"userName": "bjensen", "active": false,
+            "name": {"givenName": "Barbara", "honorificPrefix": "Ms.", "honorificSuffix": "III"},
+            "emails": [{"value": "w@x.com", "type": "work", "primary": false, "display": "W"}],
+            "addresses": [{"type": "work", "locality": "Here"}, {"type": "home", "country": "NL"}],
+            "ims": [{"value": "bj", "type": "xmpp"}], "photos": [{"value": "https://p/1"}],
+            "x509Certificates": [{"value": "MIIC"}],
+            "roles": [{"value": "admin", "display": "Admin", "primary": true}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":
+                {"manager": {"value": "m1", "$ref": "../Users/m1"}}});
+        let mut u: UserResource = serde_json::from_value(body).unwrap();
+        u.id = "id-1".into();
+        let back = user_resource(&record(&u));
+        assert_eq!(
+            UserResource {
+                meta: back.meta.clone(),
+                ..u
+            },
+            back
+        );
+        assert_eq!(back.meta.version, "W/\"3\"");
     }
 
     #[test]
@@ -570,7 +783,10 @@ mod tests {
         ] {
             let mut u: UserResource = serde_json::from_value(body).unwrap();
             u.id = "id-1".into();
-            let r = record(&u);
+            let r = UserRecord {
+                document: None,
+                ..record(&u)
+            };
             let back = user_resource(&r);
             assert_eq!(scim::user_claims(&back), r.claims);
             assert_eq!(user_state(&back).roles, r.roles);

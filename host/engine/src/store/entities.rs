@@ -5,12 +5,12 @@ use sqlx::Row;
 
 use super::{now_ms, DbConn, GroupRecord, Store, StoreResult, UserRecord};
 
-const USER_COLUMNS: &str =
-    "tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at";
-const GROUP_COLUMNS: &str =
-    "tenant, id, display_name, members, version, deleted, created_at, updated_at";
+pub(super) const USER_COLUMNS: &str =
+    "tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at, document";
+pub(super) const GROUP_COLUMNS: &str =
+    "tenant, id, display_name, members, version, deleted, created_at, updated_at, document";
 
-fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
+pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         tenant: row.try_get("tenant")?,
         id: row.try_get("id")?,
@@ -21,10 +21,11 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
         deleted: row.try_get("deleted")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        document: row.try_get("document")?,
     })
 }
 
-fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
+pub(super) fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
     Ok(GroupRecord {
         tenant: row.try_get("tenant")?,
         id: row.try_get("id")?,
@@ -34,6 +35,7 @@ fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
         deleted: row.try_get("deleted")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        document: row.try_get("document")?,
     })
 }
 
@@ -52,11 +54,13 @@ pub async fn user_in(conn: &mut DbConn, tenant: &str, id: &str) -> StoreResult<O
 pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO local_users
-           (tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+           (tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at,
+            document)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
          ON CONFLICT (tenant, id) DO UPDATE SET
            user_name = excluded.user_name, claims = excluded.claims, roles = excluded.roles,
-           version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at",
+           version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at,
+           document = excluded.document",
     )
     .bind(&user.tenant)
     .bind(&user.id)
@@ -66,6 +70,7 @@ pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
     .bind(user.version)
     .bind(user.deleted)
     .bind(now_ms())
+    .bind(&user.document)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -90,11 +95,13 @@ pub async fn group_in(
 pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO local_groups
-           (tenant, id, display_name, members, version, deleted, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+           (tenant, id, display_name, members, version, deleted, created_at, updated_at,
+            document)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)
          ON CONFLICT (tenant, id) DO UPDATE SET
            display_name = excluded.display_name, members = excluded.members,
-           version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at",
+           version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at,
+           document = excluded.document",
     )
     .bind(&group.tenant)
     .bind(&group.id)
@@ -103,6 +110,7 @@ pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()
     .bind(group.version)
     .bind(group.deleted)
     .bind(now_ms())
+    .bind(&group.document)
     .execute(&mut *conn)
     .await?;
     Ok(())

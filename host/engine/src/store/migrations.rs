@@ -30,6 +30,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "creation times",
         include_str!("../../migrations/sqlite/0004_creation_times.sql"),
     ),
+    (
+        5,
+        "documents and search",
+        include_str!("../../migrations/sqlite/0005_documents_and_search.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.

@@ -14,6 +14,7 @@ mod jobs;
 mod migrations;
 mod model;
 mod scope_filter;
+mod search;
 mod targets;
 
 pub use claim::{Claim, ClaimLimits, HeldBack, HoldReason};
@@ -22,6 +23,10 @@ pub use identifiers::remote_id_in;
 pub use jobs::{insert_jobs, JobUpdate};
 pub use model::*;
 pub use scope_filter::ScopeFilter;
+pub use search::{
+    groups_with_member_in, set_search_keys, sync_members, EntityCondition, EntityOrder, EntityPage,
+    EntitySearch, EntityTable, KeyMatch, TimeCmp, TimeField,
+};
 pub use targets::targets_in;
 
 use std::str::FromStr;

@@ -35,6 +35,9 @@ pub struct UserRecord {
     pub created_at: i64,
     /// Time of the last change, epoch milliseconds.
     pub updated_at: i64,
+    /// The document the writing API stored with the user (opaque to the engine).
+    #[serde(default)]
+    pub document: Option<String>,
 }
 
 /// A local group as stored.
@@ -57,6 +60,29 @@ pub struct GroupRecord {
     pub created_at: i64,
     /// Time of the last change, epoch milliseconds.
     pub updated_at: i64,
+    /// The document the writing API stored with the group (opaque to the engine).
+    #[serde(default)]
+    pub document: Option<String>,
+}
+
+/// A value an entity can be found by, normalised by the API that wrote it (for example a user
+/// name lower-cased, because it compares in any case). Only live entities have keys.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SearchKey {
+    /// What the value is, e.g. `userName` or `emails`.
+    pub attr: String,
+    /// The normalised value.
+    pub value: String,
+}
+
+impl SearchKey {
+    /// A key for `attr` with `value`.
+    pub fn new(attr: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            attr: attr.into(),
+            value: value.into(),
+        }
+    }
 }
 
 /// How a target is driven: blocking mode, who is provisioned, and the retry limits.

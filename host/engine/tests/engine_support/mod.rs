@@ -422,6 +422,8 @@ pub fn user(id: &str, last_name: &str, roles: &[&str]) -> UserState {
         ]
         .into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        document: None,
+        search_keys: Vec::new(),
     }
 }
 

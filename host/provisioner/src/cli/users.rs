@@ -144,12 +144,17 @@ pub async fn run(args: UsersArgs) -> anyhow::Result<()> {
             }
         }
         UsersCommand::List => {
-            let users = backend
-                .list_users(&tenant)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
-            for user in users {
-                println!("{}  {}", user.id, user.user_name);
+            let mut after: Option<String> = None;
+            loop {
+                let users = backend
+                    .scan_users(&tenant, after.as_deref(), 1000)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot list users: {e}"))?;
+                let Some(last) = users.last() else { break };
+                after = Some(last.id.clone());
+                for user in &users {
+                    println!("{}  {}", user.id, user.user_name);
+                }
             }
         }
         UsersCommand::Delete { id, user_name } => {

@@ -96,6 +96,8 @@ pub fn sf_user(id: &str, last_name: &str) -> UserState {
         ]
         .into(),
         roles: vec![],
+        document: None,
+        search_keys: Vec::new(),
     }
 }
 
