@@ -88,6 +88,8 @@ pub struct AttrDef {
     pub uniqueness: &'static str,
     /// Sub-attributes of a complex attribute.
     pub sub: &'static [AttrDef],
+    /// What a `reference` attribute may refer to (empty: `external`).
+    pub reference_types: &'static [&'static str],
 }
 
 const fn a(name: &'static str, ty: AttrType) -> AttrDef {
@@ -101,6 +103,7 @@ const fn a(name: &'static str, ty: AttrType) -> AttrDef {
         returned: "default",
         uniqueness: "none",
         sub: &[],
+        reference_types: &[],
     }
 }
 
@@ -137,6 +140,7 @@ const REF_SUB: &[AttrDef] = &[
     },
     AttrDef {
         case_exact: true,
+        reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
     s("display"),
@@ -152,6 +156,7 @@ const READ_ONLY_REF_SUB: &[AttrDef] = &[
     AttrDef {
         case_exact: true,
         mutability: "readOnly",
+        reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
     AttrDef {
@@ -164,7 +169,8 @@ const READ_ONLY_REF_SUB: &[AttrDef] = &[
     },
 ];
 
-/// Attributes common to every resource (RFC 7643 §3.1).
+/// Attributes common to every resource (RFC 7643 §3.1). They are described by the RFC, not
+/// by the schemas: `/Schemas` does not list them (RFC 7643 §7 and §8.7.1).
 pub const COMMON_ATTRS: &[AttrDef] = &[
     AttrDef {
         case_exact: true,
@@ -283,6 +289,7 @@ pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
             },
             AttrDef {
                 case_exact: true,
+                reference_types: &["User"],
                 ..a("$ref", AttrType::Reference)
             },
             AttrDef {
@@ -293,10 +300,12 @@ pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
     ),
 ];
 
-/// Core Group attributes (RFC 7643 §4.2).
+/// Core Group attributes (RFC 7643 §4.2). `displayName` is unique per tenant here (as WSO2
+/// roles are), so it says `uniqueness: server`.
 pub const GROUP_ATTRS: &[AttrDef] = &[
     AttrDef {
         required: true,
+        uniqueness: "server",
         ..s("displayName")
     },
     multi("members", REF_SUB),
@@ -516,7 +525,10 @@ pub fn attr_to_json(def: &AttrDef) -> Value {
         "uniqueness": def.uniqueness,
     });
     if def.ty == AttrType::Reference {
-        v["referenceTypes"] = serde_json::json!(["external", "User", "Group"]);
+        v["referenceTypes"] = match def.reference_types {
+            [] => serde_json::json!(["external"]),
+            types => serde_json::json!(types),
+        };
     }
     if !def.sub.is_empty() {
         v["subAttributes"] = Value::Array(def.sub.iter().map(attr_to_json).collect());
