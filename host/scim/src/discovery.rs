@@ -192,6 +192,11 @@ mod tests {
             .find(|s| s["name"] == "$ref")
             .unwrap();
         assert_eq!(r["referenceTypes"], json!(["User", "Group"]));
+        // The server fills in each member's display and type itself.
+        for sub in members["subAttributes"].as_array().unwrap() {
+            let computed = sub["name"] == "display" || sub["name"] == "type";
+            assert_eq!(sub["mutability"] == "readOnly", computed, "{sub}");
+        }
     }
 
     /// Every attribute a schema advertises (but the write-only password and the computed

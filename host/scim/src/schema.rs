@@ -133,6 +133,8 @@ const MV_SUB: &[AttrDef] = &[
     a("primary", AttrType::Boolean),
 ];
 
+/// A group's members: the server resolves each member and fills in its `display` and `type`
+/// (`User` or `Group`) itself, whatever the client sent, so both are read-only.
 const REF_SUB: &[AttrDef] = &[
     AttrDef {
         case_exact: true,
@@ -143,8 +145,14 @@ const REF_SUB: &[AttrDef] = &[
         reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
-    s("display"),
-    s("type"),
+    AttrDef {
+        mutability: "readOnly",
+        ..s("display")
+    },
+    AttrDef {
+        mutability: "readOnly",
+        ..s("type")
+    },
 ];
 
 const READ_ONLY_REF_SUB: &[AttrDef] = &[
