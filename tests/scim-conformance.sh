@@ -16,6 +16,8 @@
 # SCIM_CONFORMANCE_BIN: optional, a `provisioner` binary to run instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib-server.sh
+source tests/lib-server.sh
 
 SCIM2_TESTER_VERSION="0.5.2"
 SCIM2_CLIENT_VERSION="0.13.2"
@@ -67,22 +69,8 @@ SCIM_CONFORMANCE_TOKEN="$token" PROVISIONER_CACHE_DIR="$work/cache" \
     "$bin" serve --config "$work/server.toml" >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 
-base=""
-for _ in $(seq 1 300); do
-    base="$(sed -n 's#^SCIM API listening on \(http://[^ ]*\)$#\1/scim/v2#p' "$work/server.out")"
-    [[ -n "$base" ]] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "the server exited before listening:" >&2
-        cat "$work/server.out" "$work/server.err" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [[ -z "$base" ]]; then
-    echo "the server did not print its address in 30 s:" >&2
-    cat "$work/server.out" "$work/server.err" >&2
-    exit 1
-fi
+base="$(wait_for_scim_base "$server_pid" "$work/server.out" "$work/server.err" \
+    's#^SCIM API listening on \(http://[^ ]*\)$#\1/scim/v2#p')"
 echo "checking $base (provisioner serve, pid $server_pid)"
 
 SCIM_BASE="$base" SCIM_TOKEN="$token" SCIM_CONFORMANCE_ACCEPT="${SCIM_CONFORMANCE_ACCEPT:-}" \

@@ -133,6 +133,18 @@ const MV_SUB: &[AttrDef] = &[
     a("primary", AttrType::Boolean),
 ];
 
+/// The `display` of a reference, filled in by the server from the referenced resource.
+const COMPUTED_DISPLAY: AttrDef = AttrDef {
+    mutability: "readOnly",
+    ..s("display")
+};
+
+/// The `type` of a reference (`User`, `Group`, `direct`), set by the server.
+const COMPUTED_TYPE: AttrDef = AttrDef {
+    mutability: "readOnly",
+    ..s("type")
+};
+
 /// A group's members: the server resolves each member and fills in its `display` and `type`
 /// (`User` or `Group`) itself, whatever the client sent, so both are read-only.
 const REF_SUB: &[AttrDef] = &[
@@ -145,14 +157,8 @@ const REF_SUB: &[AttrDef] = &[
         reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
-    AttrDef {
-        mutability: "readOnly",
-        ..s("display")
-    },
-    AttrDef {
-        mutability: "readOnly",
-        ..s("type")
-    },
+    COMPUTED_DISPLAY,
+    COMPUTED_TYPE,
 ];
 
 const READ_ONLY_REF_SUB: &[AttrDef] = &[
@@ -167,14 +173,8 @@ const READ_ONLY_REF_SUB: &[AttrDef] = &[
         reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
-    AttrDef {
-        mutability: "readOnly",
-        ..s("display")
-    },
-    AttrDef {
-        mutability: "readOnly",
-        ..s("type")
-    },
+    COMPUTED_DISPLAY,
+    COMPUTED_TYPE,
 ];
 
 /// Attributes common to every resource (RFC 7643 §3.1). They are described by the RFC, not
