@@ -14,6 +14,9 @@
 # SCIM_CONFORMANCE_ACCEPT: optional, `|`-separated titles of checks whose failure is accepted
 # (a documented, deliberate deviation); empty by default, so every check must pass.
 # SCIM_CONFORMANCE_BIN: optional, a `provisioner` binary to run instead of building one.
+# SCIM_CONFORMANCE_SERVER=memory: check the `scim` crate alone over its in-memory backend
+# (`cargo run -p scim --example memory_server`), which keeps every resource whole, instead of
+# `provisioner serve`; the difference between the two runs is what storage drops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=tests/lib-server.sh
@@ -27,8 +30,12 @@ command -v python3 >/dev/null || {
     exit 2
 }
 
+server="${SCIM_CONFORMANCE_SERVER:-provisioner}"
 bin="${SCIM_CONFORMANCE_BIN:-}"
-if [[ -z "$bin" ]]; then
+if [[ "$server" == memory ]]; then
+    cargo build --quiet -p scim --example memory_server
+    bin="${CARGO_TARGET_DIR:-target}/debug/examples/memory_server"
+elif [[ -z "$bin" ]]; then
     cargo build --quiet -p provisioner --bin provisioner
     bin="${CARGO_TARGET_DIR:-target}/debug/provisioner"
 fi
@@ -65,13 +72,17 @@ label = "scim2-tester"
 token = "env:SCIM_CONFORMANCE_TOKEN"
 EOF
 
-SCIM_CONFORMANCE_TOKEN="$token" PROVISIONER_CACHE_DIR="$work/cache" \
-    "$bin" serve --config "$work/server.toml" >"$work/server.out" 2>"$work/server.err" &
+if [[ "$server" == memory ]]; then
+    SCIM_TOKEN="$token" "$bin" >"$work/server.out" 2>"$work/server.err" &
+else
+    SCIM_CONFORMANCE_TOKEN="$token" PROVISIONER_CACHE_DIR="$work/cache" \
+        "$bin" serve --config "$work/server.toml" >"$work/server.out" 2>"$work/server.err" &
+fi
 server_pid=$!
 
 base="$(wait_for_scim_base "$server_pid" "$work/server.out" "$work/server.err" \
     's#^SCIM API listening on \(http://[^ ]*\)$#\1/scim/v2#p')"
-echo "checking $base (provisioner serve, pid $server_pid)"
+echo "checking $base ($server server, pid $server_pid)"
 
 SCIM_BASE="$base" SCIM_TOKEN="$token" SCIM_CONFORMANCE_ACCEPT="${SCIM_CONFORMANCE_ACCEPT:-}" \
     "$work/venv/bin/python" - <<'PY'
