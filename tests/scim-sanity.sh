@@ -10,6 +10,8 @@
 # (for a documented, deliberate deviation); empty by default, so every check must pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=tests/lib-server.sh
+source tests/lib-server.sh
 
 command -v scim-sanity >/dev/null || {
     echo "scim-sanity not found: python3 -m pip install scim-sanity==0.7.4" >&2
@@ -35,22 +37,8 @@ trap cleanup EXIT
 "$bin" serve --listen 127.0.0.1:0 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 
-base=""
-for _ in $(seq 1 300); do
-    base="$(sed -n 's#^ *SCIM API: *\(http://[^ ]*/scim/v2\) .*#\1#p' "$work/server.out")"
-    [[ -n "$base" ]] && break
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        echo "the server exited before listening:" >&2
-        cat "$work/server.out" "$work/server.err" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-if [[ -z "$base" ]]; then
-    echo "the server did not print its address in 30 s:" >&2
-    cat "$work/server.out" "$work/server.err" >&2
-    exit 1
-fi
+base="$(wait_for_scim_base "$server_pid" "$work/server.out" "$work/server.err" \
+    's#^ *SCIM API: *\(http://[^ ]*/scim/v2\) .*#\1#p')"
 password="$(sed -n 's#^ *Basic credentials: *admin / \([A-Za-z0-9]*\)$#\1#p' "$work/server.out")"
 data_dir="$(sed -n 's#^ *database: *\(.*\)/provisioner\.db$#\1#p' "$work/server.out")"
 echo "probing $base (quickstart server, pid $server_pid)"

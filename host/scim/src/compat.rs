@@ -65,11 +65,21 @@ pub fn user_from_v1(body: Value) -> Value {
     Value::Object(obj)
 }
 
-/// Renders a SCIM 2.0 user JSON in the 1.x shape (schema URNs and extension key renamed).
-pub fn user_to_v1(body: Value) -> Value {
+/// Renders a SCIM 2.0 user JSON in the 1.x shape (schema URNs and extension key renamed), its
+/// `meta.location` under `v1_base` (the 1.x endpoint's base, e.g. `http://host/wso2/scim`):
+/// a 1.x client follows it, and the 2.0 path speaks another shape.
+pub fn user_to_v1(body: Value, v1_base: &str) -> Value {
     let Value::Object(mut obj) = body else {
         return body;
     };
+    if let Some(id) = obj.get("id").and_then(Value::as_str).map(str::to_owned) {
+        if let Some(Value::Object(meta)) = obj.get_mut("meta") {
+            meta.insert(
+                "location".into(),
+                Value::String(format!("{}/Users/{id}", v1_base.trim_end_matches('/'))),
+            );
+        }
+    }
     if let Some(Value::Array(schemas)) = obj.get_mut("schemas") {
         for s in schemas.iter_mut() {
             if s == USER_URN {
@@ -106,6 +116,12 @@ mod tests {
             json!([{"value": "samuel@wso2.com", "primary": true}])
         );
         assert_eq!(v["entitlements"][0]["value"], "00e90000001aV2o");
-        assert_eq!(user_to_v1(v)["schemas"], json!([SCIM1_CORE_URN]));
+        let mut v = v;
+        v["id"] = json!("u1");
+        v["meta"] = json!({"location": "http://h/scim/v2/Users/u1", "version": "W/\"1\""});
+        let v1 = user_to_v1(v, "http://h/wso2/scim");
+        assert_eq!(v1["schemas"], json!([SCIM1_CORE_URN]));
+        assert_eq!(v1["meta"]["location"], "http://h/wso2/scim/Users/u1");
+        assert_eq!(v1["meta"]["version"], "W/\"1\"");
     }
 }

@@ -517,22 +517,32 @@ fn v1_error(e: ScimError) -> Response {
     r
 }
 
-fn v1_json(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, compat::user_to_v1(body.clone()).to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(loc) = body
-        .pointer("/meta/location")
-        .and_then(Value::as_str)
-        .and_then(|l| HeaderValue::from_str(l).ok())
-    {
-        if status == StatusCode::CREATED {
-            r.headers_mut().insert(header::LOCATION, loc);
-        }
+impl<B: ScimBackend> Call<B> {
+    /// Base URL of the SCIM 1.x endpoint, under which its users are located.
+    fn v1_base(&self) -> String {
+        base_url(&self.st.config, &self.headers, "/wso2/scim")
     }
-    r
+
+    /// A SCIM 1.x user response: the 1.x shape, located under the 1.x endpoint (`Location` on
+    /// a creation).
+    fn v1_json(&self, status: StatusCode, body: Value) -> Response {
+        let body = compat::user_to_v1(body, &self.v1_base());
+        let mut r = (status, body.to_string()).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(loc) = body
+            .pointer("/meta/location")
+            .and_then(Value::as_str)
+            .and_then(|l| HeaderValue::from_str(l).ok())
+        {
+            if status == StatusCode::CREATED {
+                r.headers_mut().insert(header::LOCATION, loc);
+            }
+        }
+        r
+    }
 }
 
 fn v1_respond(r: ScimResult<Response>) -> Response {
@@ -545,7 +555,7 @@ async fn v1_create_user<B: ScimBackend>(call: Call<B>, body: Body) -> Response {
             let body = compat::user_from_v1(call.json(body).await?);
             let u = ops::create::<B, User>(call.backend(), &call.ctx, body).await?;
             let rendered = User::render(&u, &call.ctx.base, &[]);
-            Ok(v1_json(StatusCode::CREATED, &rendered))
+            Ok(call.v1_json(StatusCode::CREATED, rendered))
         }
         .await,
     )
@@ -555,10 +565,7 @@ async fn v1_get_user<B: ScimBackend>(call: Call<B>, Path(id): Path<String>) -> R
     v1_respond(
         async {
             let u = ops::get::<B, User>(call.backend(), &call.ctx, &id).await?;
-            Ok(v1_json(
-                StatusCode::OK,
-                &call.render_stored::<User>(&u).await?,
-            ))
+            Ok(call.v1_json(StatusCode::OK, call.render_stored::<User>(&u).await?))
         }
         .await,
     )
@@ -574,10 +581,7 @@ async fn v1_replace_user<B: ScimBackend>(
             let body = compat::user_from_v1(call.json(body).await?);
             let (b, c, im) = (call.backend(), &call.ctx, call.if_match());
             let u = ops::replace::<B, User>(b, c, &id, body, im).await?;
-            Ok(v1_json(
-                StatusCode::OK,
-                &call.render_stored::<User>(&u).await?,
-            ))
+            Ok(call.v1_json(StatusCode::OK, call.render_stored::<User>(&u).await?))
         }
         .await,
     )
@@ -598,9 +602,10 @@ async fn v1_list_users<B: ScimBackend>(call: Call<B>, params: Params) -> Respons
         async {
             let mut body = call.list(&[User::KIND], &list_query(params)?).await?;
             body["schemas"] = serde_json::json!([SCIM1_CORE_URN]);
+            let v1_base = call.v1_base();
             if let Some(Value::Array(items)) = body.get_mut("Resources") {
                 for i in items.iter_mut() {
-                    *i = compat::user_to_v1(std::mem::take(i));
+                    *i = compat::user_to_v1(std::mem::take(i), &v1_base);
                 }
             }
             let mut r = (StatusCode::OK, body.to_string()).into_response();

@@ -3,9 +3,16 @@
 //! Operations are applied in order to a copy; the caller re-validates the result and writes it
 //! only if every operation succeeded. Tolerated client quirks: capitalised ops (`Replace`),
 //! string booleans (`"False"`), path-less values whose keys are paths (`"name.givenName"`,
-//! extension-URN-prefixed names), `remove` with a value list (Entra's member removal), and
-//! `add`/`replace` through an `eq` value filter that matches nothing, which creates the element
-//! (`emails[type eq "work"].value`).
+//! extension-URN-prefixed names), path-less values that repeat a read-only attribute unchanged
+//! (Okta's group rename carries the group's `id`), `remove` with a value list (Entra's member
+//! removal), the enterprise `manager` as a bare id, and `add`/`replace` of a sub-attribute
+//! through an `eq` value filter that matches nothing, which creates the element
+//! (`addresses[type eq "work"].locality`).
+//!
+//! `noTarget` (400) is returned where RFC 7644 requires it: a `remove` without a path
+//! (§3.5.2.2) and a `replace` whose value filter matches nothing (§3.5.2.3), except the
+//! sub-attribute case above (see [`creatable`]). A filtered `add` that cannot create the
+//! element it names is `noTarget` too (RFC 7644 §3.12: the filter yields no match).
 //!
 //! The work per request is bounded: at most [`MAX_OPERATIONS`] operations carrying at most
 //! [`MAX_VALUES`] values in all, and applying them is linear in the size of the resource and
@@ -157,13 +164,23 @@ fn apply_pathless(kind: ResourceKind, res: &mut Value, op: OpKind, value: Value)
         ));
     };
     for (k, v) in map {
-        if k.eq_ignore_ascii_case("schemas") {
+        if k.eq_ignore_ascii_case("schemas") || repeats_read_only(kind, res, &k, &v) {
             continue;
         }
         let path = filter::parse_patch_path(&k)?;
         apply_path(kind, res, op, &path, Some(v))?;
     }
     Ok(())
+}
+
+/// Whether `key` of a path-less value names a read-only top-level attribute and `value` is the
+/// one the resource already has: Okta renames a group with
+/// `{"op":"replace","value":{"id":"<its id>","displayName":"..."}}`. Such a key changes nothing
+/// and is skipped; a read-only attribute given another value still fails with `mutability`.
+fn repeats_read_only(kind: ResourceKind, res: &Value, key: &str, value: &Value) -> bool {
+    schema::top_attr(kind, key).is_some_and(|d| {
+        d.mutability == "readOnly" && filter::get_ci(res, d.name).is_some_and(|have| have == value)
+    })
 }
 
 fn ensure_object(v: &mut Value) -> &mut Map<String, Value> {
@@ -224,6 +241,17 @@ fn apply_path(
     if top_def.mutability == "readOnly" {
         return Err(ScimError::mutability(format!(
             "\"{}\" is read-only",
+            top_def.name
+        )));
+    }
+    let removes_all = op == OpKind::Remove
+        && attr.sub.is_none()
+        && path.filter.is_none()
+        && path.sub_after_filter.is_none();
+    if removes_all && top_def.required {
+        // RFC 7644 §3.5.2.2: removing a required attribute is a `mutability` error.
+        return Err(ScimError::mutability(format!(
+            "\"{}\" is required and cannot be removed; replace it instead",
             top_def.name
         )));
     }
@@ -465,6 +493,29 @@ fn apply_multi(
     Ok(())
 }
 
+/// Whether an `add`/`replace` through an `eq` value filter that matches no element creates
+/// the element the filter describes (`addresses[type eq "work"].locality` on a user without a
+/// work address becomes `{"type": "work", "locality": ...}`).
+///
+/// `add` always does: RFC 7644 §3.5.2.1 adds a value that does not exist.
+///
+/// `replace` does when a sub-attribute is named. RFC 7644 §3.5.2.3 asks for `noTarget` when a
+/// value filter matches nothing, but Microsoft Entra ID does not tell add from replace by what
+/// the target holds: Microsoft's answer to why Entra sends `Add` for an existing email is that
+/// it "could be either, and the behavior is not always consistent, so you should support both
+/// in your SCIM server code" (Microsoft Q&A, "Azure AD SCIM Provisioning - User attribute
+/// updates"), and its tutorial updates `emails[type eq "work"].value` with `Replace`. A failed
+/// replace would fail the whole Entra update (every operation of the request is rejected), so
+/// Entra's rule wins here. A `replace` of whole elements (no sub-attribute) that match nothing
+/// keeps the RFC's `noTarget`: there is nothing to say which values the client meant.
+fn creatable(op: OpKind, names_sub_attribute: bool) -> bool {
+    match op {
+        OpKind::Add => true,
+        OpKind::Replace => names_sub_attribute,
+        OpKind::Remove => false,
+    }
+}
+
 /// The attributes implied by a filter made only of `eq` comparisons joined by `and`.
 fn eq_template(f: &Filter, out: &mut Map<String, Value>) -> bool {
     match f {
@@ -504,13 +555,27 @@ fn apply_filtered(
         .collect();
 
     if hits.is_empty() {
+        if op == OpKind::Remove {
+            // RFC 7644 §3.5.2.2 names `noTarget` for a remove only when the path is missing;
+            // removing values that are not there leaves the resource as the client wants it.
+            // Okta removes a member with `members[value eq "<id>"]` and must not fail when the
+            // member is already gone (deleted users leave their groups).
+            finish_multi(container, key, items);
+            return Ok(());
+        }
         let mut template = Map::new();
-        let creatable = eq_template(f, &mut template)
-            && (op == OpKind::Add || (op == OpKind::Replace && sub.is_some()));
-        if !creatable {
+        if !(eq_template(f, &mut template) && creatable(op, sub.is_some())) {
             return Err(ScimError::no_target(format!(
-                "no value of \"{}\" matches the filter",
-                def.name
+                "no value of \"{}\" matches the filter {}; a {} through a value filter \
+                 creates a value only for an `eq` filter{}",
+                def.name,
+                attr,
+                if op == OpKind::Add { "add" } else { "replace" },
+                if op == OpKind::Add {
+                    ""
+                } else {
+                    " and a named sub-attribute"
+                }
             )));
         }
         let mut elem = Value::Object(template);
@@ -594,6 +659,7 @@ fn apply_filtered(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ScimType;
     use serde_json::json;
 
     fn run(res: Value, body: Value) -> ScimResult<Value> {
@@ -617,6 +683,237 @@ mod tests {
         assert_eq!(r["emails"], json!([{"type": "work", "value": "a@x.com"}]));
         assert_eq!(r["name"]["givenName"], json!("Ann"));
         assert_eq!(r[schema::ENTERPRISE_URN]["department"], json!("R&D"));
+    }
+
+    fn no_target(r: ScimResult<Value>) -> bool {
+        matches!(r, Err(e) if e.scim_type == Some(ScimType::NoTarget)
+            && e.status == axum::http::StatusCode::BAD_REQUEST)
+    }
+
+    fn run_group(res: Value, body: Value) -> ScimResult<Value> {
+        let mut res = res;
+        apply(ResourceKind::Group, &mut res, &parse_request(&body)?)?;
+        Ok(res)
+    }
+
+    fn group() -> Value {
+        json!({"id": "g1", "displayName": "Sales", "members": [
+            {"value": "u1", "display": "Ann"}, {"value": "u2"}, {"value": "u3"}]})
+    }
+
+    fn member_ids(g: &Value) -> Vec<&str> {
+        g["members"]
+            .as_array()
+            .map(|m| m.iter().map(|m| m["value"].as_str().unwrap()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn ops_are_case_insensitive_and_unknown_ops_are_refused() {
+        for op in ["Add", "ADD", "add"] {
+            let r = run(
+                json!({"userName": "a"}),
+                json!({"Operations": [{"op": op, "path": "title", "value": "Boss"}]}),
+            )
+            .unwrap();
+            assert_eq!(r["title"], json!("Boss"), "{op}");
+        }
+        let r = run(
+            json!({"userName": "a", "title": "Boss"}),
+            json!({"Operations": [{"op": "Remove", "path": "title"},
+                                  {"op": "Replace", "path": "nickName", "value": "Al"}]}),
+        )
+        .unwrap();
+        assert!(r.get("title").is_none());
+        assert_eq!(r["nickName"], json!("Al"));
+        let e = parse_request(&json!({"Operations": [{"op": "Move", "path": "title"}]}));
+        assert!(
+            matches!(e, Err(e) if e.scim_type == Some(ScimType::InvalidSyntax)
+            && e.detail.contains("\"move\""))
+        );
+    }
+
+    #[test]
+    fn string_booleans_with_and_without_a_path() {
+        for body in [
+            json!({"Operations": [{"op": "Replace", "path": "active", "value": "False"}]}),
+            json!({"Operations": [{"op": "Replace", "value": {"active": "False"}}]}),
+            json!({"Operations": [{"op": "replace", "value": {"active": false}}]}),
+        ] {
+            let r = run(json!({"userName": "a", "active": true}), body.clone()).unwrap();
+            assert_eq!(r["active"], json!(false), "{body}");
+        }
+        let r = run(
+            json!({"userName": "a", "emails": [{"value": "a@x", "primary": false}]}),
+            json!({"Operations": [{"op": "replace", "path": "emails[value eq \"a@x\"].primary",
+                                   "value": "True"}]}),
+        )
+        .unwrap();
+        assert_eq!(r["emails"][0]["primary"], json!(true));
+    }
+
+    #[test]
+    fn entra_removes_only_the_listed_members() {
+        let r = run_group(
+            group(),
+            json!({"schemas": [PATCH_OP_URN], "Operations": [{"op": "Remove", "path": "members",
+                "value": [{"$ref": null, "value": "u1"}, {"value": "u3"}]}]}),
+        )
+        .unwrap();
+        assert_eq!(member_ids(&r), ["u2"]);
+        // Without a value list, a remove clears the attribute.
+        let r = run_group(
+            group(),
+            json!({"Operations": [{"op": "remove", "path": "members"}]}),
+        )
+        .unwrap();
+        assert!(r.get("members").is_none());
+    }
+
+    #[test]
+    fn okta_removes_a_member_by_filter_and_tolerates_one_already_gone() {
+        let body = |id: &str| {
+            json!({"schemas": [PATCH_OP_URN], "Operations": [
+                {"op": "remove", "path": format!("members[value eq \"{id}\"]")}]})
+        };
+        let r = run_group(group(), body("u2")).unwrap();
+        assert_eq!(member_ids(&r), ["u1", "u3"]);
+        let again = run_group(r.clone(), body("u2")).unwrap();
+        assert_eq!(again, r);
+    }
+
+    #[test]
+    fn okta_adds_members_and_renames_with_its_id_in_the_value() {
+        let r = run_group(
+            group(),
+            json!({"Operations": [{"op": "add", "path": "members", "value": [
+                {"value": "u4", "display": "Dan"}, {"value": "u1"}]}]}),
+        )
+        .unwrap();
+        assert_eq!(member_ids(&r), ["u1", "u2", "u3", "u4"]);
+        let r = run_group(
+            group(),
+            json!({"Operations": [{"op": "replace",
+                "value": {"id": "g1", "displayName": "Sales EMEA"}}]}),
+        )
+        .unwrap();
+        assert_eq!(r["displayName"], json!("Sales EMEA"));
+        // Another id is still a change of a read-only attribute.
+        let e = run_group(
+            group(),
+            json!({"Operations": [{"op": "replace", "value": {"id": "g2"}}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+    }
+
+    #[test]
+    fn entra_adds_a_work_address_locality_when_there_is_none() {
+        let home = json!({"type": "home", "locality": "Home Town", "primary": false});
+        let r = run(
+            json!({"userName": "a", "addresses": [home.clone()]}),
+            json!({"Operations": [{"op": "Add",
+                "path": "addresses[type eq \"work\"].locality", "value": "Redmond"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["addresses"],
+            json!([home, {"type": "work", "locality": "Redmond"}])
+        );
+        // Entra also sends it as Replace when no work address exists (see `creatable`).
+        let r = run(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "Replace",
+                "path": "addresses[type eq \"work\"].locality", "value": "Redmond"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["addresses"],
+            json!([{"type": "work", "locality": "Redmond"}])
+        );
+    }
+
+    #[test]
+    fn replace_through_a_filter_changes_the_match_and_keeps_its_type() {
+        let r = run(
+            json!({"userName": "a", "addresses": [
+                {"type": "work", "locality": "Old", "postalCode": "1"},
+                {"type": "home", "locality": "Home"}]}),
+            json!({"Operations": [{"op": "Replace",
+                "path": "addresses[type eq \"work\"].locality", "value": "New"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r["addresses"],
+            json!([{"type": "work", "locality": "New", "postalCode": "1"},
+                   {"type": "home", "locality": "Home"}])
+        );
+    }
+
+    #[test]
+    fn no_target_exactly_where_rfc_7644_requires_it() {
+        let user = json!({"userName": "a", "emails": [{"type": "home", "value": "h@x"}]});
+        let patch = |op: Value| run(user.clone(), json!({"Operations": [op]}));
+        // §3.5.2.2: a remove without a path.
+        assert!(no_target(patch(json!({"op": "remove"}))));
+        assert!(no_target(patch(json!({"op": "Remove", "path": ""}))));
+        // §3.5.2.3: a replace of whole values through a filter that matches nothing.
+        assert!(no_target(patch(json!({"op": "replace",
+            "path": "emails[type eq \"work\"]", "value": {"value": "w@x"}}))));
+        // ... and any add/replace whose filter matches nothing and says nothing to create.
+        assert!(no_target(patch(json!({"op": "add",
+            "path": "emails[value co \"@y\"].type", "value": "work"}))));
+        assert!(no_target(patch(json!({"op": "replace",
+            "path": "emails[type eq \"work\" or type eq \"other\"].value", "value": "w@x"}))));
+        // Not for a remove whose filter matches nothing, nor for a replace of an absent
+        // attribute without a filter (it is an add, §3.5.2.3).
+        assert_eq!(
+            patch(json!({"op": "remove", "path": "emails[type eq \"work\"]"})).unwrap(),
+            user
+        );
+        let r = patch(json!({"op": "replace", "path": "title", "value": "T"})).unwrap();
+        assert_eq!(r["title"], json!("T"));
+    }
+
+    #[test]
+    fn a_required_attribute_cannot_be_removed() {
+        let e = run(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "remove", "path": "userName"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+        let e = run_group(
+            group(),
+            json!({"Operations": [{"op": "Remove", "path": "displayName"}]}),
+        )
+        .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::Mutability));
+    }
+
+    #[test]
+    fn entra_manager_by_replace_with_an_id_and_by_add_with_an_object() {
+        let path = format!("{}:manager", schema::ENTERPRISE_URN);
+        let r = run(
+            json!({"userName": "a"}),
+            json!({"Operations": [{"op": "Replace", "path": path, "value": "m-1"}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r[schema::ENTERPRISE_URN]["manager"],
+            json!({"value": "m-1"})
+        );
+        let r = run(
+            r,
+            json!({"Operations": [{"op": "Add", "path": path, "value": {"value": "m-2"}}]}),
+        )
+        .unwrap();
+        assert_eq!(
+            r[schema::ENTERPRISE_URN]["manager"],
+            json!({"value": "m-2"})
+        );
+        let r = run(r, json!({"Operations": [{"op": "Remove", "path": path}]})).unwrap();
+        assert_eq!(r[schema::ENTERPRISE_URN], json!({}));
     }
 
     #[test]
@@ -668,13 +965,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r["emails"].as_array().unwrap().len(), 1);
-        let e = run(
-            base,
+        // Removing what is not there changes nothing and is no error (RFC 7644 §3.5.2.2).
+        let r = run(
+            base.clone(),
             json!({"Operations": [
             {"op": "remove", "path": "emails[type eq \"other\"]"}]}),
         )
-        .unwrap_err();
-        assert_eq!(e.scim_type, Some(crate::error::ScimType::NoTarget));
+        .unwrap();
+        assert_eq!(r, base);
     }
 
     #[test]

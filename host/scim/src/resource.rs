@@ -362,8 +362,14 @@ fn lenient_opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::
     }
 }
 
-/// Validates the `schemas` of an incoming resource: it must name the core schema of `kind`
-/// and nothing but known extensions of it.
+/// Validates the `schemas` of an incoming resource: it must name the core schema of `kind`;
+/// any other URN must be a known extension of it, or carry no attributes in the body.
+///
+/// Microsoft Entra ID creates groups with
+/// `"schemas": [<core Group>, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group"]`
+/// and no attribute under the second URN; such a URN states nothing this server would drop, so
+/// it is accepted (and not stored). An unknown URN that does carry attributes is refused, since
+/// they would be lost.
 pub fn check_schemas(kind: ResourceKind, body: &Value) -> ScimResult<()> {
     let Some(list) = body.get("schemas") else {
         return Err(ScimError::invalid_value("missing \"schemas\""));
@@ -382,9 +388,11 @@ pub fn check_schemas(kind: ResourceKind, body: &Value) -> ScimResult<()> {
             .extension_urns()
             .iter()
             .any(|u| u.eq_ignore_ascii_case(urn))
+            && carries_attributes(body, urn)
         {
             return Err(ScimError::invalid_value(format!(
-                "unknown or unsupported schema \"{urn}\" for a {}",
+                "unknown or unsupported schema \"{urn}\" for a {}: this server does not \
+                 store its attributes; remove them (and the URN) from the request",
                 kind.name()
             )));
         }
@@ -396,6 +404,18 @@ pub fn check_schemas(kind: ResourceKind, body: &Value) -> ScimResult<()> {
         )));
     }
     Ok(())
+}
+
+/// Whether the body has an attribute of the schema `urn`: the `urn` key itself, or a key
+/// prefixed with `urn:`.
+fn carries_attributes(body: &Value, urn: &str) -> bool {
+    let prefix = format!("{}:", urn.to_ascii_lowercase());
+    body.as_object().is_some_and(|o| {
+        o.keys().any(|k| {
+            let k = k.to_ascii_lowercase();
+            k == urn.to_ascii_lowercase() || k.starts_with(&prefix)
+        })
+    })
 }
 
 fn typed_error(e: serde_json::Error) -> ScimError {
@@ -617,6 +637,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(object.manager.unwrap().display_name.as_deref(), Some("M"));
+    }
+
+    #[test]
+    fn an_unknown_schema_without_attributes_is_accepted() {
+        let ad = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/Group";
+        let g = GroupResource::from_request(serde_json::json!({
+            "schemas": [GROUP_URN, ad],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"}
+        }))
+        .unwrap();
+        assert_eq!(g.schemas, [GROUP_URN]);
+        assert_eq!(
+            g.external_id.as_deref(),
+            Some("8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159")
+        );
+        let other = "urn:example:params:scim:schemas:extension:acme:2.0:User";
+        for body in [
+            serde_json::json!({"schemas": [USER_URN, other], "userName": "a",
+                other: {"badge": "7"}}),
+            serde_json::json!({"schemas": [USER_URN, other], "userName": "a",
+                format!("{other}:badge"): "7"}),
+        ] {
+            let e = UserResource::from_request(body).unwrap_err();
+            assert!(e.detail.contains(other), "{}", e.detail);
+        }
+        // The core schema is still required.
+        assert!(GroupResource::from_request(
+            serde_json::json!({"schemas": [ad], "displayName": "x"})
+        )
+        .is_err());
     }
 
     #[test]

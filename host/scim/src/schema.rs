@@ -88,6 +88,8 @@ pub struct AttrDef {
     pub uniqueness: &'static str,
     /// Sub-attributes of a complex attribute.
     pub sub: &'static [AttrDef],
+    /// What a `reference` attribute may refer to (empty: `external`).
+    pub reference_types: &'static [&'static str],
 }
 
 const fn a(name: &'static str, ty: AttrType) -> AttrDef {
@@ -101,6 +103,7 @@ const fn a(name: &'static str, ty: AttrType) -> AttrDef {
         returned: "default",
         uniqueness: "none",
         sub: &[],
+        reference_types: &[],
     }
 }
 
@@ -130,6 +133,20 @@ const MV_SUB: &[AttrDef] = &[
     a("primary", AttrType::Boolean),
 ];
 
+/// The `display` of a reference, filled in by the server from the referenced resource.
+const COMPUTED_DISPLAY: AttrDef = AttrDef {
+    mutability: "readOnly",
+    ..s("display")
+};
+
+/// The `type` of a reference (`User`, `Group`, `direct`), set by the server.
+const COMPUTED_TYPE: AttrDef = AttrDef {
+    mutability: "readOnly",
+    ..s("type")
+};
+
+/// A group's members: the server resolves each member and fills in its `display` and `type`
+/// (`User` or `Group`) itself, whatever the client sent, so both are read-only.
 const REF_SUB: &[AttrDef] = &[
     AttrDef {
         case_exact: true,
@@ -137,10 +154,11 @@ const REF_SUB: &[AttrDef] = &[
     },
     AttrDef {
         case_exact: true,
+        reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
-    s("display"),
-    s("type"),
+    COMPUTED_DISPLAY,
+    COMPUTED_TYPE,
 ];
 
 const READ_ONLY_REF_SUB: &[AttrDef] = &[
@@ -152,19 +170,15 @@ const READ_ONLY_REF_SUB: &[AttrDef] = &[
     AttrDef {
         case_exact: true,
         mutability: "readOnly",
+        reference_types: &["User", "Group"],
         ..a("$ref", AttrType::Reference)
     },
-    AttrDef {
-        mutability: "readOnly",
-        ..s("display")
-    },
-    AttrDef {
-        mutability: "readOnly",
-        ..s("type")
-    },
+    COMPUTED_DISPLAY,
+    COMPUTED_TYPE,
 ];
 
-/// Attributes common to every resource (RFC 7643 §3.1).
+/// Attributes common to every resource (RFC 7643 §3.1). They are described by the RFC, not
+/// by the schemas: `/Schemas` does not list them (RFC 7643 §7 and §8.7.1).
 pub const COMMON_ATTRS: &[AttrDef] = &[
     AttrDef {
         case_exact: true,
@@ -283,6 +297,7 @@ pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
             },
             AttrDef {
                 case_exact: true,
+                reference_types: &["User"],
                 ..a("$ref", AttrType::Reference)
             },
             AttrDef {
@@ -293,10 +308,12 @@ pub const ENTERPRISE_ATTRS: &[AttrDef] = &[
     ),
 ];
 
-/// Core Group attributes (RFC 7643 §4.2).
+/// Core Group attributes (RFC 7643 §4.2). `displayName` is unique per tenant here (as WSO2
+/// roles are), so it says `uniqueness: server`.
 pub const GROUP_ATTRS: &[AttrDef] = &[
     AttrDef {
         required: true,
+        uniqueness: "server",
         ..s("displayName")
     },
     multi("members", REF_SUB),
@@ -516,7 +533,10 @@ pub fn attr_to_json(def: &AttrDef) -> Value {
         "uniqueness": def.uniqueness,
     });
     if def.ty == AttrType::Reference {
-        v["referenceTypes"] = serde_json::json!(["external", "User", "Group"]);
+        v["referenceTypes"] = match def.reference_types {
+            [] => serde_json::json!(["external"]),
+            types => serde_json::json!(types),
+        };
     }
     if !def.sub.is_empty() {
         v["subAttributes"] = Value::Array(def.sub.iter().map(attr_to_json).collect());

@@ -695,11 +695,12 @@ async fn bad_input_writes_nothing() {
     let (s, v) = split(r).await;
     assert_error(s, &v, 400, Some("invalidSyntax"));
 
-    // Unknown schema.
+    // Unknown schema whose attributes would be lost (one without attributes is accepted).
     let (s, v) = srv
         .post(
             "/Users",
-            json!({"schemas": [USER, "urn:example:custom"], "userName": "x"}),
+            json!({"schemas": [USER, "urn:example:custom"], "userName": "x",
+                   "urn:example:custom": {"badge": "7"}}),
         )
         .await;
     assert_error(s, &v, 400, Some("invalidValue"));
@@ -743,7 +744,9 @@ async fn bad_input_writes_nothing() {
     let (s, v) = srv
         .patch(
             &format!("/Users/{id}"),
-            json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]),
+            json!([{"op": "replace", "path": "title", "value": "changed"},
+                   {"op": "replace", "path": "emails[type eq \"home\"]",
+                    "value": {"value": "h@example.com"}}]),
         )
         .await;
     assert_error(s, &v, 400, Some("noTarget"));
