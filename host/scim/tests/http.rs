@@ -633,13 +633,14 @@ async fn bulk_with_references_and_fail_on_errors() {
     assert_eq!(ops.len(), 2, "{v}");
     assert_eq!(ops[1]["status"], "400");
     assert_eq!(ops[1]["response"]["scimType"], "invalidValue");
-    let names: Vec<String> = srv
+    let mut names: Vec<String> = srv
         .snapshot()
         .await
         .0
         .iter()
         .map(|u| u.user_name.clone())
         .collect();
+    names.sort();
     assert_eq!(names, ["bulky", "ok1"]);
 }
 

@@ -484,7 +484,6 @@ async fn okta_group_push() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs whole-resource storage"]
 async fn entra_group_keeps_its_external_id() {
     let s = start().await;
     let created = post(
@@ -514,7 +513,6 @@ async fn entra_group_keeps_its_external_id() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs whole-resource storage"]
 async fn entra_work_address_keeps_its_type() {
     let s = start().await;
     let id = entra_create(&s, "Test_User_Address").await;
@@ -544,7 +542,6 @@ async fn entra_work_address_keeps_its_type() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs whole-resource storage"]
 async fn every_user_attribute_round_trips() {
     let s = start().await;
     let mut body = entra_user("Test_User_Whole", "ext-whole");
