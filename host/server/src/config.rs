@@ -36,6 +36,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use scim::ScimConfig;
 use serde::Deserialize;
 
 use provisioner_contract::ClaimMapping;
@@ -73,6 +74,9 @@ pub struct ServerConfig {
     /// Bounds on password (HTTP Basic) verification.
     #[serde(default)]
     pub auth: AuthSection,
+    /// SCIM list limits and group-member policy.
+    #[serde(default)]
+    pub scim: ScimSection,
     /// The tenants served.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
@@ -153,6 +157,34 @@ pub struct RuntimeSection {
     /// Directory of compiled connector artifacts (the runtime's default when absent).
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
+}
+
+/// `[scim]`: list limits and the policy for group members that do not exist.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimSection {
+    /// Page size of a list that gives no `count`.
+    pub default_page_size: usize,
+    /// Largest page a list may ask for (`count` beyond is lowered to it).
+    pub max_page_size: usize,
+    /// Most resources a list may read to evaluate a filter or sort no index answers (`co`,
+    /// `ne`, `not`, unindexed attributes); past it the list fails with 400 `tooMany`.
+    pub max_filter_scan: usize,
+    /// `ignore` (leave a member id that names no user or group out, and write the rest) or
+    /// `reject` (refuse the whole write with 400).
+    pub unknown_members: scim::config::UnknownMembers,
+}
+
+impl Default for ScimSection {
+    fn default() -> Self {
+        let scim = ScimConfig::default();
+        Self {
+            default_page_size: scim.default_page_size,
+            max_page_size: scim.max_page_size,
+            max_filter_scan: scim.max_filter_scan,
+            unknown_members: scim.unknown_members,
+        }
+    }
 }
 
 /// `[dispatcher]`: how outbox jobs are run.
@@ -583,6 +615,15 @@ impl ServerConfig {
                 "must be at least 1: with no verifier no Basic request could be answered".into(),
             ));
         }
+        if self.scim.max_page_size == 0 || self.scim.default_page_size > self.scim.max_page_size {
+            return Err(err(
+                "scim.max_page_size".into(),
+                format!(
+                    "must be at least 1 and at least scim.default_page_size ({})",
+                    self.scim.default_page_size
+                ),
+            ));
+        }
         if self.auth.backoff_max_ms < self.auth.backoff_base_ms {
             return Err(err(
                 "auth.backoff_max_ms".into(),
@@ -816,6 +857,31 @@ mod tests {
         let e = parse("p.toml", "[dispatcher]\nworkers = \"many\"\n").unwrap_err();
         assert_eq!(e.key, "dispatcher.workers", "{e}");
         assert_eq!(e.position, Some((2, 11)), "{e}");
+    }
+
+    #[test]
+    fn scim_section() {
+        let c = parse(
+            "p.toml",
+            "[scim]\nunknown_members = \"reject\"\nmax_filter_scan = 5000\n",
+        )
+        .unwrap();
+        assert_eq!(c.scim.unknown_members, scim::config::UnknownMembers::Reject);
+        assert_eq!(c.scim.max_filter_scan, 5000);
+        assert_eq!(c.scim.max_page_size, ScimConfig::default().max_page_size);
+        let e = parse("p.toml", "[scim]\nunknown_members = \"drop\"\n").unwrap_err();
+        assert_eq!(e.key, "scim.unknown_members", "{e}");
+        assert!(
+            e.message.contains("ignore") && e.message.contains("reject"),
+            "{e}"
+        );
+        let c = parse(
+            "p.toml",
+            "[scim]\ndefault_page_size = 500\nmax_page_size = 100\n",
+        )
+        .unwrap();
+        let e = c.validate("p.toml").unwrap_err();
+        assert_eq!(e.key, "scim.max_page_size", "{e}");
     }
 
     #[test]

@@ -283,6 +283,10 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
     let scim_config = ScimConfig {
         max_body_bytes: config.server.max_body_bytes,
         base_url: config.server.base_url.clone(),
+        default_page_size: config.scim.default_page_size,
+        max_page_size: config.scim.max_page_size,
+        max_filter_scan: config.scim.max_filter_scan,
+        unknown_members: config.scim.unknown_members,
         ..ScimConfig::default()
     };
     let app = scim::router(backend, auth, scim_config);
