@@ -255,15 +255,20 @@ impl ScimResourceKind for Group {
         search_groups, scan_groups
     }
 
-    /// Resolves the members on every write.
+    /// Resolves the members on every write; those the stored group already has are taken
+    /// from it, so a PATCH adding one member to a large group reads one member.
     async fn prepare<B: ScimBackend>(
         b: &B,
         tenant: &TenantId,
         unknown: UnknownMembers,
-        _write: Write<'_, GroupResource>,
+        write: Write<'_, GroupResource>,
         g: &mut GroupResource,
     ) -> ScimResult<()> {
-        resolve_members(b, tenant, unknown, g).await
+        let stored = match write {
+            Write::Create => None,
+            Write::Replace(current) | Write::Patch(current) => Some(current),
+        };
+        resolve_members(b, tenant, unknown, stored, g).await
     }
 
     /// `meta.location` and each member's `$ref` filled in.
@@ -309,13 +314,14 @@ async fn hash_if_new(new: Option<String>, old: Option<&String>) -> ScimResult<Op
     }
 }
 
-/// Checks the members against the tenant (one backend read for all of them) and fills in each
-/// one's `type` and `display`. A member that does not exist is left out or refused, as
-/// `unknown` says; a group cannot be its own member.
+/// Checks the members against the tenant (one backend read for all those `stored` does not
+/// already hold) and fills in each one's `type` and `display`. A member that does not exist is
+/// left out or refused, as `unknown` says; a group cannot be its own member.
 async fn resolve_members<B: ScimBackend>(
     b: &B,
     tenant: &TenantId,
     unknown: UnknownMembers,
+    stored: Option<&GroupResource>,
     group: &mut GroupResource,
 ) -> ScimResult<()> {
     if group.members.is_empty() {
@@ -327,12 +333,25 @@ async fn resolve_members<B: ScimBackend>(
     let mut seen = std::collections::HashSet::new();
     group.members.retain(|m| seen.insert(m.value.clone()));
     let ids: Vec<String> = group.members.iter().map(|m| m.value.clone()).collect();
-    let known: std::collections::HashMap<String, ResourceRef> = b
-        .member_refs(tenant, &ids)
-        .await?
+    let mut known: std::collections::HashMap<String, ResourceRef> = stored
         .into_iter()
-        .map(|r| (r.value.clone(), r))
+        .flat_map(|s| s.members.iter())
+        .filter(|m| m.kind.is_some())
+        .map(|m| (m.value.clone(), m.clone()))
         .collect();
+    let new: Vec<String> = ids
+        .iter()
+        .filter(|id| !known.contains_key(*id))
+        .cloned()
+        .collect();
+    if !new.is_empty() {
+        known.extend(
+            b.member_refs(tenant, &new)
+                .await?
+                .into_iter()
+                .map(|r| (r.value.clone(), r)),
+        );
+    }
     let missing: Vec<&str> = ids
         .iter()
         .filter(|id| !known.contains_key(*id))

@@ -31,8 +31,8 @@ use scim::schema::{ENTERPRISE_URN, GROUP_URN, USER_URN};
 use scim::{GroupResource, UserResource};
 
 use provisioner_engine::store::{
-    self as store, EntityCondition, EntityOrder, EntitySearch, GroupRecord, SearchKey, StoreError,
-    TimeCmp, TimeField, UserRecord,
+    self as store, EntityCondition, EntityOrder, EntitySearch, EntityTable, GroupRecord, SearchKey,
+    StoreError, TimeCmp, TimeField, UserRecord,
 };
 use provisioner_engine::{Engine, EngineError, GroupChange, GroupState, UserChange, UserState};
 
@@ -107,6 +107,82 @@ impl EngineBackend {
         let record = self.live_group(&tenant.0, id).await?;
         let mut groups = self.groups(tenant, std::slice::from_ref(&record)).await?;
         groups.pop().ok_or(BackendError::NotFound)
+    }
+
+    /// Gives every user and group stored without a document (written before documents
+    /// existed) its document and search keys, read from its claims, so the indexes answer for
+    /// them too. Runs once at start; returns how many were indexed.
+    pub async fn index_legacy(&self) -> BackendResult<u64> {
+        const STEP: u64 = 500;
+        let store = self.engine.store();
+        let mut indexed = 0;
+        loop {
+            let users = store
+                .users_without_document(STEP)
+                .await
+                .map_err(unavailable)?;
+            let mut attached = 0;
+            for record in &users {
+                let state = user_state(&user_resource(record));
+                let document = state.document.unwrap_or_default();
+                if store
+                    .attach_document(
+                        &record.tenant,
+                        EntityTable::Users,
+                        &record.id,
+                        record.version,
+                        &document,
+                        &state.search_keys,
+                    )
+                    .await
+                    .map_err(unavailable)?
+                {
+                    attached += 1;
+                }
+            }
+            indexed += attached;
+            if attached == 0 {
+                break;
+            }
+        }
+        loop {
+            let groups = store
+                .groups_without_document(STEP)
+                .await
+                .map_err(unavailable)?;
+            let mut attached = 0;
+            for record in &groups {
+                let tenant = TenantId::new(record.tenant.clone());
+                let Some(group) = self
+                    .groups(&tenant, std::slice::from_ref(record))
+                    .await?
+                    .pop()
+                else {
+                    continue;
+                };
+                let state = group_state(&group);
+                let document = state.document.unwrap_or_default();
+                if store
+                    .attach_document(
+                        &record.tenant,
+                        EntityTable::Groups,
+                        &record.id,
+                        record.version,
+                        &document,
+                        &state.search_keys,
+                    )
+                    .await
+                    .map_err(unavailable)?
+                {
+                    attached += 1;
+                }
+            }
+            indexed += attached;
+            if attached == 0 {
+                break;
+            }
+        }
+        Ok(indexed)
     }
 
     /// Commits a user change made against `expected` (an ETag; `None`: any version), then waits

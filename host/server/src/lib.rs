@@ -280,6 +280,13 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
     );
 
     let backend = Arc::new(EngineBackend::new(engine.clone()));
+    let indexed = backend
+        .index_legacy()
+        .await
+        .map_err(|e| ServerError::Task(format!("indexing stored users and groups: {e}")))?;
+    if indexed > 0 {
+        tracing::info!(indexed, "stored users and groups indexed for SCIM lookups");
+    }
     let scim_config = ScimConfig {
         max_body_bytes: config.server.max_body_bytes,
         base_url: config.server.base_url.clone(),

@@ -289,3 +289,53 @@ async fn unindexed_filters_are_bounded() {
     assert_eq!(found["totalResults"], 12);
     assert_eq!(found["Resources"].as_array().unwrap().len(), 12);
 }
+
+#[tokio::test]
+async fn users_stored_without_documents_are_indexed_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = backend(&dir).await;
+    let c = ctx("acme");
+    // A user as an earlier version stored it: claims only, no document, no search keys.
+    let claim = |n: &str| format!("http://wso2.org/claims/{n}");
+    let state = provisioner_engine::UserState {
+        id: "legacy-1".into(),
+        user_name: "old@example.com".into(),
+        claims: [
+            (claim("externalid"), vec!["EXT-9".to_owned()]),
+            (claim("emailaddress"), vec!["old@example.com".to_owned()]),
+            (claim("lastname"), vec!["Old".to_owned()]),
+        ]
+        .into(),
+        ..Default::default()
+    };
+    b.engine()
+        .apply_user_change("acme", provisioner_engine::UserChange::Create(state))
+        .await
+        .unwrap();
+    let by_external =
+        ListQuery::from_params(&[("filter".into(), r#"externalId eq "EXT-9""#.into())]).unwrap();
+    let config = ScimConfig::default();
+    let before = ops::list(&b, &c, &[ResourceKind::User], &by_external, &config)
+        .await
+        .unwrap();
+    assert_eq!(before["totalResults"], 0);
+
+    assert_eq!(b.index_legacy().await.unwrap(), 1);
+    assert_eq!(b.index_legacy().await.unwrap(), 0, "indexing twice does nothing");
+    let after = ops::list(&b, &c, &[ResourceKind::User], &by_external, &config)
+        .await
+        .unwrap();
+    assert_eq!(after["totalResults"], 1, "{after}");
+    let user = &after["Resources"][0];
+    assert_eq!(user["name"]["familyName"], "Old");
+    assert_eq!(user["meta"]["version"], "W/\"1\"", "indexing is not a change");
+    let by_email = ListQuery::from_params(&[(
+        "filter".into(),
+        r#"emails.value eq "OLD@example.com""#.into(),
+    )])
+    .unwrap();
+    let found = ops::list(&b, &c, &[ResourceKind::User], &by_email, &config)
+        .await
+        .unwrap();
+    assert_eq!(found["totalResults"], 1);
+}

@@ -584,3 +584,67 @@ impl Store {
         groups_with_member_in(&mut conn, tenant, member).await
     }
 }
+
+impl Store {
+    /// Up to `limit` live users that have no document yet (written before documents existed,
+    /// or by a caller that stores none), any tenant.
+    pub async fn users_without_document(&self, limit: u64) -> StoreResult<Vec<UserRecord>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM local_users
+             WHERE deleted = FALSE AND document IS NULL ORDER BY tenant, id LIMIT $1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    /// Up to `limit` live groups that have no document yet, any tenant.
+    pub async fn groups_without_document(&self, limit: u64) -> StoreResult<Vec<GroupRecord>> {
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM local_groups
+             WHERE deleted = FALSE AND document IS NULL ORDER BY tenant, id LIMIT $1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(limit.min(i64::MAX as u64) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(group_from_row).collect()
+    }
+
+    /// Gives a live entity at `version` its document and search keys, without changing
+    /// anything else (no version, no outbox job: what it stands for is unchanged). Returns
+    /// whether it was attached; an entity changed since it was read is left as it is.
+    pub async fn attach_document(
+        &self,
+        tenant: &str,
+        table: EntityTable,
+        id: &str,
+        version: i64,
+        document: &str,
+        keys: &[SearchKey],
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let sql = format!(
+            "UPDATE {} SET document = $1
+             WHERE tenant = $2 AND id = $3 AND version = $4 AND deleted = FALSE
+               AND document IS NULL",
+            table.table()
+        );
+        let updated = sqlx::query(&sql)
+            .bind(document)
+            .bind(tenant)
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        set_search_keys(&mut tx, tenant, table, id, keys).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
