@@ -3,11 +3,13 @@
 //!
 //! 1. load: N users (email `userName`, `externalId`, `name`, a work email, `title`, enterprise
 //!    `department`, `active`) and N/1000 groups of 50 members, plus one group of 10,000 members
-//!    when N >= 100,000, created in-process through [`scim::ops::create`] (the code path of
-//!    `POST /Users` and `POST /Groups`) over an [`EngineBackend`] on the server's database file,
-//!    from `SCIM_SCALE_LOADERS` (4) concurrent loaders; the load rate is printed;
-//! 2. the server is started on that database (bearer auth, no targets), and the process RSS
-//!    and the database size on disk (SQLite file and its `-wal`) are recorded;
+//!    when N >= 100,000, created through [`scim::ops::create`] (the code path of `POST /Users`
+//!    and `POST /Groups`) over an [`EngineBackend`] on the server's database file, from
+//!    `SCIM_SCALE_LOADERS` (4) concurrent loaders, in a child process (this binary again), so
+//!    that what loading leaves in the allocator does not count as the server's memory; the
+//!    load rates are printed;
+//! 2. the server is started on that database (bearer auth, no targets) in this process, and
+//!    the process RSS and the database size on disk (SQLite file and its `-wal`) are recorded;
 //! 3. measured over HTTP, one request at a time: `filter=userName eq`, `GET /Users/<id>`,
 //!    `startIndex=<random>&count=100`, `filter=emails.value eq`, `filter=externalId eq`,
 //!    `GET /Groups?filter=displayName eq ...&excludedAttributes=members`, `POST /Users` and
@@ -158,6 +160,95 @@ struct Loaded {
     users_wall: Duration,
     groups_wall: Duration,
     big_group_wall: Option<Duration>,
+}
+
+/// The file in which a loader process hands what it loaded to the measuring process.
+const LOADED_FILE: &str = "loaded.tsv";
+
+impl Loaded {
+    /// Writes the record into `dir`: a `times` line, one `group` line per group name and one
+    /// `user` line per kept id.
+    fn save(&self, dir: &Path) {
+        let big = self
+            .big_group_wall
+            .map_or("-".to_string(), |d| d.as_secs_f64().to_string());
+        let mut out = format!(
+            "times\t{}\t{}\t{big}\n",
+            self.users_wall.as_secs_f64(),
+            self.groups_wall.as_secs_f64()
+        );
+        for name in &self.groups {
+            out.push_str(&format!("group\t{name}\n"));
+        }
+        for (i, id) in &self.ids {
+            out.push_str(&format!("user\t{i}\t{id}\n"));
+        }
+        std::fs::write(dir.join(LOADED_FILE), out).unwrap();
+    }
+
+    /// Reads the record a loader process wrote into `dir`.
+    fn read(dir: &Path) -> Loaded {
+        let text = std::fs::read_to_string(dir.join(LOADED_FILE))
+            .unwrap_or_else(|e| panic!("the loader wrote no {LOADED_FILE}: {e}"));
+        let secs = |s: &str| Duration::from_secs_f64(s.parse().unwrap());
+        let mut loaded = Loaded {
+            ids: HashMap::new(),
+            groups: Vec::new(),
+            users_wall: Duration::ZERO,
+            groups_wall: Duration::ZERO,
+            big_group_wall: None,
+        };
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split('\t').collect();
+            match fields[..] {
+                ["times", users, groups, big] => {
+                    loaded.users_wall = secs(users);
+                    loaded.groups_wall = secs(groups);
+                    loaded.big_group_wall = (big != "-").then(|| secs(big));
+                }
+                ["group", name] => loaded.groups.push(name.to_string()),
+                ["user", i, id] => {
+                    loaded.ids.insert(i.parse().unwrap(), id.to_string());
+                }
+                _ => panic!("{LOADED_FILE}: unexpected line `{line}`"),
+            }
+        }
+        loaded
+    }
+}
+
+/// Loads a tenant of `n` users into the database in `dir` in a child process (this bench
+/// binary, told so by `SCIM_SCALE_LOAD_INTO`), so that the measuring process's memory is the
+/// server's alone.
+fn load_in_child(dir: &Path, n: usize, groups: usize, loaders: usize) -> Loaded {
+    let exe = std::env::current_exe().unwrap();
+    let status = std::process::Command::new(exe)
+        .env("SCIM_SCALE_LOAD_INTO", dir)
+        .env("SCIM_SCALE_LOAD_USERS", n.to_string())
+        .env("SCIM_SCALE_GROUPS", groups.to_string())
+        .env("SCIM_SCALE_LOADERS", loaders.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "the loader process failed: {status}");
+    Loaded::read(dir)
+}
+
+/// The loader process: loads the tenant into the database in `dir` and records what it loaded.
+fn loader_main(dir: &Path) {
+    let n = env_size("SCIM_SCALE_LOAD_USERS", 0);
+    let groups = env_size("SCIM_SCALE_GROUPS", n / 1000);
+    let loaders = env_size("SCIM_SCALE_LOADERS", 4).max(1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let loaded = rt.block_on(load(&config(dir), n, groups, loaders));
+    loaded.save(dir);
+    println!(
+        "loader process: peak RSS {:.0} MiB, database {:.0} MiB (file + WAL)",
+        proc_status_mib("VmHWM"),
+        database_mib(dir)
+    );
 }
 
 /// Runs `count` jobs `0..count` from `loaders` concurrent tasks, printing progress.
@@ -467,8 +558,8 @@ async fn run_size(n: usize, loaders: usize, reads: usize, budget: Duration) -> R
     println!("== {n} users ==");
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path());
-    let groups = env_size("SCIM_SCALE_GROUPS", n / 1000);
-    let loaded = load(&config, n, groups, loaders).await;
+    let groups = env_size("SCIM_SCALE_GROUPS", n / 1000).max(1);
+    let loaded = load_in_child(dir.path(), n, groups, loaders);
 
     let server = server::start(config).await.unwrap();
     let base = server.base_url();
@@ -598,7 +689,7 @@ async fn run_size(n: usize, loaders: usize, reads: usize, budget: Duration) -> R
 fn print_tables(rows: &[Row]) {
     println!();
     println!(
-        "| users | load (users/s) | groups load (s) | RSS after load (MiB) | DB + WAL (MiB) | {} |",
+        "| users | load (users/s) | groups load (s) | RSS, server started (MiB) | DB + WAL (MiB) | {} |",
         PHASES
             .iter()
             .map(|p| if p.ends_with("(p50)") {
@@ -673,6 +764,10 @@ fn print_tables(rows: &[Row]) {
 }
 
 fn main() {
+    if let Some(dir) = std::env::var_os("SCIM_SCALE_LOAD_INTO") {
+        loader_main(Path::new(&dir));
+        return;
+    }
     let sizes: Vec<usize> = std::env::var("SCIM_SCALE_SIZES")
         .unwrap_or_else(|_| "10000,100000".into())
         .split(',')
@@ -690,8 +785,13 @@ fn main() {
     let reads = env_size("SCIM_SCALE_REQUESTS", 500).max(1);
     let budget = Duration::from_secs(env_size("SCIM_SCALE_PHASE_SECS", 60) as u64);
     println!(
-        "scim_scale: {} cores, sizes {sizes:?}, {loaders} loaders, {reads} reads per phase, \
-         phases capped at {} s",
+        "scim_scale: {} build, {} cores, sizes {sizes:?}, {loaders} loaders, {reads} reads per \
+         phase, phases capped at {} s",
+        if cfg!(debug_assertions) {
+            "debug (unoptimized)"
+        } else {
+            "optimized"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         budget.as_secs()
     );
