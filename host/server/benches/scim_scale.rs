@@ -297,10 +297,10 @@ where
 async fn load(config: &ServerConfig, n: usize, groups: usize, loaders: usize) -> Loaded {
     let engine = server::open_engine(config).await.unwrap();
     let backend = Arc::new(EngineBackend::new(engine.clone()));
-    let ctx = Arc::new(Ctx {
-        tenant: TenantId::new(TENANT),
-        base: "http://scale.invalid/scim/v2".into(),
-    });
+    let ctx = Arc::new(Ctx::new(
+        TenantId::new(TENANT),
+        "http://scale.invalid/scim/v2",
+    ));
 
     let started = Instant::now();
     let kept = {

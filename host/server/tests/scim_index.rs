@@ -321,14 +321,21 @@ async fn users_stored_without_documents_are_indexed_at_start() {
     assert_eq!(before["totalResults"], 0);
 
     assert_eq!(b.index_legacy().await.unwrap(), 1);
-    assert_eq!(b.index_legacy().await.unwrap(), 0, "indexing twice does nothing");
+    assert_eq!(
+        b.index_legacy().await.unwrap(),
+        0,
+        "indexing twice does nothing"
+    );
     let after = ops::list(&b, &c, &[ResourceKind::User], &by_external, &config)
         .await
         .unwrap();
     assert_eq!(after["totalResults"], 1, "{after}");
     let user = &after["Resources"][0];
     assert_eq!(user["name"]["familyName"], "Old");
-    assert_eq!(user["meta"]["version"], "W/\"1\"", "indexing is not a change");
+    assert_eq!(
+        user["meta"]["version"], "W/\"1\"",
+        "indexing is not a change"
+    );
     let by_email = ListQuery::from_params(&[(
         "filter".into(),
         r#"emails.value eq "OLD@example.com""#.into(),
