@@ -79,6 +79,11 @@ BEGIN
         DO UPDATE SET live = live + CASE WHEN NEW.deleted THEN -1 ELSE 1 END;
 END;
 
+-- Live entities by id: what a search key or membership lookup probes, and paging by id. Without
+-- it SQLite probes by scanning a time index of the whole tenant.
+CREATE INDEX local_users_live ON local_users (tenant, id) WHERE deleted = FALSE;
+CREATE INDEX local_groups_live ON local_groups (tenant, id) WHERE deleted = FALSE;
+
 -- Paging by modification or creation time.
 CREATE INDEX local_users_modified ON local_users (tenant, updated_at, id) WHERE deleted = FALSE;
 CREATE INDEX local_users_created ON local_users (tenant, created_at, id) WHERE deleted = FALSE;
