@@ -2,13 +2,20 @@
 //!
 //! - **Create**: POST the full field set; 201 gives the remote id. With a remote id already
 //!   known (the host replays a create, or re-creates a user whose deactivated record it kept),
-//!   the record is PATCHed with the full field set and `IsActive: true` instead.
+//!   the record is PATCHed with the full field set and `IsActive` instead.
 //! - **Update**: with a remote id, PATCH only the fields whose claims changed; nothing to send
 //!   means success without a request. Without a remote id it behaves as a create: the host is
 //!   expected to have run `lookup` first, so a missing id means there is no remote user.
+//! - **Deactivation**: the host's well-known [`ACCOUNT_DISABLED_CLAIM`] sets `IsActive` (its
+//!   opposite) whenever it is sent on a create or among an update's changed claims: a user
+//!   disabled locally is PATCHed `IsActive: false` (no rename: it keeps its Username and the
+//!   host keeps the mapping) and `IsActive: true` when enabled again; a user created disabled
+//!   is POSTed with `IsActive: false`. It wins over a claim mapping to `IsActive`.
 //! - **Delete**: Salesforce users cannot be deleted, so the record is deactivated (and, by
 //!   default, renamed to free its Username). A DELETE is never sent. Without a remote id the
-//!   answer is `not-found` with no request: the host looks the user up first.
+//!   answer is `not-found` with no request: the host looks the user up first. A record that
+//!   was not renamed still holds its Username, so its id is returned and the host keeps the
+//!   mapping: a user back in scope reactivates that record.
 //! - **Groups** are `unsupported`.
 //! - **Batches** apply each change in turn, exactly as one at a time.
 
@@ -33,6 +40,24 @@ pub const USERNAME_CLAIMS: [&str; 3] = [
     "org:wso2:carbon:identity:provisioning:claim:username",
     "urn:ietf:params:scim:schemas:core:2.0:User:userName",
 ];
+
+/// The host's well-known claim that says a user is disabled locally (`"true"`/`"false"`; see
+/// the contract documentation): it decides `IsActive`.
+pub const ACCOUNT_DISABLED_CLAIM: &str = "http://wso2.org/claims/accountDisabled";
+
+/// Whether the user is active, when the change says: from [`ACCOUNT_DISABLED_CLAIM`] (any
+/// value but `true`, in any case, is enabled); none when the claim is not sent.
+fn active(user: &EntityView) -> Option<bool> {
+    user.claims
+        .iter()
+        .find(|claim| claim.uri == ACCOUNT_DISABLED_CLAIM)
+        .map(|claim| {
+            !claim
+                .values
+                .first()
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        })
+}
 
 /// Applies one change (see the module documentation).
 pub fn provision(
@@ -81,7 +106,11 @@ fn create(
     settings: &Settings,
     user: &EntityView,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let (body, warnings) = full_body(settings, user)?;
+    let (mut body, warnings) = full_body(settings, user)?;
+    if active(user) == Some(false) {
+        // Salesforce creates users active unless told otherwise.
+        body.insert("IsActive".into(), Value::Bool(false));
+    }
     let request = api.request(Method::Post, api.user_url(None), Some(&Value::Object(body)));
     let response = api.execute(Action::Create, &request)?;
     let id = serde_json::from_slice::<Value>(&response.body)
@@ -94,7 +123,8 @@ fn create(
     Ok(outcome(Some(&id), warnings))
 }
 
-/// PATCHes a known record with the full field set and `IsActive: true`.
+/// PATCHes a known record with the full field set and `IsActive` (true unless the user is
+/// disabled locally).
 fn reactivate(
     api: &Api,
     settings: &Settings,
@@ -102,7 +132,7 @@ fn reactivate(
     id: &str,
 ) -> Result<ProvisionOutcome, ProvisionError> {
     let (mut body, warnings) = full_body(settings, user)?;
-    body.insert("IsActive".into(), Value::Bool(true));
+    body.insert("IsActive".into(), Value::Bool(active(user).unwrap_or(true)));
     patch(api, id, body)?;
     Ok(outcome(Some(id), warnings))
 }
@@ -123,12 +153,19 @@ fn update(
             .previous_name
             .is_some_and(|previous| previous != user.name);
     let username = renamed.then(|| username::build(settings, user.name));
-    let (body, warnings) = fields::finish(
+    let (mut body, warnings) = fields::finish(
         set,
         username.as_deref(),
         settings.alias_overflow,
         Purpose::Update,
     )?;
+    let activity_changed = user
+        .changed_claims
+        .iter()
+        .any(|c| c == ACCOUNT_DISABLED_CLAIM);
+    if let Some(active) = active(user).filter(|_| activity_changed) {
+        body.insert("IsActive".into(), Value::Bool(active));
+    }
     if !body.is_empty() {
         patch(api, id, body)?;
     }
@@ -137,9 +174,9 @@ fn update(
 
 /// Deactivates a record, renaming it to free the Username when configured.
 ///
-/// On success the mapping can go (`remote-id` none). If Salesforce refuses the rename as
-/// invalid data, the record is deactivated alone and `remote-id` is returned, so the host keeps
-/// the mapping of a record that still holds the Username.
+/// After a rename the mapping can go (`remote-id` none). A record deactivated alone (no rename
+/// configured, or Salesforce refused the rename as invalid data) still holds the Username, so
+/// `remote-id` is returned and the host keeps the mapping.
 fn delete(
     api: &Api,
     settings: &Settings,
@@ -150,7 +187,7 @@ fn delete(
     body.insert("IsActive".into(), Value::Bool(false));
     if !settings.rename_on_delete {
         patch(api, id, body)?;
-        return Ok(outcome(None, vec![]));
+        return Ok(outcome(Some(id), vec![]));
     }
     let original = username::build(settings, user.name);
     let renamed = username::deactivated(id, &original);

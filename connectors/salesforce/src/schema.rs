@@ -40,7 +40,7 @@ pub const PROV_DOMAIN: &str = "sf-prov-domainName";
 pub const CLAIM_MAPPINGS: &str = "sf-claim-mappings";
 /// `sf-alias-overflow`: what to do with an Alias longer than 8 characters.
 pub const ALIAS_OVERFLOW: &str = "sf-alias-overflow";
-/// `sf-rename-on-delete`: also rename Username when deactivating, to free it.
+/// `sf-rename-on-delete`: also rename Username when a delete deactivates, to free it.
 pub const RENAME_ON_DELETE: &str = "sf-rename-on-delete";
 /// `sf-request-timeout-ms`: per-request timeout handed to the host.
 pub const REQUEST_TIMEOUT_MS: &str = "sf-request-timeout-ms";
@@ -166,7 +166,9 @@ pub fn properties() -> Vec<ConfigProperty> {
             .describe(
                 "Salesforce users cannot be deleted; they are deactivated. When true the Username \
                  is also renamed (`deactivated.<name>.<id>@<domain>`), so it can be provisioned \
-                 again.",
+                 again. When false the record keeps its Username and stays mapped, so a user back \
+                 in scope reactivates it. A user only disabled (SCIM `active: false`) is never \
+                 renamed.",
             ),
         prop(REQUEST_TIMEOUT_MS, "Request timeout (ms)", Integer)
             .describe("Per-request timeout; the host caps it. Unset uses the host's default."),

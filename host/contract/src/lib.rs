@@ -32,6 +32,18 @@ pub use v0_2::provisioning::connector::http::{
 pub use v0_2::provisioning::connector::log::Level;
 pub use v0_2::provisioning::connector::types::*;
 
+/// The well-known claim that says whether a user's account is disabled locally.
+///
+/// The host sends it with every `create` and `update` of a user, always with exactly one value:
+/// `"true"` when the account is disabled (SCIM `active: false`, WSO2 `accountDisabled`),
+/// `"false"` otherwise (also for a user that never had the claim). When it flips, it is among
+/// the update's `changed-claims`. A connector keeps a disabled user in its target but inactive
+/// (deactivated, its mapping kept), and active again on `"false"`; a user created disabled is
+/// created inactive. Deprovisioning (a user deleted, or leaving a target's scope) is a `delete`
+/// instead. The contract itself is unchanged: this is a claim like any other, with a meaning
+/// every connector can rely on.
+pub const ACCOUNT_DISABLED_CLAIM: &str = "http://wso2.org/claims/accountDisabled";
+
 use wasmtime::component::{HasSelf, InstancePre, Linker};
 use wasmtime::Store;
 

@@ -5,7 +5,11 @@
 //! - a create whose earlier outcome is unknown is resolved by `lookup` before it is sent again;
 //! - an update without a remote id looks up, then creates if the entity is absent;
 //! - a delete without a remote id looks up, deletes what it finds, and otherwise succeeds;
-//! - a remote id is stored only when the target returned one (or a lookup found one).
+//! - a remote id is stored only when the target returned one (or a lookup found one);
+//! - a delete forgets the remote id unless the target returned it (the remote entity still
+//!   exists, e.g. deactivated but not renamed), so a user back in scope is reactivated;
+//! - a user's claims always carry [`crate::activity::ACCOUNT_DISABLED_CLAIM`], and its scope
+//!   counts the roles of its groups.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +27,7 @@ use super::connector::{
     CallFailure, CallResult, ConnectorSource, SandboxFailureKind, TargetConnector,
 };
 use super::policy::{self, Decision};
-use super::{scope, Signals, USERNAME_CLAIM};
+use super::{activity, scope, Signals, USERNAME_CLAIM};
 
 /// What a worker needs to run jobs.
 pub(crate) struct Context {
@@ -48,7 +52,9 @@ pub(crate) enum RunEnd {
 
 /// The local entity as it is now.
 enum Snapshot {
-    User(UserRecord),
+    /// A user and the display names of its groups (read only for targets with provisioning
+    /// roles).
+    User(UserRecord, Vec<String>),
     Group(GroupRecord, Vec<Member>),
     Missing,
 }
@@ -56,7 +62,7 @@ enum Snapshot {
 impl Snapshot {
     fn is_live(&self) -> bool {
         match self {
-            Snapshot::User(user) => !user.deleted,
+            Snapshot::User(user, _) => !user.deleted,
             Snapshot::Group(group, _) => !group.deleted,
             Snapshot::Missing => false,
         }
@@ -64,7 +70,9 @@ impl Snapshot {
 
     fn applies(&self, target: &TargetRecord) -> bool {
         match self {
-            Snapshot::User(user) => scope::applies(&target.spec.settings, user),
+            Snapshot::User(user, group_roles) => {
+                scope::applies(&target.spec.settings, user, group_roles)
+            }
             Snapshot::Group(group, _) => !group.deleted,
             Snapshot::Missing => false,
         }
@@ -102,16 +110,12 @@ impl Snapshot {
             })
         };
         let entity = match self {
-            Snapshot::User(record) => {
+            Snapshot::User(record, _) => {
                 let mut claims = Vec::new();
                 if with_claims {
-                    claims = record
-                        .claims
-                        .iter()
-                        .map(|(uri, values)| Claim {
-                            uri: uri.clone(),
-                            values: values.clone(),
-                        })
+                    claims = activity::sent_claims(&record.claims)
+                        .into_iter()
+                        .map(|(uri, values)| Claim { uri, values })
                         .collect();
                     if !record.claims.contains_key(USERNAME_CLAIM) {
                         claims.push(Claim {
@@ -141,8 +145,9 @@ impl Snapshot {
     /// URIs of every claim, for an update that must bring every field in line.
     fn all_claims(&self) -> Vec<String> {
         match self {
-            Snapshot::User(user) => {
-                let mut all: Vec<String> = user.claims.keys().cloned().collect();
+            Snapshot::User(user, _) => {
+                let mut all: Vec<String> =
+                    activity::sent_claims(&user.claims).into_keys().collect();
                 if !user.claims.contains_key(USERNAME_CLAIM) {
                     all.push(USERNAME_CLAIM.to_owned());
                 }
@@ -254,7 +259,16 @@ impl Run<'_> {
         let job = &self.job;
         Ok(match job.entity_kind {
             EntityKind::User => match self.store().user(&job.tenant, &job.entity_id).await? {
-                Some(user) => Snapshot::User(user),
+                Some(user) => {
+                    let group_roles = if scope::uses_roles(&self.target.spec.settings) {
+                        self.store()
+                            .group_names_with_member(&job.tenant, &job.entity_id)
+                            .await?
+                    } else {
+                        Vec::new()
+                    };
+                    Snapshot::User(user, group_roles)
+                }
                 None => Snapshot::Missing,
             },
             EntityKind::Group => match self.store().group(&job.tenant, &job.entity_id).await? {
@@ -456,6 +470,13 @@ impl Run<'_> {
             false,
         );
         match self.provision(change).await {
+            Ok(outcome) if outcome.remote_id.is_some() => {
+                // Still there (e.g. deactivated, not renamed): keep the mapping, so a return
+                // to scope reactivates this entity instead of creating another.
+                let kept = outcome.remote_id.unwrap_or(remote_id);
+                self.set_remote_id(&kept).await?;
+                finish(self.ctx, &self.job, JobState::Done, Some(kept), None).await
+            }
             Ok(_) | Err(CallFailure::Connector(ProvisionError::NotFound(_))) => {
                 self.clear_remote_id().await?;
                 finish(self.ctx, &self.job, JobState::Done, Some(remote_id), None).await

@@ -6,9 +6,11 @@
 //! [`TargetConnector`] in order per (target, entity), and turns the typed outcome into a stored
 //! remote id, a retry, a target pause or a dead letter.
 
+pub mod activity;
 pub mod connector;
 mod dispatcher;
 mod execute;
+mod fanout;
 pub mod policy;
 pub mod scope;
 pub mod store;
@@ -221,9 +223,18 @@ impl Engine {
 
     /// Applies a user change and queues one job per target it goes to, in one transaction.
     ///
-    /// A target gets a create when the user enters its scope (roles and filter), an update
-    /// when a user in scope changes claims or name, and a delete when the user leaves its scope
-    /// (deleted, lost the last provisioning role, or no longer matches the filter).
+    /// A target gets a create when the user enters its scope (roles, its own or through its
+    /// groups, and filter), an update when a user in scope changes claims or name, and a delete
+    /// when the user leaves its scope (deleted, lost the last provisioning role, or no longer
+    /// matches the filter).
+    ///
+    /// Deactivating a user (the claim [`activity::ACCOUNT_DISABLED_CLAIM`] becomes `"true"`) is
+    /// not leaving a scope: it is an update, and the connector deactivates the remote account
+    /// and keeps it; reactivating is an update too. A user created deactivated is created in
+    /// its targets, inactive: the identity provider that sent it expects the account to exist
+    /// (later changes and a reactivation are then plain updates of a mapped account, and no
+    /// lookup has to find it first), and an inactive account grants no access (in Salesforce
+    /// it holds no licence either).
     pub async fn apply_user_change(
         &self,
         tenant: &str,
@@ -292,14 +303,16 @@ impl Engine {
         store::set_search_keys(&mut tx, tenant, EntityTable::Users, &id, &keys).await?;
         let changed = changed_claims(live_old.as_ref(), &new);
         let targets = store::targets_in(&mut tx, tenant).await?;
+        // A user change leaves its groups as they are: one set of group roles serves both sides.
+        let group_roles = fanout::group_roles_in(&mut tx, tenant, &id, &targets).await?;
         let mut jobs = Vec::new();
         let mut queued = Vec::new();
         for target in &targets {
             let settings = &target.spec.settings;
             let was_in = live_old
                 .as_ref()
-                .is_some_and(|user| scope::applies(settings, user));
-            let now_in = scope::applies(settings, &new);
+                .is_some_and(|user| scope::applies(settings, user, &group_roles));
+            let now_in = scope::applies(settings, &new, &group_roles);
             let operation = if now_in {
                 if !was_in {
                     Some(Operation::Create)
@@ -394,6 +407,11 @@ impl Engine {
     /// Applies a group change and queues one job per target of the tenant, in one
     /// transaction. Targets whose connector does not provision groups answer `unsupported`,
     /// which ends the job without failing it.
+    ///
+    /// A group's display name is a role of its members, so the same transaction also queues a
+    /// user `create` for each member the change brings into a target's scope and a user
+    /// `delete` for each it takes out (see the `fanout` module); those jobs are in the receipt,
+    /// not blocking: the group write does not wait for its members' provisioning.
     pub async fn apply_group_change(
         &self,
         tenant: &str,
@@ -470,7 +488,7 @@ impl Engine {
         };
         store::sync_members(&mut tx, tenant, &id, old_members, new_members).await?;
         let targets = store::targets_in(&mut tx, tenant).await?;
-        let jobs: Vec<NewJob> = targets
+        let mut jobs: Vec<NewJob> = targets
             .iter()
             .map(|target| NewJob {
                 target: target.spec.name.clone(),
@@ -482,6 +500,8 @@ impl Engine {
                 entity_version: new.version,
             })
             .collect();
+        let group_jobs = jobs.len();
+        jobs.extend(fanout::member_jobs(&mut tx, tenant, &targets, old.as_ref(), &new).await?);
         let ids = store::insert_jobs(&mut tx, tenant, &jobs).await?;
         tx.commit().await?;
         self.signals.new_work.notify_waiters();
@@ -490,13 +510,24 @@ impl Engine {
             version: new.version,
             jobs: ids
                 .into_iter()
-                .zip(&targets)
-                .map(|(job_id, target)| QueuedJob {
-                    job_id,
-                    target: target.spec.name.clone(),
-                    operation,
-                    blocking: target.spec.settings.blocking,
-                    blocking_timeout_ms: target.spec.settings.blocking_timeout_ms,
+                .zip(&jobs)
+                .enumerate()
+                .map(|(index, (job_id, job))| {
+                    // The group's own jobs follow their target's blocking setting; the
+                    // members' jobs never block the group write.
+                    let blocking = targets
+                        .iter()
+                        .find(|target| target.spec.name == job.target)
+                        .filter(|_| index < group_jobs)
+                        .map(|target| &target.spec.settings);
+                    QueuedJob {
+                        job_id,
+                        target: job.target.clone(),
+                        operation: job.operation,
+                        blocking: blocking.is_some_and(|settings| settings.blocking),
+                        blocking_timeout_ms: blocking
+                            .map_or(0, |settings| settings.blocking_timeout_ms),
+                    }
                 })
                 .collect(),
         })
@@ -667,16 +698,18 @@ fn group_record(tenant: &str, state: GroupState, version: i64) -> GroupRecord {
 }
 
 /// URIs of the claims whose values differ between `old` and `new` (added, changed or
-/// removed), plus the user-name claim when the name changed.
+/// removed), as connectors receive them ([`activity::sent_claims`]), plus the user-name claim
+/// when the name changed.
 fn changed_claims(old: Option<&UserRecord>, new: &UserRecord) -> Vec<String> {
+    let new_claims = activity::sent_claims(&new.claims);
     let Some(old) = old else {
-        return new.claims.keys().cloned().collect();
+        return new_claims.keys().cloned().collect();
     };
-    let mut changed: BTreeSet<String> = old
-        .claims
+    let old_claims = activity::sent_claims(&old.claims);
+    let mut changed: BTreeSet<String> = old_claims
         .keys()
-        .chain(new.claims.keys())
-        .filter(|uri| old.claims.get(*uri) != new.claims.get(*uri))
+        .chain(new_claims.keys())
+        .filter(|uri| old_claims.get(*uri) != new_claims.get(*uri))
         .cloned()
         .collect();
     if old.user_name != new.user_name {

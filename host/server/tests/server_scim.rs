@@ -6,11 +6,10 @@ mod org_support;
 #[path = "support/scim_server.rs"]
 mod scim_support;
 
-use scim_support::Setup;
-use std::time::Duration;
+use scim_support::{eventually, settled_jobs, Setup};
 
 use provisioner_contract::EntityKind;
-use provisioner_engine::store::{JobFilter, JobState};
+use provisioner_engine::store::JobState;
 use provisioner_server::config::{BasicCredential, TenantConfig};
 use provisioner_server::quickstart;
 use salesforce_emulator::UserRecord;
@@ -35,38 +34,8 @@ async fn setup() -> Setup {
     .await
 }
 
-/// Polls `check` until it returns `Some`, for up to 60 seconds.
-async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    for _ in 0..600 {
-        if let Some(value) = check() {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 fn text(user: &UserRecord, field: &str) -> Option<String> {
     user.text(field).map(str::to_owned)
-}
-
-/// Waits until every job of the tenant is final and returns them.
-async fn settled_jobs(s: &Setup, tenant: &str) -> Vec<provisioner_engine::store::JobRecord> {
-    let store = s.server.engine().store().clone();
-    for _ in 0..600 {
-        let jobs = store
-            .list_jobs(&JobFilter {
-                tenant: Some(tenant.into()),
-                ..JobFilter::default()
-            })
-            .await
-            .unwrap();
-        if jobs.iter().all(|j| j.state.is_final()) {
-            return jobs;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("jobs did not settle");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

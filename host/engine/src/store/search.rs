@@ -363,6 +363,25 @@ pub async fn groups_with_member_in(
     rows.iter().map(group_from_row).collect()
 }
 
+/// Ids and display names of the live groups that have `member` among their members, ordered by
+/// id: the user's group roles, without reading the groups' member lists.
+pub async fn group_names_with_member_in(
+    conn: &mut DbConn,
+    tenant: &str,
+    member: &str,
+) -> StoreResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT g.id, g.display_name FROM local_group_members m
+         JOIN local_groups g ON g.tenant = m.tenant AND g.id = m.group_id
+         WHERE m.tenant = $1 AND m.member_id = $2 AND g.deleted = FALSE
+         ORDER BY g.id",
+    )
+    .bind(tenant)
+    .bind(member)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
 /// `columns` with every name prefixed by the alias `e.`.
 fn prefixed(columns: &str) -> String {
     columns
@@ -572,6 +591,18 @@ impl Store {
             out.extend(query.fetch_all(&mut *conn).await?);
         }
         Ok(out)
+    }
+
+    /// Display names of the live groups that have `member` among their members, ordered by
+    /// group id (the member's group roles).
+    pub async fn group_names_with_member(
+        &self,
+        tenant: &str,
+        member: &str,
+    ) -> StoreResult<Vec<String>> {
+        let mut conn = self.pool.acquire().await?;
+        let groups = group_names_with_member_in(&mut conn, tenant, member).await?;
+        Ok(groups.into_iter().map(|(_, name)| name).collect())
     }
 
     /// Live groups that have `member` among their members, ordered by id.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use provisioner_contract::{
     Change, ConflictError, Entity, ErrorDetail, LookupKey, Operation, ProvisionError,
-    ProvisionOutcome, RateLimitError, RemoteObject, TransientError,
+    ProvisionOutcome, RateLimitError, RemoteObject, TransientError, ACCOUNT_DISABLED_CLAIM,
 };
 use provisioner_engine::policy::RateLimitPolicy;
 use provisioner_engine::store::StoreResult;
@@ -60,9 +60,13 @@ pub struct FakeState {
     pub foreign_names: Vec<String>,
     /// Every call fails with this, forever (after the scripted faults).
     pub always: Option<CallFailure>,
+    /// A delete answers the remote id (the object stays correlated), so the host keeps the
+    /// mapping, as a target that deactivates without renaming does.
+    pub delete_keeps_mapping: bool,
 }
 
-/// An in-memory target. Users are matched by name; deletes deactivate, as in Salesforce.
+/// An in-memory target. Users are matched by name; deletes deactivate, as in Salesforce, and
+/// so does the account-disabled claim; groups are `unsupported`.
 #[derive(Debug, Default)]
 pub struct FakeTarget {
     pub state: Mutex<FakeState>,
@@ -173,13 +177,19 @@ impl FakeTarget {
 
     fn apply(&self, state: &mut FakeState, change: &Change) -> CallResult<ProvisionOutcome> {
         let Entity::User(entity) = &change.entity else {
-            panic!("the fake target provisions users only");
+            return Err(CallFailure::Connector(ProvisionError::Unsupported(detail(
+                "GROUPS",
+                "the fake target provisions users only",
+            ))));
         };
         let claims: BTreeMap<String, Vec<String>> = entity
             .claims
             .iter()
             .map(|c| (c.uri.clone(), c.values.clone()))
             .collect();
+        let enabled = claims
+            .get(ACCOUNT_DISABLED_CLAIM)
+            .is_none_or(|values| values.first().is_none_or(|v| v != "true"));
         match change.operation {
             Operation::Create => {
                 if state.foreign_names.contains(&entity.name) {
@@ -204,7 +214,7 @@ impl FakeTarget {
                     FakeObject {
                         name: entity.name.clone(),
                         claims,
-                        active: true,
+                        active: enabled,
                     },
                 );
                 Ok(ProvisionOutcome {
@@ -224,7 +234,7 @@ impl FakeTarget {
                     ))));
                 };
                 object.name = entity.name.clone();
-                object.active = true;
+                object.active = enabled;
                 for uri in &entity.changed_claims {
                     match claims.get(uri) {
                         Some(values) => object.claims.insert(uri.clone(), values.clone()),
@@ -249,7 +259,7 @@ impl FakeTarget {
                 };
                 object.active = false;
                 Ok(ProvisionOutcome {
-                    remote_id: None,
+                    remote_id: state.delete_keeps_mapping.then_some(id),
                     warnings: vec![],
                 })
             }

@@ -1,6 +1,9 @@
 //! A SCIM server for tests: the quickstart configuration on a free port, its org an emulator.
 #![allow(dead_code)]
 
+use std::time::Duration;
+
+use provisioner_engine::store::{JobFilter, JobRecord};
 use provisioner_server::config::ServerConfig;
 use provisioner_server::{self as server, quickstart, ServerHandle};
 use salesforce_emulator::{Emulator, EmulatorConfig};
@@ -37,4 +40,34 @@ pub async fn start(password: &str, adjust: impl FnOnce(&mut ServerConfig)) -> Se
         http: reqwest::Client::new(),
         _dir: dir,
     }
+}
+
+/// Polls `check` until it returns `Some`, for up to 60 seconds.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..600 {
+        if let Some(value) = check() {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits until every job of the tenant is final and returns them.
+pub async fn settled_jobs(s: &Setup, tenant: &str) -> Vec<JobRecord> {
+    let store = s.server.engine().store().clone();
+    for _ in 0..600 {
+        let jobs = store
+            .list_jobs(&JobFilter {
+                tenant: Some(tenant.into()),
+                ..JobFilter::default()
+            })
+            .await
+            .unwrap();
+        if jobs.iter().all(|j| j.state.is_final()) {
+            return jobs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("jobs did not settle");
 }
