@@ -5,16 +5,19 @@
 //!    `department`, `active`) and N/1000 groups of 50 members, plus one group of 10,000 members
 //!    when N >= 100,000, created through [`scim::ops::create`] (the code path of `POST /Users`
 //!    and `POST /Groups`) over an [`EngineBackend`] on the server's database file, from
-//!    `SCIM_SCALE_LOADERS` (4) concurrent loaders, in a child process (this binary again), so
-//!    that what loading leaves in the allocator does not count as the server's memory; the
-//!    load rates are printed;
-//! 2. the server is started on that database (bearer auth, no targets) in this process, and
-//!    the process RSS and the database size on disk (SQLite file and its `-wal`) are recorded;
+//!    `SCIM_SCALE_LOADERS` (4) concurrent loaders, in a loader process; the load rates and the
+//!    loader's peak RSS are printed;
+//! 2. the server is started on that database (bearer auth, no targets), and its process's RSS
+//!    and the database size on disk (SQLite file and its `-wal`) are recorded;
 //! 3. measured over HTTP, one request at a time: `filter=userName eq`, `GET /Users/<id>`,
 //!    `startIndex=<random>&count=100`, `filter=emails.value eq`, `filter=externalId eq`,
 //!    `GET /Groups?filter=displayName eq ...&excludedAttributes=members`, `POST /Users` and
 //!    `PATCH /Users/<id>` (replace `title` and `active`, alternately in Okta's and Entra ID's
 //!    shapes), each as p50/p99 of random existing resources.
+//!
+//! Each size is measured in a fresh process and loaded by another (both are this binary again,
+//! told so by `SCIM_SCALE_MEASURE` and `SCIM_SCALE_LOAD_INTO`), so that neither the memory
+//! loading leaves in the allocator nor an earlier size's counts as the server's.
 //!
 //! Every phase stops after its number of requests or once it has run `SCIM_SCALE_PHASE_SECS`
 //! (60) seconds, whichever comes first, so a run completes on a slow storage; the number of
@@ -160,6 +163,8 @@ struct Loaded {
     users_wall: Duration,
     groups_wall: Duration,
     big_group_wall: Option<Duration>,
+    /// The loader process's peak RSS in MiB.
+    peak_mib: f64,
 }
 
 /// The file in which a loader process hands what it loaded to the measuring process.
@@ -173,9 +178,10 @@ impl Loaded {
             .big_group_wall
             .map_or("-".to_string(), |d| d.as_secs_f64().to_string());
         let mut out = format!(
-            "times\t{}\t{}\t{big}\n",
+            "times\t{}\t{}\t{big}\t{}\n",
             self.users_wall.as_secs_f64(),
-            self.groups_wall.as_secs_f64()
+            self.groups_wall.as_secs_f64(),
+            proc_status_mib("VmHWM")
         );
         for name in &self.groups {
             out.push_str(&format!("group\t{name}\n"));
@@ -197,11 +203,13 @@ impl Loaded {
             users_wall: Duration::ZERO,
             groups_wall: Duration::ZERO,
             big_group_wall: None,
+            peak_mib: f64::NAN,
         };
         for line in text.lines() {
             let fields: Vec<&str> = line.split('\t').collect();
             match fields[..] {
-                ["times", users, groups, big] => {
+                ["times", users, groups, big, peak] => {
+                    loaded.peak_mib = peak.parse().unwrap();
                     loaded.users_wall = secs(users);
                     loaded.groups_wall = secs(groups);
                     loaded.big_group_wall = (big != "-").then(|| secs(big));
@@ -389,6 +397,7 @@ async fn load(config: &ServerConfig, n: usize, groups: usize, loaders: usize) ->
         users_wall,
         groups_wall,
         big_group_wall,
+        peak_mib: f64::NAN,
     }
 }
 
@@ -673,7 +682,7 @@ async fn run_size(n: usize, loaders: usize, reads: usize, budget: Duration) -> R
         .await,
     );
     let peak_mib = proc_status_mib("VmHWM");
-    println!("peak RSS so far {peak_mib:.0} MiB");
+    println!("server process: peak RSS {peak_mib:.0} MiB");
     server.shutdown().await.unwrap();
     Row {
         n,
@@ -686,7 +695,64 @@ async fn run_size(n: usize, loaders: usize, reads: usize, budget: Duration) -> R
     }
 }
 
-fn print_tables(rows: &[Row]) {
+impl Row {
+    /// The row of the main table.
+    fn main_line(&self) -> String {
+        let loaded = &self.loaded;
+        let groups = match loaded.big_group_wall {
+            Some(big) => format!(
+                "{:.1} ({} × {GROUP_MEMBERS}) + {:.1} (1 × {BIG_GROUP_MEMBERS})",
+                loaded.groups_wall.as_secs_f64(),
+                self.groups,
+                big.as_secs_f64()
+            ),
+            None => format!(
+                "{:.1} ({} × {GROUP_MEMBERS})",
+                loaded.groups_wall.as_secs_f64(),
+                self.groups
+            ),
+        };
+        let cells: Vec<String> = self
+            .phases
+            .iter()
+            .zip(PHASES)
+            .map(|(p, name)| {
+                if name.ends_with("(p50)") {
+                    ms(p.p50())
+                } else {
+                    p.cell()
+                }
+            })
+            .collect();
+        format!(
+            "| {} | {:.0} | {groups} | {:.0} | {:.0} | {} |",
+            self.n,
+            self.n as f64 / loaded.users_wall.as_secs_f64(),
+            self.rss_mib,
+            self.db_mib,
+            cells.join(" | ")
+        )
+    }
+
+    /// The row of the table of request counts, phase times and peak memory.
+    fn counts_line(&self) -> String {
+        let cells: Vec<String> = self
+            .phases
+            .iter()
+            .map(|p| format!("{} ({:.0})", p.samples.len(), p.wall.as_secs_f64()))
+            .collect();
+        format!(
+            "| {} | {} | {:.0} | {:.0} |",
+            self.n,
+            cells.join(" | "),
+            self.peak_mib,
+            self.loaded.peak_mib
+        )
+    }
+}
+
+/// Prints both tables from the rows (main line, counts line) of each size.
+fn print_tables(rows: &[(String, String)]) {
     println!();
     println!(
         "| users | load (users/s) | groups load (s) | RSS, server started (MiB) | DB + WAL (MiB) | {} |",
@@ -701,71 +767,74 @@ fn print_tables(rows: &[Row]) {
             .join(" | ")
     );
     println!("|{}", "---:|".repeat(5 + PHASES.len()));
-    for row in rows {
-        let groups = match row.loaded.big_group_wall {
-            Some(big) => format!(
-                "{:.1} ({} × {GROUP_MEMBERS}) + {:.1} (1 × {BIG_GROUP_MEMBERS})",
-                row.loaded.groups_wall.as_secs_f64(),
-                row.groups,
-                big.as_secs_f64()
-            ),
-            None => format!(
-                "{:.1} ({} × {GROUP_MEMBERS})",
-                row.loaded.groups_wall.as_secs_f64(),
-                row.groups
-            ),
-        };
-        let cells: Vec<String> = row
-            .phases
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                if PHASES[i].ends_with("(p50)") {
-                    ms(p.p50())
-                } else {
-                    p.cell()
-                }
-            })
-            .collect();
-        println!(
-            "| {} | {:.0} | {groups} | {:.0} | {:.0} | {} |",
-            row.n,
-            row.n as f64 / row.loaded.users_wall.as_secs_f64(),
-            row.rss_mib,
-            row.db_mib,
-            cells.join(" | ")
-        );
+    for (main, _) in rows {
+        println!("{main}");
     }
     println!();
-    println!("Requests measured per phase (phase wall time in s), and the peak RSS:");
+    println!(
+        "Requests measured per phase (phase wall time in s), the server's peak RSS and the \
+         loader's:"
+    );
     println!();
     println!(
-        "| users | {} | peak RSS (MiB) |",
+        "| users | {} | server peak RSS (MiB) | loader peak RSS (MiB) |",
         PHASES
             .iter()
             .map(|p| p.trim_end_matches(" (p50)"))
             .collect::<Vec<_>>()
             .join(" | ")
     );
-    println!("|{}", "---:|".repeat(2 + PHASES.len()));
-    for row in rows {
-        let cells: Vec<String> = row
-            .phases
-            .iter()
-            .map(|p| format!("{} ({:.0})", p.samples.len(), p.wall.as_secs_f64()))
-            .collect();
-        println!(
-            "| {} | {} | {:.0} |",
-            row.n,
-            cells.join(" | "),
-            row.peak_mib
-        );
+    println!("|{}", "---:|".repeat(3 + PHASES.len()));
+    for (_, counts) in rows {
+        println!("{counts}");
     }
+}
+
+/// Measures one size in a child process (this binary, told so by `SCIM_SCALE_MEASURE`), so
+/// that each size's server starts in a fresh process; returns its two table rows.
+fn measure_in_child(n: usize, rows_dir: &Path) -> (String, String) {
+    let rows = rows_dir.join(format!("rows-{n}.md"));
+    let exe = std::env::current_exe().unwrap();
+    let status = std::process::Command::new(exe)
+        .env("SCIM_SCALE_MEASURE", n.to_string())
+        .env("SCIM_SCALE_ROWS", &rows)
+        .status()
+        .unwrap();
+    assert!(status.success(), "measuring {n} users failed: {status}");
+    let text = std::fs::read_to_string(&rows).unwrap();
+    let mut lines = text.lines().map(str::to_owned);
+    let main = lines.next().expect("the measuring process wrote no rows");
+    let counts = lines.next().expect("the measuring process wrote one row");
+    (main, counts)
+}
+
+/// The measuring process: loads and measures `n` users and writes its rows to `rows`.
+fn measure_main(n: usize, rows: &Path) {
+    let loaders = env_size("SCIM_SCALE_LOADERS", 4).max(1);
+    let reads = env_size("SCIM_SCALE_REQUESTS", 500).max(1);
+    let budget = Duration::from_secs(env_size("SCIM_SCALE_PHASE_SECS", 60) as u64);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let row = rt.block_on(run_size(n, loaders, reads, budget));
+    std::fs::write(
+        rows,
+        format!("{}\n{}\n", row.main_line(), row.counts_line()),
+    )
+    .unwrap();
 }
 
 fn main() {
     if let Some(dir) = std::env::var_os("SCIM_SCALE_LOAD_INTO") {
         loader_main(Path::new(&dir));
+        return;
+    }
+    if let (Some(n), Some(rows)) = (
+        std::env::var("SCIM_SCALE_MEASURE").ok(),
+        std::env::var_os("SCIM_SCALE_ROWS"),
+    ) {
+        measure_main(n.parse().unwrap(), Path::new(&rows));
         return;
     }
     let sizes: Vec<usize> = std::env::var("SCIM_SCALE_SIZES")
@@ -781,27 +850,26 @@ fn main() {
         sizes.iter().all(|&n| n >= 200),
         "SCIM_SCALE_SIZES: every size must be at least 200 users"
     );
-    let loaders = env_size("SCIM_SCALE_LOADERS", 4).max(1);
-    let reads = env_size("SCIM_SCALE_REQUESTS", 500).max(1);
-    let budget = Duration::from_secs(env_size("SCIM_SCALE_PHASE_SECS", 60) as u64);
     println!(
-        "scim_scale: {} build, {} cores, sizes {sizes:?}, {loaders} loaders, {reads} reads per \
-         phase, phases capped at {} s",
+        "scim_scale: {} build, {} cores, sizes {sizes:?}, {} loaders, {} reads per phase, \
+         phases capped at {} s",
         if cfg!(debug_assertions) {
             "debug (unoptimized)"
         } else {
             "optimized"
         },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        budget.as_secs()
+        env_size("SCIM_SCALE_LOADERS", 4).max(1),
+        env_size("SCIM_SCALE_REQUESTS", 500).max(1),
+        env_size("SCIM_SCALE_PHASE_SECS", 60),
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut rows = Vec::new();
-    for n in sizes {
-        rows.push(rt.block_on(run_size(n, loaders, reads, budget)));
-    }
+    let started = Instant::now();
+    let rows_dir = tempfile::tempdir().unwrap();
+    let rows: Vec<_> = sizes
+        .iter()
+        .map(|&n| measure_in_child(n, rows_dir.path()))
+        .collect();
     print_tables(&rows);
+    println!();
+    println!("whole run: {:.0} s", started.elapsed().as_secs_f64());
 }
