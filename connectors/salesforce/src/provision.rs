@@ -10,7 +10,9 @@
 //!   opposite) whenever it is sent on a create or among an update's changed claims: a user
 //!   disabled locally is PATCHed `IsActive: false` (no rename: it keeps its Username and the
 //!   host keeps the mapping) and `IsActive: true` when enabled again; a user created disabled
-//!   is POSTed with `IsActive: false`. It wins over a claim mapping to `IsActive`.
+//!   is POSTed with `IsActive: false`. It wins over a claim mapping to `IsActive`. With
+//!   `sf-rename-on-deactivate` a disabled user's Username is also renamed as on delete (and
+//!   restored when enabled); a user POSTed disabled keeps its name, as its id is not known yet.
 //! - **Delete**: Salesforce users cannot be deleted, so the record is deactivated (and, by
 //!   default, renamed to free its Username). A DELETE is never sent. Without a remote id the
 //!   answer is `not-found` with no request: the host looks the user up first. A record that
@@ -106,7 +108,7 @@ fn create(
     settings: &Settings,
     user: &EntityView,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let (mut body, warnings) = full_body(settings, user)?;
+    let (mut body, warnings) = full_body(settings, user, None)?;
     if active(user) == Some(false) {
         // Salesforce creates users active unless told otherwise.
         body.insert("IsActive".into(), Value::Bool(false));
@@ -131,7 +133,7 @@ fn reactivate(
     user: &EntityView,
     id: &str,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let (mut body, warnings) = full_body(settings, user)?;
+    let (mut body, warnings) = full_body(settings, user, Some(id))?;
     body.insert("IsActive".into(), Value::Bool(active(user).unwrap_or(true)));
     patch(api, id, body)?;
     Ok(outcome(Some(id), warnings))
@@ -152,17 +154,18 @@ fn update(
         || user
             .previous_name
             .is_some_and(|previous| previous != user.name);
-    let username = renamed.then(|| username::build(settings, user.name));
+    let activity_changed = user
+        .changed_claims
+        .iter()
+        .any(|c| c == ACCOUNT_DISABLED_CLAIM);
+    let username = (renamed || (activity_changed && settings.rename_on_deactivate))
+        .then(|| username_for(settings, user, Some(id)));
     let (mut body, warnings) = fields::finish(
         set,
         username.as_deref(),
         settings.alias_overflow,
         Purpose::Update,
     )?;
-    let activity_changed = user
-        .changed_claims
-        .iter()
-        .any(|c| c == ACCOUNT_DISABLED_CLAIM);
     if let Some(active) = active(user).filter(|_| activity_changed) {
         body.insert("IsActive".into(), Value::Bool(active));
     }
@@ -208,12 +211,26 @@ fn delete(
     }
 }
 
-/// The full field set of a new (or reactivated) record, Username included, and its warnings.
+/// The Username of `user`: the pattern's, or its deactivated form while the user is disabled
+/// and the target renames disabled users (which needs the record's `id`).
+fn username_for(settings: &Settings, user: &EntityView, id: Option<&str>) -> String {
+    let original = username::build(settings, user.name);
+    match id {
+        Some(id) if settings.rename_on_deactivate && active(user) == Some(false) => {
+            username::deactivated(id, &original)
+        }
+        _ => original,
+    }
+}
+
+/// The full field set of a new (`id` none) or known record, Username included, and its
+/// warnings.
 fn full_body(
     settings: &Settings,
     user: &EntityView,
+    id: Option<&str>,
 ) -> Result<(Map<String, Value>, Vec<String>), ProvisionError> {
-    let username = username::build(settings, user.name);
+    let username = username_for(settings, user, id);
     let set = mapping::for_create(&settings.mappings, user.claims);
     fields::finish(
         set,

@@ -42,6 +42,8 @@ pub const CLAIM_MAPPINGS: &str = "sf-claim-mappings";
 pub const ALIAS_OVERFLOW: &str = "sf-alias-overflow";
 /// `sf-rename-on-delete`: also rename Username when a delete deactivates, to free it.
 pub const RENAME_ON_DELETE: &str = "sf-rename-on-delete";
+/// `sf-rename-on-deactivate`: also rename Username while a user is disabled locally.
+pub const RENAME_ON_DEACTIVATE: &str = "sf-rename-on-deactivate";
 /// `sf-request-timeout-ms`: per-request timeout handed to the host.
 pub const REQUEST_TIMEOUT_MS: &str = "sf-request-timeout-ms";
 
@@ -169,6 +171,13 @@ pub fn properties() -> Vec<ConfigProperty> {
                  again. When false the record keeps its Username and stays mapped, so a user back \
                  in scope reactivates it. A user only disabled (SCIM `active: false`) is never \
                  renamed.",
+            ),
+        prop(RENAME_ON_DEACTIVATE, "Rename on deactivate", Boolean)
+            .default("false")
+            .describe(
+                "A user disabled locally (SCIM `active: false`) is deactivated and stays mapped. \
+                 When true its Username is also renamed as on delete while it is disabled, and \
+                 restored when it is enabled again.",
             ),
         prop(REQUEST_TIMEOUT_MS, "Request timeout (ms)", Integer)
             .describe("Per-request timeout; the host caps it. Unset uses the host's default."),

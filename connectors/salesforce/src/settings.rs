@@ -70,6 +70,8 @@ pub struct Settings {
     pub alias_overflow: AliasOverflow,
     /// Whether delete also renames the Username.
     pub rename_on_delete: bool,
+    /// Whether a user disabled locally also has its Username renamed while disabled.
+    pub rename_on_deactivate: bool,
     /// Per-request timeout.
     pub request_timeout_ms: Option<u32>,
 }
@@ -165,6 +167,7 @@ impl Settings {
             ),
         };
         let rename_on_delete = r.boolean(RENAME_ON_DELETE).unwrap_or(true);
+        let rename_on_deactivate = r.boolean(RENAME_ON_DEACTIVATE).unwrap_or(false);
         let request_timeout_ms =
             r.integer(REQUEST_TIMEOUT_MS)
                 .and_then(|ms| match u32::try_from(ms) {
@@ -203,6 +206,7 @@ impl Settings {
             mappings: mappings.ok_or_else(incomplete)?,
             alias_overflow: alias_overflow.ok_or_else(incomplete)?,
             rename_on_delete,
+            rename_on_deactivate,
             request_timeout_ms,
         })
     }

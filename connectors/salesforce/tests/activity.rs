@@ -120,3 +120,33 @@ fn a_delete_without_rename_keeps_the_mapping_and_with_rename_releases_it() {
     assert!(host.json(0).get("Username").is_some());
     assert_eq!(out.remote_id, None);
 }
+
+#[test]
+fn with_rename_on_deactivate_a_disabled_user_is_renamed_and_restored() {
+    let config = with(c0(), boolean("sf-rename-on-deactivate", true));
+    let mut entity = alice_disabled(Operation::Update, "true");
+    entity.remote_id = Some(ID.into());
+    entity.changed_claims = vec![DISABLED.into()];
+    let host = FakeHost::new(vec![no_content()]);
+    provision(&host, &config, &entity.change()).unwrap();
+    let body = host.json(0);
+    assert_eq!(body["IsActive"], json!(false));
+    let renamed = body["Username"].as_str().unwrap();
+    assert!(renamed.starts_with("deactivated."), "{renamed}");
+
+    // A rename of the local user while disabled keeps the deactivated form.
+    entity.changed_claims = vec!["http://wso2.org/claims/username".into()];
+    let host = FakeHost::new(vec![no_content()]);
+    provision(&host, &config, &entity.change()).unwrap();
+    assert_eq!(host.json(0)["Username"], json!(renamed));
+
+    let mut entity = alice_disabled(Operation::Update, "false");
+    entity.remote_id = Some(ID.into());
+    entity.changed_claims = vec![DISABLED.into()];
+    let host = FakeHost::new(vec![no_content()]);
+    provision(&host, &config, &entity.change()).unwrap();
+    assert_eq!(
+        host.json(0),
+        json!({"IsActive": true, "Username": "alice@example.com"})
+    );
+}

@@ -10,9 +10,10 @@
 //!
 //! The work is bounded by the change: a group whose old and new names are no target's role
 //! touches no member; otherwise only the members that joined or left are read, and all members
-//! only when the name itself changed (a rename, a create or a delete).
+//! only when the name itself changed (a rename, a create or a delete), a batch of members per
+//! statement.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::scope;
 use crate::store::{self, DbConn, GroupRecord, NewJob, StoreResult, TargetRecord};
@@ -81,22 +82,21 @@ pub(crate) async fn member_jobs(
             .copied()
             .collect()
     };
+    // Read in batches: the members' records, then every group each belongs to now.
+    let affected: Vec<String> = affected.into_iter().map(str::to_owned).collect();
+    let users = store::users_by_ids_in(conn, tenant, &affected).await?;
+    let mut others: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (member, group_id, name) in store::memberships_in(conn, tenant, &affected).await? {
+        if group_id != new.id {
+            others.entry(member).or_default().push(name);
+        }
+    }
     let mut jobs = Vec::new();
-    for member in affected {
-        let Some(user) = store::user_in(conn, tenant, member)
-            .await?
-            .filter(|user| !user.deleted)
-        else {
-            continue;
-        };
-        let others: Vec<String> = store::group_names_with_member_in(conn, tenant, member)
-            .await?
-            .into_iter()
-            .filter(|(id, _)| *id != new.id)
-            .map(|(_, name)| name)
-            .collect();
+    for user in users.iter().filter(|user| !user.deleted) {
+        let member = user.id.as_str();
+        let others = others.get(member).map_or(&[][..], Vec::as_slice);
         let with = |name: Option<&str>, member_of: &BTreeSet<&str>| {
-            let mut roles = others.clone();
+            let mut roles = others.to_vec();
             if let Some(name) = name.filter(|_| member_of.contains(member)) {
                 roles.push(name.to_owned());
             }
@@ -107,8 +107,8 @@ pub(crate) async fn member_jobs(
         for target in &role_targets {
             let settings = &target.spec.settings;
             let operation = match (
-                scope::applies(settings, &user, &was_roles),
-                scope::applies(settings, &user, &now_roles),
+                scope::applies(settings, user, &was_roles),
+                scope::applies(settings, user, &now_roles),
             ) {
                 (false, true) => Operation::Create,
                 (true, false) => Operation::Delete,
@@ -125,5 +125,7 @@ pub(crate) async fn member_jobs(
             });
         }
     }
+    // Queue order by user, whatever order the batched read returned.
+    jobs.sort_by(|a, b| a.entity_id.cmp(&b.entity_id));
     Ok(jobs)
 }

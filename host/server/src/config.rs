@@ -390,7 +390,8 @@ pub struct OutboundConfig {
     pub blocking: bool,
     /// How long a blocking write waits at most, in milliseconds.
     pub timeout_ms: i64,
-    /// Only users holding one of these roles are provisioned; empty means every user.
+    /// Only users holding one of these roles (their own, or the display name of a group they
+    /// are a direct member of) are provisioned; empty means every user.
     pub provisioning_roles: Vec<String>,
     /// Attempts a job may burn before it becomes a dead letter.
     pub max_attempts: i64,

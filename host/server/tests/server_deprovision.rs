@@ -262,6 +262,37 @@ async fn membership_of_the_role_group_provisions_and_deprovisions() {
         s.emulator.users()
     );
     assert_eq!(named(&s, "flo@example.com").len(), 1);
+
+    // Microsoft Entra ID's shape of a member removal, then deleting the group: each
+    // deprovisions, and each return reactivates the same record.
+    patch(
+        &s,
+        &format!("Groups/{group_id}"),
+        json!([{"op": "Remove", "path": "members", "value": [{"value": id}]}]),
+    )
+    .await;
+    all_done(&s).await;
+    assert!(!is_active(&s.emulator.user(&record.id).unwrap()));
+    patch(
+        &s,
+        &format!("Groups/{group_id}"),
+        json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]),
+    )
+    .await;
+    all_done(&s).await;
+    assert!(is_active(&s.emulator.user(&record.id).unwrap()));
+    let (status, _) = scim(
+        &s,
+        reqwest::Method::DELETE,
+        &format!("Groups/{group_id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 204);
+    all_done(&s).await;
+    let after = s.emulator.user(&record.id).unwrap();
+    assert!(!is_active(&after), "the role group is gone: {after:?}");
+    assert_eq!(named(&s, "flo@example.com").len(), 1);
     s.server.shutdown().await.unwrap();
     s.emulator.shutdown().await;
 }

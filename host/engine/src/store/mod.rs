@@ -24,9 +24,9 @@ pub use jobs::{insert_jobs, JobUpdate};
 pub use model::*;
 pub use scope_filter::ScopeFilter;
 pub use search::{
-    group_names_with_member_in, groups_with_member_in, set_search_keys, sync_members,
-    EntityCondition, EntityOrder, EntityPage, EntitySearch, EntityTable, KeyMatch, TimeCmp,
-    TimeField,
+    group_names_with_member_in, groups_with_member_in, memberships_in, set_search_keys,
+    sync_members, users_by_ids_in, EntityCondition, EntityOrder, EntityPage, EntitySearch,
+    EntityTable, KeyMatch, TimeCmp, TimeField,
 };
 pub use targets::targets_in;
 

@@ -93,7 +93,9 @@ pub struct OutboundSettings {
     pub blocking: bool,
     /// How long a blocking operation waits at most, in milliseconds.
     pub blocking_timeout_ms: i64,
-    /// Only users holding one of these roles are provisioned; empty means every user.
+    /// Only users holding one of these roles are provisioned; empty means every user. A user's
+    /// roles are its own plus the display names of the groups it is a direct member of
+    /// ([`crate::scope`]).
     pub provisioning_roles: Vec<String>,
     /// Only users whose claims match this filter are provisioned; none means every user.
     pub scope_filter: Option<ScopeFilter>,

@@ -382,6 +382,67 @@ pub async fn group_names_with_member_in(
     .await?)
 }
 
+/// The live users among `ids` (any order; unknown ids are left out), read a chunk of ids per
+/// statement.
+pub async fn users_by_ids_in(
+    conn: &mut DbConn,
+    tenant: &str,
+    ids: &[String],
+) -> StoreResult<Vec<UserRecord>> {
+    by_ids_in(conn, tenant, EntityTable::Users, ids, user_from_row).await
+}
+
+async fn by_ids_in<T>(
+    conn: &mut DbConn,
+    tenant: &str,
+    table: EntityTable,
+    ids: &[String],
+    from_row: fn(&SqliteRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {} FROM {} e WHERE e.tenant = $1 AND e.deleted = FALSE AND e.id IN ({})",
+            prefixed(table.columns()),
+            table.table(),
+            super::placeholders(2, chunk.len())
+        );
+        let query = chunk
+            .iter()
+            .fold(sqlx::query(&sql).bind(tenant), |q, id| q.bind(id.as_str()));
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// For each of `members`, the live groups it belongs to: `(member id, group id, group display
+/// name)`, ordered by member, then group id; a chunk of members per statement.
+pub async fn memberships_in(
+    conn: &mut DbConn,
+    tenant: &str,
+    members: &[String],
+) -> StoreResult<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for chunk in members.chunks(IDS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT m.member_id, g.id, g.display_name FROM local_group_members m
+             JOIN local_groups g ON g.tenant = m.tenant AND g.id = m.group_id
+             WHERE m.tenant = $1 AND g.deleted = FALSE AND m.member_id IN ({})
+             ORDER BY m.member_id, g.id",
+            super::placeholders(2, chunk.len())
+        );
+        let query = chunk
+            .iter()
+            .fold(sqlx::query_as(&sql).bind(tenant), |q, id| {
+                q.bind(id.as_str())
+            });
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
 /// `columns` with every name prefixed by the alias `e.`.
 fn prefixed(columns: &str) -> String {
     columns
@@ -547,23 +608,8 @@ impl Store {
         ids: &[String],
         from_row: fn(&SqliteRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let mut out = Vec::with_capacity(ids.len());
         let mut conn = self.pool.acquire().await?;
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {} FROM {} e WHERE e.tenant = $1 AND e.deleted = FALSE AND e.id IN ({})",
-                prefixed(table.columns()),
-                table.table(),
-                super::placeholders(2, chunk.len())
-            );
-            let query = chunk
-                .iter()
-                .fold(sqlx::query(&sql).bind(tenant), |q, id| q.bind(id.as_str()));
-            for row in query.fetch_all(&mut *conn).await? {
-                out.push(from_row(&row)?);
-            }
-        }
-        Ok(out)
+        by_ids_in(&mut conn, tenant, table, ids, from_row).await
     }
 
     /// For each of `members`, the live groups it belongs to: `(member id, group id, group
@@ -573,24 +619,8 @@ impl Store {
         tenant: &str,
         members: &[String],
     ) -> StoreResult<Vec<(String, String, String)>> {
-        let mut out = Vec::new();
         let mut conn = self.pool.acquire().await?;
-        for chunk in members.chunks(IDS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT m.member_id, g.id, g.display_name FROM local_group_members m
-                 JOIN local_groups g ON g.tenant = m.tenant AND g.id = m.group_id
-                 WHERE m.tenant = $1 AND g.deleted = FALSE AND m.member_id IN ({})
-                 ORDER BY m.member_id, g.id",
-                super::placeholders(2, chunk.len())
-            );
-            let query = chunk
-                .iter()
-                .fold(sqlx::query_as(&sql).bind(tenant), |q, id| {
-                    q.bind(id.as_str())
-                });
-            out.extend(query.fetch_all(&mut *conn).await?);
-        }
-        Ok(out)
+        memberships_in(&mut conn, tenant, members).await
     }
 
     /// Display names of the live groups that have `member` among their members, ordered by
