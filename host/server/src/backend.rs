@@ -117,72 +117,62 @@ impl EngineBackend {
         let store = self.engine.store();
         let mut indexed = 0;
         loop {
-            let users = store
+            let records = store
                 .users_without_document(STEP)
                 .await
                 .map_err(unavailable)?;
-            let mut attached = 0;
-            for record in &users {
-                let state = user_state(&user_resource(record));
-                let document = state.document.unwrap_or_default();
-                if store
-                    .attach_document(
-                        &record.tenant,
-                        EntityTable::Users,
-                        &record.id,
-                        record.version,
-                        &document,
-                        &state.search_keys,
-                    )
-                    .await
-                    .map_err(unavailable)?
-                {
-                    attached += 1;
-                }
-            }
-            indexed += attached;
-            if attached == 0 {
-                break;
+            let states = records.iter().map(|r| user_state(&user_resource(r)));
+            let found: Vec<Legacy> = records
+                .iter()
+                .zip(states)
+                .map(|(r, s)| Legacy::new(&r.tenant, &r.id, r.version, s.document, s.search_keys))
+                .collect();
+            match self.attach(EntityTable::Users, &found).await? {
+                0 => break,
+                n => indexed += n,
             }
         }
         loop {
-            let groups = store
+            let records = store
                 .groups_without_document(STEP)
                 .await
                 .map_err(unavailable)?;
-            let mut attached = 0;
-            for record in &groups {
-                let tenant = TenantId::new(record.tenant.clone());
-                let Some(group) = self
-                    .groups(&tenant, std::slice::from_ref(record))
-                    .await?
-                    .pop()
-                else {
-                    continue;
-                };
-                let state = group_state(&group);
-                let document = state.document.unwrap_or_default();
-                if store
-                    .attach_document(
-                        &record.tenant,
-                        EntityTable::Groups,
-                        &record.id,
-                        record.version,
-                        &document,
-                        &state.search_keys,
-                    )
-                    .await
-                    .map_err(unavailable)?
-                {
-                    attached += 1;
+            let mut found = Vec::with_capacity(records.len());
+            for r in &records {
+                let tenant = TenantId::new(r.tenant.clone());
+                for g in self.groups(&tenant, std::slice::from_ref(r)).await? {
+                    let s = group_state(&g);
+                    found.push(Legacy::new(
+                        &r.tenant,
+                        &r.id,
+                        r.version,
+                        s.document,
+                        s.search_keys,
+                    ));
                 }
             }
-            indexed += attached;
-            if attached == 0 {
-                break;
+            match self.attach(EntityTable::Groups, &found).await? {
+                0 => break,
+                n => indexed += n,
             }
         }
         Ok(indexed)
+    }
+
+    /// Attaches the documents and keys of `found`; returns how many were attached (an entity
+    /// changed since it was read is left for the next step).
+    async fn attach(&self, table: EntityTable, found: &[Legacy]) -> BackendResult<u64> {
+        let mut attached = 0;
+        for l in found {
+            let done = self
+                .engine
+                .store()
+                .attach_document(&l.tenant, table, &l.id, l.version, &l.document, &l.keys)
+                .await
+                .map_err(unavailable)?;
+            attached += u64::from(done);
+        }
+        Ok(attached)
     }
 
     /// Commits a user change made against `expected` (an ETag; `None`: any version), then waits
@@ -274,6 +264,33 @@ impl EngineBackend {
             }
         }
         Ok(())
+    }
+}
+
+/// An entity stored without a document, with the document and keys it is to get.
+struct Legacy {
+    tenant: String,
+    id: String,
+    version: i64,
+    document: String,
+    keys: Vec<SearchKey>,
+}
+
+impl Legacy {
+    fn new(
+        tenant: &str,
+        id: &str,
+        version: i64,
+        document: Option<String>,
+        keys: Vec<SearchKey>,
+    ) -> Self {
+        Legacy {
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+            version,
+            document: document.unwrap_or_default(),
+            keys,
+        }
     }
 }
 
