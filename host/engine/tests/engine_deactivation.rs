@@ -15,6 +15,30 @@ fn with_disabled(mut state: UserState, disabled: &str) -> UserState {
     state
 }
 
+/// A store with one fast-retrying target `t` served by a fake, its engine and a dispatcher.
+struct OneTarget {
+    store: provisioner_engine::store::Store,
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    fake: std::sync::Arc<FakeTarget>,
+    dispatcher: provisioner_engine::Dispatcher,
+}
+
+async fn one_target() -> OneTarget {
+    let (store, _dir) = store().await;
+    add_target(&store, "t", fast_settings()).await;
+    let engine = Engine::new(store.clone());
+    let fake = FakeTarget::new(true);
+    let dispatcher = dispatcher(&engine, FakeSource::with(&[("t", fake.clone())]));
+    OneTarget {
+        store,
+        _dir,
+        engine,
+        fake,
+        dispatcher,
+    }
+}
+
 /// Replaces user `u` with the account-disabled claim set to `disabled`.
 async fn set_disabled(engine: &Engine, disabled: &str) -> ChangeReceipt {
     engine
@@ -28,11 +52,13 @@ async fn set_disabled(engine: &Engine, disabled: &str) -> ChangeReceipt {
 
 #[tokio::test]
 async fn disabling_and_enabling_are_updates_that_keep_the_mapping() {
-    let (store, _dir) = store().await;
-    add_target(&store, "t", fast_settings()).await;
-    let engine = Engine::new(store.clone());
-    let fake = FakeTarget::new(true);
-    let dispatcher = dispatcher(&engine, FakeSource::with(&[("t", fake.clone())]));
+    let OneTarget {
+        store,
+        _dir,
+        engine,
+        fake,
+        dispatcher,
+    } = one_target().await;
     create(&engine, user("u", "A", &[])).await;
     dispatcher.run_until_idle().await.unwrap();
     let object = &fake.named("u@example.com")[0];
@@ -79,11 +105,13 @@ async fn disabling_and_enabling_are_updates_that_keep_the_mapping() {
 
 #[tokio::test]
 async fn a_user_created_disabled_is_created_inactive() {
-    let (store, _dir) = store().await;
-    add_target(&store, "t", fast_settings()).await;
-    let engine = Engine::new(store.clone());
-    let fake = FakeTarget::new(true);
-    let dispatcher = dispatcher(&engine, FakeSource::with(&[("t", fake.clone())]));
+    let OneTarget {
+        store: _,
+        _dir,
+        engine,
+        fake,
+        dispatcher,
+    } = one_target().await;
     let jobs = create(&engine, with_disabled(user("u", "A", &[]), "TRUE")).await;
     assert_eq!(jobs.len(), 1);
     dispatcher.run_until_idle().await.unwrap();
@@ -99,11 +127,13 @@ async fn a_user_created_disabled_is_created_inactive() {
 
 #[tokio::test]
 async fn a_deactivation_whose_answer_is_lost_is_retried_to_the_same_end() {
-    let (store, _dir) = store().await;
-    add_target(&store, "t", fast_settings()).await;
-    let engine = Engine::new(store.clone());
-    let fake = FakeTarget::new(true);
-    let dispatcher = dispatcher(&engine, FakeSource::with(&[("t", fake.clone())]));
+    let OneTarget {
+        store,
+        _dir,
+        engine,
+        fake,
+        dispatcher,
+    } = one_target().await;
     create(&engine, user("u", "A", &[])).await;
     dispatcher.run_until_idle().await.unwrap();
     // The deactivation is applied, but the connection resets before the answer.

@@ -24,6 +24,8 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
         "DROP TABLE local_entity_counts",
         "DROP TABLE local_group_members",
         "DROP TABLE local_search_keys",
+        "DROP INDEX local_users_undocumented",
+        "DROP INDEX local_groups_undocumented",
         "DROP INDEX local_users_live",
         "DROP INDEX local_groups_live",
         "DROP INDEX local_users_modified",

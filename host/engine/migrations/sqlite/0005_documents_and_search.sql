@@ -84,6 +84,12 @@ END;
 CREATE INDEX local_users_live ON local_users (tenant, id) WHERE deleted = FALSE;
 CREATE INDEX local_groups_live ON local_groups (tenant, id) WHERE deleted = FALSE;
 
+-- Live rows still without a document, which the server indexes once at start; empty afterwards.
+CREATE INDEX local_users_undocumented ON local_users (tenant, id)
+    WHERE deleted = FALSE AND document IS NULL;
+CREATE INDEX local_groups_undocumented ON local_groups (tenant, id)
+    WHERE deleted = FALSE AND document IS NULL;
+
 -- Paging by modification or creation time.
 CREATE INDEX local_users_modified ON local_users (tenant, updated_at, id) WHERE deleted = FALSE;
 CREATE INDEX local_users_created ON local_users (tenant, created_at, id) WHERE deleted = FALSE;

@@ -650,28 +650,35 @@ impl Store {
     /// Up to `limit` live users that have no document yet (written before documents existed,
     /// or by a caller that stores none), any tenant.
     pub async fn users_without_document(&self, limit: u64) -> StoreResult<Vec<UserRecord>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM local_users
-             WHERE deleted = FALSE AND document IS NULL ORDER BY tenant, id LIMIT $1"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(limit.min(i64::MAX as u64) as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(user_from_row).collect()
+        self.without_document(EntityTable::Users, limit, user_from_row)
+            .await
     }
 
     /// Up to `limit` live groups that have no document yet, any tenant.
     pub async fn groups_without_document(&self, limit: u64) -> StoreResult<Vec<GroupRecord>> {
+        self.without_document(EntityTable::Groups, limit, group_from_row)
+            .await
+    }
+
+    /// Rows of `table` without a document, found through the partial index of such rows
+    /// (empty once they are indexed, so the look at every start costs nothing).
+    async fn without_document<T>(
+        &self,
+        table: EntityTable,
+        limit: u64,
+        from_row: fn(&SqliteRow) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
         let sql = format!(
-            "SELECT {GROUP_COLUMNS} FROM local_groups
-             WHERE deleted = FALSE AND document IS NULL ORDER BY tenant, id LIMIT $1"
+            "SELECT {} FROM {} WHERE deleted = FALSE AND document IS NULL
+             ORDER BY tenant, id LIMIT $1",
+            table.columns(),
+            table.table()
         );
         let rows = sqlx::query(&sql)
             .bind(limit.min(i64::MAX as u64) as i64)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(group_from_row).collect()
+        rows.iter().map(from_row).collect()
     }
 
     /// Gives a live entity at `version` its document and search keys, without changing
