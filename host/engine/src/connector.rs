@@ -94,7 +94,15 @@ pub enum ConnectorUnavailable {
     /// The stored configuration does not fit the connector.
     #[error("configuration: {0}")]
     Config(String),
+    /// The connector is being prepared (its component compiled ahead) and is not ready yet.
+    /// Not a fault: the dispatcher leaves the job queued, without pausing the target or
+    /// spending an attempt, and tries again shortly.
+    #[error("not ready yet: {0}")]
+    NotReady(String),
 }
+
+/// The error kind a job carries while it waits for its target's connector to be prepared.
+pub const CONNECTOR_NOT_READY: &str = "connector_not_ready";
 
 /// Supplies the connector instance of a stored target.
 pub trait ConnectorSource: Send + Sync + 'static {

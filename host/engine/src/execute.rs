@@ -24,7 +24,8 @@ use provisioner_contract::{
 };
 
 use super::connector::{
-    CallFailure, CallResult, ConnectorSource, SandboxFailureKind, TargetConnector,
+    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
+    TargetConnector,
 };
 use super::policy::{self, Decision};
 use super::{activity, scope, Signals, USERNAME_CLAIM};
@@ -158,6 +159,9 @@ impl Snapshot {
     }
 }
 
+/// How long a job whose connector is still being prepared waits before it is claimed again.
+const NOT_READY_RETRY_MS: i64 = 250;
+
 /// One run of one job.
 struct Run<'a> {
     ctx: &'a Context,
@@ -179,6 +183,27 @@ pub(crate) async fn run_job(ctx: &Context, job: JobRecord) -> StoreResult<RunEnd
     };
     let connector = match ctx.connectors.connector(&target).await {
         Ok(connector) => connector,
+        Err(ConnectorUnavailable::NotReady(why)) => {
+            tracing::debug!(tenant = %job.tenant, target = %job.target, %why,
+                "connector not ready; job stays queued");
+            let due = now_ms() + NOT_READY_RETRY_MS;
+            let waiting = crate::store::JobError {
+                kind: crate::connector::CONNECTOR_NOT_READY.into(),
+                code: None,
+                message: why,
+            };
+            let end = requeue(
+                ctx,
+                &job,
+                due,
+                job.attempts,
+                job.outcome_unknown,
+                Some(waiting),
+            );
+            let end = end.await;
+            ctx.signals.finished.notify_waiters();
+            return end;
+        }
         Err(reason) => {
             let reason = format!("connector unavailable: {reason}");
             tracing::error!(tenant = %job.tenant, target = %job.target, %reason, "pausing target");

@@ -384,7 +384,8 @@ impl Engine {
 
     /// Waits (bounded by the longest blocking timeout among them) for the outcomes of the
     /// blocking targets' jobs of a committed change; none when no target is blocking. The wait
-    /// holds no transaction and no lock.
+    /// holds no transaction and no lock, and does not wait for a target whose connector is still
+    /// being prepared (compiled): its job stays queued and the caller goes on.
     pub async fn wait_for_blocking(
         &self,
         receipt: &ChangeReceipt,
@@ -400,8 +401,12 @@ impl Engine {
             .map(|job| job.blocking_timeout_ms)
             .max()
             .unwrap_or_default();
-        self.wait_for_jobs(&blocking, Duration::from_millis(timeout.max(0) as u64))
-            .await
+        self.wait_until_settled(
+            &blocking,
+            Duration::from_millis(timeout.max(0) as u64),
+            true,
+        )
+        .await
     }
 
     /// Applies a group change and queues one job per target of the tenant, in one
@@ -540,12 +545,31 @@ impl Engine {
         ids: &[i64],
         timeout: Duration,
     ) -> Result<Vec<JobOutcome>, EngineError> {
+        self.wait_until_settled(ids, timeout, false).await
+    }
+
+    /// [`Engine::wait_for_jobs`]; with `not_ready_settles`, a job waiting for its target's
+    /// connector to be prepared (compiled) counts as settled: a request never waits on a
+    /// compilation.
+    async fn wait_until_settled(
+        &self,
+        ids: &[i64],
+        timeout: Duration,
+        not_ready_settles: bool,
+    ) -> Result<Vec<JobOutcome>, EngineError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let finished = self.signals.finished.notified();
             let outcomes = self.job_outcomes(ids).await?;
-            let all_final = outcomes.iter().all(|outcome| outcome.state.is_final());
-            if all_final || tokio::time::Instant::now() >= deadline {
+            let all_settled = outcomes.iter().all(|outcome| {
+                outcome.state.is_final()
+                    || (not_ready_settles
+                        && outcome
+                            .error
+                            .as_ref()
+                            .is_some_and(|e| e.kind == connector::CONNECTOR_NOT_READY))
+            });
+            if all_settled || tokio::time::Instant::now() >= deadline {
                 return Ok(outcomes);
             }
             // Another process may be dispatching, so poll as well as listen.

@@ -177,6 +177,36 @@ impl Runtime {
         self.inner.connectors.lock().unwrap().get(digest).cloned()
     }
 
+    /// Digests of the connectors this runtime holds in memory.
+    pub fn loaded(&self) -> Vec<String> {
+        let mut digests: Vec<String> = self
+            .inner
+            .connectors
+            .lock()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        digests.sort();
+        digests
+    }
+
+    /// Drops from memory every loaded connector that nothing else holds any more (no target
+    /// instance, no caller), freeing its compiled code; returns their digests. A later load of
+    /// one of them comes from the disk cache.
+    pub fn evict_unused(&self) -> Vec<String> {
+        let mut connectors = self.inner.connectors.lock().unwrap();
+        let unused: Vec<String> = connectors
+            .iter()
+            .filter(|(_, connector)| Arc::strong_count(connector) == 1)
+            .map(|(digest, _)| digest.clone())
+            .collect();
+        for digest in &unused {
+            connectors.remove(digest);
+        }
+        unused
+    }
+
     /// Loads a component file. See [`Runtime::load_bytes`].
     pub async fn load_file(
         &self,

@@ -139,6 +139,7 @@ fn salesforce_spec(emulator: &Emulator, name: &str, dir: &Path) -> TargetSpec {
             backoff_cap_ms: 500,
             ..OutboundSettings::default()
         },
+        egress: Default::default(),
     }
 }
 
@@ -476,6 +477,7 @@ async fn backlog_phase(sizes: &Sizes) -> Backlog {
             secret_refs: BTreeMap::new(),
             claim_mappings: vec![],
             settings: OutboundSettings::default(),
+            egress: Default::default(),
         })
         .await
         .unwrap();

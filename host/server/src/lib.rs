@@ -8,6 +8,7 @@
 //! stops accepting, in-flight requests complete, jobs in flight finish (or return to the queue
 //! when their lease lapses), and queued jobs stay in the database for the next start.
 
+pub mod admission;
 pub mod backend;
 pub mod config;
 pub mod egress;
@@ -27,13 +28,15 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use provisioner_engine::policy::RateLimitPolicy;
-use provisioner_engine::store::{Store, StoreError, TargetSpec};
+use provisioner_engine::store::{
+    Seeded, Store, StoreError, TargetEgress as StoredEgress, TargetSpec,
+};
 use provisioner_engine::{DispatchStats, Dispatcher, DispatcherConfig, Engine};
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, SecretSource};
 
 pub use backend::EngineBackend;
 pub use config::{ConfigError, ServerConfig};
-pub use registry::{load_connector, Registry, TargetExtras};
+pub use registry::{load_connector, load_stored_connector, Registry, SyncReport, TargetExtras};
 
 /// Why the server could not start or stopped badly.
 #[derive(Debug, thiserror::Error)]
@@ -65,9 +68,12 @@ pub struct ServerHandle {
     addr: SocketAddr,
     https: bool,
     engine: Engine,
+    registry: Registry,
+    notices: Vec<String>,
     stop: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     dispatcher: JoinHandle<Result<DispatchStats, StoreError>>,
+    sync: JoinHandle<()>,
 }
 
 impl ServerHandle {
@@ -87,6 +93,38 @@ impl ServerHandle {
         &self.engine
     }
 
+    /// The connector registry (for inspection and tests).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Waits until the connector of every stored, unpaused target has been prepared (ready or
+    /// failed), or five minutes have passed; returns whether all were. For callers that need a
+    /// blocking target's writes to wait for its outcome from the first request on (a write to a
+    /// target still compiling does not wait).
+    pub async fn connectors_prepared(&self) -> bool {
+        for _ in 0..6_000 {
+            let all = match self.engine.store().targets(None).await {
+                Ok(targets) => targets
+                    .iter()
+                    .filter(|t| !t.paused)
+                    .all(|t| self.registry.prepared(t).is_some()),
+                Err(_) => false,
+            };
+            if all {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    /// What an operator should know from the start, e.g. configured targets whose file version
+    /// was not applied because they were changed at run time.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
     /// Stops accepting requests, lets in-flight requests and jobs finish, and returns what the
     /// dispatcher did.
     pub async fn shutdown(self) -> Result<DispatchStats, ServerError> {
@@ -97,6 +135,9 @@ impl ServerHandle {
             .map_err(|e| ServerError::Task(e.to_string()))?;
         let stats = self
             .dispatcher
+            .await
+            .map_err(|e| ServerError::Task(e.to_string()))?;
+        self.sync
             .await
             .map_err(|e| ServerError::Task(e.to_string()))?;
         self.engine.store().close().await;
@@ -127,13 +168,55 @@ pub async fn open_engine(config: &ServerConfig) -> Result<Engine, ServerError> {
     Ok(Engine::new(Store::open(url).await?))
 }
 
-/// Writes every configured target into the store (creating or updating it) and returns what
-/// the configuration adds to each: egress policy, secret policy and literal secrets.
+/// Seeds every configured target into the store (keeping a run-time change, see
+/// [`seed_targets`]) and returns what the configuration adds to each: egress policy, secret
+/// policy and literal secrets.
 pub async fn register_targets(
     store: &Store,
     config: &ServerConfig,
 ) -> Result<HashMap<(String, String), TargetExtras>, ServerError> {
+    Ok(seed_targets(store, config, false).await?.0)
+}
+
+/// Seeds the configured targets: the file is the seed, the database the state. A target an
+/// operator changed at run time (`target put`, `target rollback`) keeps its stored version
+/// unless `reseed`; each such target whose file version differs yields a notice saying so and
+/// how to apply the file's version. Returns the configuration's extras and the notices.
+pub async fn seed_targets(
+    store: &Store,
+    config: &ServerConfig,
+    reseed: bool,
+) -> Result<(HashMap<(String, String), TargetExtras>, Vec<String>), ServerError> {
     let mut extras = HashMap::new();
+    let mut notices = Vec::new();
+    for (spec, target_extras) in configured_targets(config)? {
+        let key = (spec.tenant.clone(), spec.name.clone());
+        if let Seeded::KeptRuntime(stored) = store.seed_target(&spec, reseed).await? {
+            let notice = format!(
+                "target {tenant}/{name}: the configuration file's version differs from the one \
+                 changed at run time (revision {revision}, connector {connector}), which is kept; \
+                 the file's version was not applied. To apply it, restart with \
+                 `provisioner serve --reseed` (`provisioner target history --tenant {tenant} \
+                 {name}` lists the revisions)",
+                tenant = spec.tenant,
+                name = spec.name,
+                revision = stored.revision,
+                connector = stored.spec.connector,
+            );
+            tracing::warn!("{notice}");
+            notices.push(notice);
+        }
+        extras.insert(key, target_extras);
+    }
+    Ok((extras, notices))
+}
+
+/// Every target the configuration describes, as stored specifications plus what only the
+/// configuration holds.
+fn configured_targets(
+    config: &ServerConfig,
+) -> Result<Vec<(TargetSpec, TargetExtras)>, ServerError> {
+    let mut targets = Vec::new();
     for tenant in &config.tenants {
         for target in &tenant.targets {
             let mut secret_refs = std::collections::BTreeMap::new();
@@ -165,37 +248,39 @@ pub async fn register_targets(
                     position: None,
                     message,
                 })?;
-            store
-                .put_target(&TargetSpec {
-                    tenant: tenant.name.clone(),
-                    name: target.name.clone(),
-                    connector: target.connector.clone(),
-                    properties: target.scalar_properties(),
-                    secret_refs,
-                    claim_mappings,
-                    settings: target.outbound.settings(),
-                })
-                .await?;
-            extras.insert(
-                (tenant.name.clone(), target.name.clone()),
-                TargetExtras {
-                    egress: EgressPolicy::from(&target.egress),
-                    secret_policy: target.secret_policy.clone(),
-                    ca_bundle: target.egress.load_ca_bundle().map_err(|e| ConfigError {
-                        file: "<configuration>".into(),
-                        key: format!(
-                            "tenants.{}.targets.{}.egress.ca_bundle",
-                            tenant.name, target.name
-                        ),
-                        position: None,
-                        message: e.to_string(),
-                    })?,
-                    literal_secrets,
+            let egress = EgressPolicy::from(&target.egress);
+            let spec = TargetSpec {
+                tenant: tenant.name.clone(),
+                name: target.name.clone(),
+                connector: target.connector.clone(),
+                properties: target.scalar_properties(),
+                secret_refs,
+                claim_mappings,
+                settings: target.outbound.settings(),
+                egress: StoredEgress {
+                    allow_loopback: egress.allow_loopback,
+                    allow_private: egress.allow_private,
                 },
-            );
+            };
+            let extras = TargetExtras {
+                egress,
+                secret_policy: target.secret_policy.clone(),
+                ca_bundle: target.egress.load_ca_bundle().map_err(|e| ConfigError {
+                    file: "<configuration>".into(),
+                    key: format!(
+                        "tenants.{}.targets.{}.egress.ca_bundle",
+                        tenant.name, target.name
+                    ),
+                    position: None,
+                    message: e.to_string(),
+                })?,
+                literal_secrets,
+                seeded: Some(spec.clone()),
+            };
+            targets.push((spec, extras));
         }
     }
-    Ok(extras)
+    Ok(targets)
 }
 
 /// The Basic and bearer credentials of every tenant (plain passwords hashed with argon2id).
@@ -250,15 +335,36 @@ pub fn runtime(config: &ServerConfig) -> Result<Runtime, ServerError> {
     Runtime::new(runtime_config).map_err(|e| ServerError::Runtime(e.to_string()))
 }
 
+/// How often the server brings its connectors in line with the stored targets (preparing
+/// changed ones ahead of need, dropping deleted ones, evicting unused components).
+const CONNECTOR_SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// Choices made when starting, beyond the configuration file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StartOptions {
+    /// Apply the configuration file's version of every configured target even where an
+    /// operator changed it at run time (that version stays in the history for rollback).
+    pub reseed: bool,
+}
+
 /// Starts the server described by `config` (already validated, e.g. by [`config::load`]).
 pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
+    start_with(config, StartOptions::default()).await
+}
+
+/// [`start`] with options.
+pub async fn start_with(
+    config: ServerConfig,
+    options: StartOptions,
+) -> Result<ServerHandle, ServerError> {
     config.validate("<configuration>")?;
     let engine = open_engine(&config).await?;
-    let extras = register_targets(engine.store(), &config).await?;
+    let (extras, notices) = seed_targets(engine.store(), &config, options.reseed).await?;
     let auth = Arc::new(credentials(&config)?);
 
     let runtime = runtime(&config)?;
-    let connectors = Arc::new(Registry::with_extras(runtime, extras));
+    let registry = Registry::with_extras(runtime, extras).with_store(engine.store().clone());
+    let connectors = Arc::new(registry.clone());
     let d = &config.dispatcher;
     let dispatcher = Dispatcher::new(
         &engine,
@@ -336,6 +442,11 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
             serve(listener, app, stopped.clone())
         }
     };
+    let sync = tokio::spawn(sync_connectors(
+        registry.clone(),
+        engine.store().clone(),
+        stopped.clone(),
+    ));
     let dispatcher = {
         let mut stopped = stopped;
         tokio::spawn(async move {
@@ -351,10 +462,39 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, ServerError> {
         addr,
         https,
         engine,
+        registry,
+        notices,
         stop,
         http,
         dispatcher,
+        sync,
     })
+}
+
+/// Keeps the registry in line with the stored targets until `stopped`: at start every target's
+/// connector is prepared (compiled) in the background before the dispatcher needs it, then
+/// changed targets are prepared as soon as they are seen, deleted ones dropped and components
+/// no target uses evicted from memory.
+async fn sync_connectors(registry: Registry, store: Store, mut stopped: watch::Receiver<bool>) {
+    loop {
+        match store.targets(None).await {
+            Ok(targets) => {
+                let report = registry.sync(&targets);
+                if !report.dropped.is_empty() || !report.evicted.is_empty() {
+                    tracing::info!(dropped = ?report.dropped, evicted = report.evicted.len(),
+                        "connectors of deleted or changed targets released");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot read the targets to prepare connectors"),
+        }
+        let stop = stopped.wait_for(|s| *s);
+        if tokio::time::timeout(CONNECTOR_SYNC_EVERY, stop)
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `stopped` turns true, then finishes in-flight requests.

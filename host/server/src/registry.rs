@@ -1,33 +1,44 @@
-//! The dispatcher's connector source in the server: builds each stored target's sandboxed
-//! connector (and rebuilds it when the target's configuration revision changes).
+//! The dispatcher's connector source in the server: prepares each stored target's sandboxed
+//! connector ahead of need (loading and compiling its component in the background), rebuilds it
+//! when the target's configuration revision changes, and lets go of what no target uses.
 //!
 //! A target's connector reference is `builtin:<name>` (bytes embedded in the binary), `sha256:`
-//! (a component already loaded by the runtime) or a component file. Its secrets come from the
-//! stored `env:`/`file:` references plus what the configuration file adds ([`TargetExtras`]:
-//! literal secrets, which the store refuses to hold, the egress and secret policies and any CA
-//! bundle).
+//! (a component stored in the database by digest, or already loaded by the runtime) or a
+//! component file. Its egress policy is the stored one; its secrets come from the stored
+//! `env:`/`file:` references plus what the configuration file adds ([`TargetExtras`]: literal
+//! secrets, which the store refuses to hold, the secret policy and any CA bundle).
+//!
+//! Compilation never happens on a request path: a worker asking for a connector that is still
+//! being prepared gets [`ConnectorUnavailable::NotReady`] after a short grace, and the job stays
+//! queued (no attempt spent, the target not paused) until the connector is ready.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use tokio::sync::watch;
 
 use provisioner_contract::{Change, LookupKey, PropertyKind, ProvisionOutcome, RemoteObject};
 use provisioner_engine::connector::{
     CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
     TargetConnector,
 };
-use provisioner_engine::store::TargetRecord;
+use provisioner_engine::store::{Store, TargetRecord, TargetSpec, DIGEST_PREFIX};
 use provisioner_runtime::secret_source::resolve_references;
 use provisioner_runtime::{
     CaBundle, CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretPolicy, SecretValue,
     TargetConfig, TargetInstance,
 };
 
+/// How long a worker waits for a connector being prepared before leaving its job queued: long
+/// enough for a load from the disk cache, far shorter than any compilation.
+const PREPARE_GRACE: Duration = Duration::from_millis(200);
+
 /// What the configuration file adds to one stored target.
 #[derive(Clone, Debug, Default)]
 pub struct TargetExtras {
-    /// Non-public destinations the target may reach.
+    /// Non-public destinations the target may reach (also stored with the target).
     pub egress: EgressPolicy,
     /// Where the target's secrets may go.
     pub secret_policy: SecretPolicy,
@@ -35,87 +46,137 @@ pub struct TargetExtras {
     pub ca_bundle: Option<CaBundle>,
     /// Secret values given literally in the configuration, by property key.
     pub literal_secrets: BTreeMap<String, SecretValue>,
+    /// The file's version of the target: the extras apply only while the stored target has
+    /// this configuration (not after an operator replaced it at run time). None: always.
+    pub seeded: Option<TargetSpec>,
 }
 
 /// (tenant, target name).
 type TargetKey = (String, String);
 
-/// A built connector and the target revision it was built from.
-type Built = (i64, Arc<dyn TargetConnector>);
+/// A prepared connector, or why it could not be prepared.
+type Prepared = Result<Arc<dyn TargetConnector>, ConnectorUnavailable>;
 
-/// Builds (and caches per configuration revision) each target's sandboxed connector.
+/// Where one target's connector is, for one configuration revision.
+struct Slot {
+    revision: i64,
+    state: SlotState,
+}
+
+enum SlotState {
+    /// Being loaded (and compiled if need be); the receiver turns true when done.
+    Preparing(watch::Receiver<bool>),
+    /// Built and ready to call.
+    Ready(Arc<dyn TargetConnector>),
+    /// Could not be built; handed to the next worker that asks (which pauses the target).
+    Failed(ConnectorUnavailable),
+}
+
+/// What one [`Registry::sync`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Targets whose connector started being prepared.
+    pub preparing: Vec<String>,
+    /// Targets no longer stored, whose connector was dropped.
+    pub dropped: Vec<String>,
+    /// Components no target uses any more, dropped from the runtime's memory (digests).
+    pub evicted: Vec<String>,
+}
+
+/// Prepares, caches per configuration revision and evicts each target's sandboxed connector.
+#[derive(Clone)]
 pub struct Registry {
     runtime: Runtime,
-    extras: HashMap<TargetKey, TargetExtras>,
+    store: Option<Store>,
+    extras: Arc<HashMap<TargetKey, TargetExtras>>,
     default_egress: EgressPolicy,
-    cache: Mutex<HashMap<TargetKey, Built>>,
+    slots: Arc<Mutex<HashMap<TargetKey, Slot>>>,
 }
 
 impl Registry {
-    /// A registry whose targets all get `egress` for non-public addresses and only their stored
-    /// secret references.
+    /// A registry whose targets may all reach `egress` besides what each target's stored
+    /// policy allows, with only their stored secret references.
     pub fn with_runtime(runtime: Runtime, egress: EgressPolicy) -> Self {
         Self {
             runtime,
-            extras: HashMap::new(),
+            store: None,
+            extras: Arc::default(),
             default_egress: egress,
-            cache: Mutex::default(),
+            slots: Arc::default(),
         }
     }
 
-    /// A registry with per-target extras from the configuration; targets absent from `extras`
-    /// get the default (public-only) egress.
+    /// A registry with per-target extras from the configuration; every target's egress is its
+    /// stored policy.
     pub fn with_extras(runtime: Runtime, extras: HashMap<TargetKey, TargetExtras>) -> Self {
         Self {
-            runtime,
-            extras,
-            default_egress: EgressPolicy::default(),
-            cache: Mutex::default(),
+            extras: Arc::new(extras),
+            ..Self::with_runtime(runtime, EgressPolicy::default())
         }
     }
 
-    /// The configured connector instance of a stored target: its component loaded, its secrets
+    /// Loads `sha256:` components missing from the runtime's memory from `store`.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The runtime the connectors run in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The configured connector instance of a stored target: its component loaded (compiled if
+    /// need be: this may take long, so the dispatcher never calls it directly), its secrets
     /// resolved and its configuration checked against the connector's schema.
     pub async fn instance(
         &self,
         target: &TargetRecord,
     ) -> Result<TargetInstance, ConnectorUnavailable> {
         let spec = &target.spec;
-        let extras = self
-            .extras
-            .get(&(spec.tenant.clone(), spec.name.clone()))
-            .cloned()
-            .unwrap_or(TargetExtras {
-                egress: self.default_egress,
-                ..TargetExtras::default()
-            });
-        let mut secrets = resolve_references(&spec.secret_refs).map_err(|(key, error)| {
+        let secrets = resolve_references(&spec.secret_refs).map_err(|(key, error)| {
             ConnectorUnavailable::Secret {
                 key,
                 message: error.to_string(),
             }
         })?;
-        secrets.extend(extras.literal_secrets);
+        let connector =
+            load_stored_connector(&self.runtime, self.store.as_ref(), &spec.connector).await?;
+        let config = self.target_config(spec, &connector, secrets)?;
+        TargetInstance::new(&self.runtime, connector, config)
+            .map_err(|error| ConnectorUnavailable::Config(error.to_string()))
+    }
 
-        let connector = load_connector(&self.runtime, &spec.connector).await?;
+    /// The runtime configuration of `spec` for `connector`, with the given secret values plus
+    /// the configuration file's literal ones; its egress is the stored policy (widened by the
+    /// registry's own, if any).
+    pub(crate) fn target_config(
+        &self,
+        spec: &TargetSpec,
+        connector: &Connector,
+        mut secrets: BTreeMap<String, SecretValue>,
+    ) -> Result<TargetConfig, ConnectorUnavailable> {
+        let extras = self
+            .extras
+            .get(&(spec.tenant.clone(), spec.name.clone()))
+            .filter(|extras| extras.seeded.as_ref().is_none_or(|seeded| seeded == spec))
+            .cloned()
+            .unwrap_or_default();
+        secrets.extend(extras.literal_secrets);
+        let egress = EgressPolicy {
+            allow_loopback: spec.egress.allow_loopback
+                || extras.egress.allow_loopback
+                || self.default_egress.allow_loopback,
+            allow_private: spec.egress.allow_private
+                || extras.egress.allow_private
+                || self.default_egress.allow_private,
+        };
         let mut config = TargetConfig::new(spec.tenant.clone(), spec.name.clone())
-            .egress(extras.egress)
+            .egress(egress)
             .secret_policy(extras.secret_policy);
         config.ca_bundle = extras.ca_bundle;
         for (key, value) in &spec.properties {
-            let input = match value {
-                serde_json::Value::String(text) => ConfigInput::Text(text.clone()),
-                serde_json::Value::Bool(flag) => ConfigInput::Bool(*flag),
-                serde_json::Value::Number(n) if n.is_i64() => {
-                    ConfigInput::Int(n.as_i64().unwrap_or_default())
-                }
-                other => {
-                    return Err(ConnectorUnavailable::Config(format!(
-                        "property `{key}` has an unsupported value {other}"
-                    )))
-                }
-            };
-            config.values.insert(key.clone(), input);
+            config.values.insert(key.clone(), config_input(key, value)?);
         }
         if !spec.claim_mappings.is_empty() {
             let key = connector
@@ -134,8 +195,152 @@ impl Registry {
                 .insert(key, ConfigInput::ClaimMappings(spec.claim_mappings.clone()));
         }
         config.secrets = secrets;
-        TargetInstance::new(&self.runtime, connector, config)
-            .map_err(|error| ConnectorUnavailable::Config(error.to_string()))
+        Ok(config)
+    }
+
+    /// Whether preparing the connector of `target`'s current revision has ended: `Some(true)`
+    /// ready, `Some(false)` failed, `None` still preparing or not started.
+    pub fn prepared(&self, target: &TargetRecord) -> Option<bool> {
+        let key = (target.spec.tenant.clone(), target.spec.name.clone());
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = slots.get(&key).filter(|s| s.revision == target.revision)?;
+        match slot.state {
+            SlotState::Preparing(_) => None,
+            SlotState::Ready(_) => Some(true),
+            SlotState::Failed(_) => Some(false),
+        }
+    }
+
+    /// Whether the connector of `target`'s current revision is prepared and ready to call.
+    pub fn is_ready(&self, target: &TargetRecord) -> bool {
+        let key = (target.spec.tenant.clone(), target.spec.name.clone());
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .is_some_and(|slot| {
+                slot.revision == target.revision && matches!(slot.state, SlotState::Ready(_))
+            })
+    }
+
+    /// Brings the registry in line with the stored `targets`: starts preparing (in the
+    /// background) the connector of every unpaused target whose current revision has none yet,
+    /// drops the connectors of targets no longer stored, and evicts from the runtime's memory
+    /// every component nothing uses any more.
+    pub fn sync(&self, targets: &[TargetRecord]) -> SyncReport {
+        let mut report = SyncReport::default();
+        let live: HashSet<TargetKey> = targets
+            .iter()
+            .map(|t| (t.spec.tenant.clone(), t.spec.name.clone()))
+            .collect();
+        let mut dropped = Vec::new();
+        {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let gone: Vec<TargetKey> = slots
+                .keys()
+                .filter(|key| !live.contains(*key))
+                .cloned()
+                .collect();
+            for key in gone {
+                report.dropped.push(format!("{}/{}", key.0, key.1));
+                dropped.extend(slots.remove(&key));
+            }
+        }
+        // Dropped outside the lock: dropping a connector frees its compiled code.
+        drop(dropped);
+        for target in targets.iter().filter(|t| !t.paused) {
+            if self.start_preparing(target).is_some() {
+                report
+                    .preparing
+                    .push(format!("{}/{}", target.spec.tenant, target.spec.name));
+            }
+        }
+        report.evicted = self.runtime.evict_unused();
+        report
+    }
+
+    /// Starts preparing `target`'s connector unless its revision has a slot already; returns
+    /// the receiver that turns true when it is done, if a preparation started.
+    fn start_preparing(&self, target: &TargetRecord) -> Option<watch::Receiver<bool>> {
+        let key = (target.spec.tenant.clone(), target.spec.name.clone());
+        let (done, receiver) = watch::channel(false);
+        let replaced = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if slots
+                .get(&key)
+                .is_some_and(|s| s.revision == target.revision)
+            {
+                return None;
+            }
+            slots.insert(
+                key,
+                Slot {
+                    revision: target.revision,
+                    state: SlotState::Preparing(receiver.clone()),
+                },
+            )
+        };
+        // The previous revision's connector goes now (outside the lock); the next sync evicts
+        // its component if no other target uses it.
+        drop(replaced);
+        let registry = self.clone();
+        let target = target.clone();
+        tokio::spawn(async move {
+            let prepared = registry.prepare(&target).await;
+            registry.settle(&target, prepared);
+            let _ = done.send(true);
+        });
+        Some(receiver)
+    }
+
+    /// Builds a target's connector, logging before and after (with the time it took).
+    async fn prepare(&self, target: &TargetRecord) -> Prepared {
+        let spec = &target.spec;
+        tracing::info!(tenant = %spec.tenant, target = %spec.name, connector = %spec.connector,
+            revision = target.revision, "preparing connector (loading, compiling if not cached)");
+        let started = Instant::now();
+        let prepared = self
+            .instance(target)
+            .await
+            .map(|instance| Arc::new(SandboxedTarget(instance)) as Arc<dyn TargetConnector>);
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match &prepared {
+            Ok(_) => tracing::info!(tenant = %spec.tenant, target = %spec.name,
+                revision = target.revision, elapsed_ms, "connector ready"),
+            Err(error) => tracing::warn!(tenant = %spec.tenant, target = %spec.name,
+                revision = target.revision, elapsed_ms, %error, "connector cannot be prepared"),
+        }
+        prepared
+    }
+
+    /// Records the outcome of a preparation, unless the target moved on to another revision.
+    fn settle(&self, target: &TargetRecord, prepared: Prepared) {
+        let key = (target.spec.tenant.clone(), target.spec.name.clone());
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get_mut(&key) {
+            if slot.revision == target.revision {
+                slot.state = match prepared {
+                    Ok(connector) => SlotState::Ready(connector),
+                    Err(error) => SlotState::Failed(error),
+                };
+            }
+        }
+    }
+
+    /// The slot's answer for `target`'s revision: ready, failed (the slot is cleared so that
+    /// a resumed target is prepared afresh) or still preparing.
+    fn answer(&self, target: &TargetRecord) -> Option<Prepared> {
+        let key = (target.spec.tenant.clone(), target.spec.name.clone());
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = slots.get(&key).filter(|s| s.revision == target.revision)?;
+        match &slot.state {
+            SlotState::Ready(connector) => Some(Ok(connector.clone())),
+            SlotState::Preparing(_) => None,
+            SlotState::Failed(_) => match slots.remove(&key).map(|s| s.state) {
+                Some(SlotState::Failed(error)) => Some(Err(error)),
+                _ => None,
+            },
+        }
     }
 }
 
@@ -145,25 +350,41 @@ impl ConnectorSource for Registry {
         target: &'a TargetRecord,
     ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, ConnectorUnavailable>> {
         Box::pin(async move {
-            let key = (target.spec.tenant.clone(), target.spec.name.clone());
-            let cached = self
-                .cache
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(&key)
-                .filter(|(revision, _)| *revision == target.revision)
-                .map(|(_, connector)| connector.clone());
-            if let Some(connector) = cached {
-                return Ok(connector);
+            if let Some(answer) = self.answer(target) {
+                return answer;
             }
-            let connector: Arc<dyn TargetConnector> =
-                Arc::new(SandboxedTarget(self.instance(target).await?));
-            self.cache
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(key, (target.revision, connector.clone()));
-            Ok(connector)
+            let waiting = self.start_preparing(target).or_else(|| {
+                let key = (target.spec.tenant.clone(), target.spec.name.clone());
+                let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+                match &slots.get(&key)?.state {
+                    SlotState::Preparing(receiver) => Some(receiver.clone()),
+                    _ => None,
+                }
+            });
+            if let Some(mut receiver) = waiting {
+                let _ = tokio::time::timeout(PREPARE_GRACE, receiver.wait_for(|done| *done)).await;
+            }
+            self.answer(target).unwrap_or_else(|| {
+                Err(ConnectorUnavailable::NotReady(format!(
+                    "the connector of target `{}` (revision {}) is being prepared (its component \
+                     compiled); its jobs wait until it is ready",
+                    target.spec.name, target.revision
+                )))
+            })
         })
+    }
+}
+
+fn config_input(key: &str, value: &serde_json::Value) -> Result<ConfigInput, ConnectorUnavailable> {
+    match value {
+        serde_json::Value::String(text) => Ok(ConfigInput::Text(text.clone())),
+        serde_json::Value::Bool(flag) => Ok(ConfigInput::Bool(*flag)),
+        serde_json::Value::Number(n) if n.is_i64() => {
+            Ok(ConfigInput::Int(n.as_i64().unwrap_or_default()))
+        }
+        other => Err(ConnectorUnavailable::Config(format!(
+            "property `{key}` has an unsupported value {other}"
+        ))),
     }
 }
 
@@ -171,6 +392,16 @@ impl ConnectorSource for Registry {
 /// `sha256:<digest>` (already loaded by `runtime`) or a component file.
 pub async fn load_connector(
     runtime: &Runtime,
+    reference: &str,
+) -> Result<Arc<Connector>, ConnectorUnavailable> {
+    load_stored_connector(runtime, None, reference).await
+}
+
+/// Like [`load_connector`], and a `sha256:` component the runtime has not loaded comes from
+/// `store` (where `provisioner target put` stored it).
+pub async fn load_stored_connector(
+    runtime: &Runtime,
+    store: Option<&Store>,
     reference: &str,
 ) -> Result<Arc<Connector>, ConnectorUnavailable> {
     let unavailable = |message: String| ConnectorUnavailable::Component {
@@ -185,11 +416,25 @@ pub async fn load_connector(
             ))
         })?;
         runtime.load_bytes(builtin.bytes).await
-    } else if let Some(digest) = reference.strip_prefix("sha256:") {
-        return runtime
-            .connector(digest)
-            .or_else(|| runtime.connector(reference))
-            .ok_or_else(|| unavailable("no loaded component has this digest".into()));
+    } else if let Some(digest) = reference.strip_prefix(DIGEST_PREFIX) {
+        if let Some(connector) = runtime.connector(digest) {
+            return Ok(connector);
+        }
+        let Some(store) = store else {
+            return Err(unavailable("no loaded component has this digest".into()));
+        };
+        let bytes = store
+            .component_bytes(reference)
+            .await
+            .map_err(|e| unavailable(format!("reading the stored component: {e}")))?
+            .ok_or_else(|| {
+                unavailable(
+                    "no component with this digest is stored; put the target again with its \
+                     component file (`provisioner target put`)"
+                        .into(),
+                )
+            })?;
+        runtime.load_bytes(bytes).await
     } else {
         runtime.load_file(reference).await
     };

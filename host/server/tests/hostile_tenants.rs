@@ -80,6 +80,7 @@ async fn put_target(
             )]),
             claim_mappings: vec![],
             settings,
+            egress: Default::default(),
         })
         .await
         .unwrap();

@@ -35,6 +35,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "documents and search",
         include_str!("../../migrations/sqlite/0005_documents_and_search.sql"),
     ),
+    (
+        6,
+        "hot swap",
+        include_str!("../../migrations/sqlite/0006_hot_swap.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.

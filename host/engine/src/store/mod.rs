@@ -8,6 +8,7 @@
 
 mod attempts;
 mod claim;
+mod components;
 mod entities;
 mod identifiers;
 mod jobs;
@@ -15,9 +16,11 @@ mod migrations;
 mod model;
 mod scope_filter;
 mod search;
+mod seed;
 mod targets;
 
 pub use claim::{Claim, ClaimLimits, HeldBack, HoldReason};
+pub use components::{component_reference, DIGEST_PREFIX};
 pub use entities::{group_in, put_group, put_user, user_in};
 pub use identifiers::remote_id_in;
 pub use jobs::{insert_jobs, JobUpdate};
@@ -28,7 +31,8 @@ pub use search::{
     sync_members, users_by_ids_in, EntityCondition, EntityOrder, EntityPage, EntitySearch,
     EntityTable, KeyMatch, TimeCmp, TimeField,
 };
-pub use targets::targets_in;
+pub use seed::Seeded;
+pub use targets::{targets_in, DeletedTarget};
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -125,8 +125,88 @@ impl Default for OutboundSettings {
     }
 }
 
+/// Which non-public destinations a target's connector may reach. The default allows neither:
+/// public addresses only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetEgress {
+    /// Allow loopback addresses (`127.0.0.0/8`, `::1`): local targets, tests.
+    pub allow_loopback: bool,
+    /// Allow private and link-local networks: targets on an internal network.
+    pub allow_private: bool,
+}
+
+impl std::fmt::Display for TargetEgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.allow_loopback, self.allow_private) {
+            (false, false) => write!(f, "public addresses only"),
+            (true, false) => write!(f, "public and loopback addresses"),
+            (false, true) => write!(f, "public and private addresses"),
+            (true, true) => write!(f, "public, loopback and private addresses"),
+        }
+    }
+}
+
+/// Who wrote a target's current revision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetOrigin {
+    /// Seeded from the configuration file; the next start may overwrite it with the file's.
+    #[default]
+    Config,
+    /// Changed at run time (`target put`, `target rollback`): the database is the state, and a
+    /// start keeps it whatever the file says.
+    Operator,
+}
+
+impl TargetOrigin {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetOrigin::Config => "config",
+            TargetOrigin::Operator => "operator",
+        }
+    }
+
+    /// Reads a stored name (anything unknown is treated as an operator's change, the safe side).
+    pub fn parse(text: &str) -> Self {
+        if text == "config" {
+            TargetOrigin::Config
+        } else {
+            TargetOrigin::Operator
+        }
+    }
+}
+
+/// One stored revision of a target's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetRevision {
+    /// The revision number.
+    pub revision: i64,
+    /// The configuration of that revision.
+    pub spec: TargetSpec,
+    /// Who wrote it.
+    pub origin: TargetOrigin,
+    /// What wrote it: `put`, `seed` or `rollback to N`.
+    pub note: String,
+    /// When, epoch milliseconds.
+    pub created_at: i64,
+}
+
+/// A connector component stored by content digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredComponent {
+    /// `sha256:<hex>` of the bytes.
+    pub reference: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// When it was first stored, epoch milliseconds.
+    pub added_at: i64,
+}
+
 /// The configuration of one target: a tenant's instance of a connector.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetSpec {
     /// Owning tenant.
     pub tenant: String,
@@ -135,13 +215,20 @@ pub struct TargetSpec {
     /// Path of the connector component, or its content digest (`sha256:<hex>`).
     pub connector: String,
     /// Non-secret configuration values (text, boolean or integer), by property key.
+    #[serde(default)]
     pub properties: BTreeMap<String, serde_json::Value>,
     /// Where each secret property's value comes from: `env:VAR` or `file:/path`.
+    #[serde(default)]
     pub secret_refs: BTreeMap<String, String>,
     /// Target fields and the local claims they are filled from.
+    #[serde(default)]
     pub claim_mappings: Vec<ClaimMapping>,
     /// Outbound behaviour and limits.
+    #[serde(default)]
     pub settings: OutboundSettings,
+    /// Which non-public destinations the connector may reach (public only when left out).
+    #[serde(default)]
+    pub egress: TargetEgress,
 }
 
 /// A stored target with its operational state.
@@ -157,6 +244,8 @@ pub struct TargetRecord {
     pub paused_until: Option<i64>,
     /// Incremented on every configuration change.
     pub revision: i64,
+    /// Who wrote the current revision.
+    pub origin: TargetOrigin,
     /// Creation time, epoch milliseconds.
     pub created_at: i64,
     /// Time of the last change, epoch milliseconds.

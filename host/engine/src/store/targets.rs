@@ -1,16 +1,20 @@
-//! Targets: each tenant's configured connector instances and their pause state.
+//! Targets: each tenant's configured connector instances, their pause state and the history
+//! of their revisions (for rollback). How a start seeds them from the configuration file lives
+//! in [`super::seed`]; the connector components they reference by digest in
+//! [`super::components`].
 
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{
-    now_ms, DbConn, OutboundSettings, Store, StoreError, StoreResult, TargetRecord, TargetSpec,
+    now_ms, DbConn, OutboundSettings, Store, StoreError, StoreResult, TargetOrigin, TargetRecord,
+    TargetRevision, TargetSpec,
 };
 
 const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_mappings, blocking,
     blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts, backoff_base_ms,
-    backoff_cap_ms, max_concurrency, paused, pause_reason, paused_until, revision, created_at,
-    updated_at";
+    backoff_cap_ms, max_concurrency, egress, origin, paused, pause_reason, paused_until, revision,
+    created_at, updated_at";
 
 fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
     let scope_filter: Option<String> = row.try_get("scope_filter")?;
@@ -35,7 +39,9 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
                 backoff_cap_ms: row.try_get("backoff_cap_ms")?,
                 max_concurrency: row.try_get("max_concurrency")?,
             },
+            egress: serde_json::from_str(row.try_get("egress")?)?,
         },
+        origin: TargetOrigin::parse(row.try_get("origin")?),
         paused: row.try_get("paused")?,
         pause_reason: row.try_get("pause_reason")?,
         paused_until: row.try_get("paused_until")?,
@@ -52,7 +58,7 @@ pub async fn targets_in(conn: &mut DbConn, tenant: &str) -> StoreResult<Vec<Targ
     rows.iter().map(target_from_row).collect()
 }
 
-fn validate(spec: &TargetSpec) -> StoreResult<()> {
+pub(super) fn validate(spec: &TargetSpec) -> StoreResult<()> {
     let bad = |what: &str| {
         Err(StoreError::Conflict(format!(
             "target `{}`: {what}",
@@ -99,64 +105,142 @@ fn validate(spec: &TargetSpec) -> StoreResult<()> {
 
 impl Store {
     /// Creates a target, or replaces the configuration of an existing one (keeping its pause
-    /// state and bumping its revision).
+    /// state and bumping its revision), as an operator's run-time change: a later start keeps it
+    /// whatever the configuration file says.
     pub async fn put_target(&self, spec: &TargetSpec) -> StoreResult<TargetRecord> {
-        validate(spec)?;
-        let s = &spec.settings;
+        let mut tx = self.begin_write().await?;
+        let record = put_target_in(&mut tx, spec, TargetOrigin::Operator, "put").await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Every stored revision of a target, newest first (empty for an unknown target).
+    pub async fn target_history(
+        &self,
+        tenant: &str,
+        name: &str,
+    ) -> StoreResult<Vec<TargetRevision>> {
+        let rows = sqlx::query(
+            "SELECT revision, spec, origin, note, created_at FROM target_revisions
+             WHERE tenant = $1 AND name = $2 ORDER BY revision DESC",
+        )
+        .bind(tenant)
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TargetRevision {
+                    revision: row.try_get("revision")?,
+                    spec: serde_json::from_str(row.try_get("spec")?)?,
+                    origin: TargetOrigin::parse(row.try_get("origin")?),
+                    note: row.try_get("note")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Switches a target back to an earlier revision's configuration (by default the one before
+    /// the current), atomically, as a new revision; returns the target as it is now.
+    pub async fn rollback_target(
+        &self,
+        tenant: &str,
+        name: &str,
+        to: Option<i64>,
+    ) -> StoreResult<TargetRecord> {
+        let mut tx = self.begin_write().await?;
+        let current = target_in(&mut tx, tenant, name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("target `{tenant}/{name}`")))?;
+        let wanted = to.unwrap_or(current.revision - 1);
+        if wanted >= current.revision {
+            return Err(StoreError::Conflict(format!(
+                "target `{tenant}/{name}` is at revision {}; roll back to an earlier one \
+                 (`target history` lists them)",
+                current.revision
+            )));
+        }
+        let spec: Option<String> = sqlx::query_scalar(
+            "SELECT spec FROM target_revisions WHERE tenant = $1 AND name = $2 AND revision = $3",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(wanted)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(spec) = spec else {
+            return Err(StoreError::NotFound(format!(
+                "revision {wanted} of target `{tenant}/{name}` (`target history` lists the \
+                 revisions kept)"
+            )));
+        };
+        let spec: TargetSpec = serde_json::from_str(&spec)?;
+        let note = format!("rollback to {wanted}");
+        let record = put_target_in(&mut tx, &spec, TargetOrigin::Operator, &note).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Deletes a target with its revisions and remote-id mappings (its jobs stay, as history).
+    /// A target with pending or running jobs is refused unless `force`, which dead-letters them
+    /// first (they can be replayed should the target come back).
+    pub async fn delete_target(
+        &self,
+        tenant: &str,
+        name: &str,
+        force: bool,
+    ) -> StoreResult<DeletedTarget> {
+        let mut tx = self.begin_write().await?;
+        if target_in(&mut tx, tenant, name).await?.is_none() {
+            return Err(StoreError::NotFound(format!("target `{tenant}/{name}`")));
+        }
+        let open: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE tenant = $1 AND target = $2
+               AND state IN ('pending', 'running')",
+        )
+        .bind(tenant)
+        .bind(name)
+        .fetch_one(&mut *tx)
+        .await?;
+        if open > 0 && !force {
+            return Err(StoreError::Conflict(format!(
+                "target `{tenant}/{name}` has {open} pending or running job(s); wait for them \
+                 (`jobs --target {name}`), or delete with --force, which dead-letters them"
+            )));
+        }
         let now = now_ms();
-        let sql = format!(
-            "INSERT INTO targets (tenant, name, connector, properties, secret_refs, claim_mappings,
-               blocking, blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts,
-               backoff_base_ms, backoff_cap_ms, max_concurrency, paused, revision, created_at,
-               updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, FALSE, 1, $14,
-               $14)
-             ON CONFLICT (tenant, name) DO UPDATE SET
-               connector = excluded.connector, properties = excluded.properties,
-               secret_refs = excluded.secret_refs, claim_mappings = excluded.claim_mappings,
-               blocking = excluded.blocking, blocking_timeout_ms = excluded.blocking_timeout_ms,
-               provisioning_roles = excluded.provisioning_roles,
-               scope_filter = excluded.scope_filter, max_attempts = excluded.max_attempts,
-               backoff_base_ms = excluded.backoff_base_ms, backoff_cap_ms = excluded.backoff_cap_ms,
-               max_concurrency = excluded.max_concurrency, revision = targets.revision + 1,
-               updated_at = excluded.updated_at
-             RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(&spec.tenant)
-            .bind(&spec.name)
-            .bind(&spec.connector)
-            .bind(serde_json::to_string(&spec.properties)?)
-            .bind(serde_json::to_string(&spec.secret_refs)?)
-            .bind(serde_json::to_string(&spec.claim_mappings)?)
-            .bind(s.blocking)
-            .bind(s.blocking_timeout_ms)
-            .bind(serde_json::to_string(&s.provisioning_roles)?)
-            .bind(
-                s.scope_filter
-                    .as_ref()
-                    .map(serde_json::to_string)
-                    .transpose()?,
-            )
-            .bind(s.max_attempts)
-            .bind(s.backoff_base_ms)
-            .bind(s.backoff_cap_ms)
-            .bind(now)
-            .bind(s.max_concurrency)
-            .fetch_one(&self.pool)
-            .await?;
-        target_from_row(&row)
+        let dead_lettered = sqlx::query(
+            "UPDATE jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL,
+               error_kind = 'configuration', error_code = NULL,
+               error_message = 'the target was deleted', finished_at = $3, updated_at = $3
+             WHERE tenant = $1 AND target = $2 AND state IN ('pending', 'running')",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        for sql in [
+            "DELETE FROM provisioned_ids WHERE tenant = $1 AND target = $2",
+            "DELETE FROM target_revisions WHERE tenant = $1 AND name = $2",
+            "DELETE FROM targets WHERE tenant = $1 AND name = $2",
+        ] {
+            sqlx::query(sql)
+                .bind(tenant)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(DeletedTarget { dead_lettered })
     }
 
     /// A target by tenant and name.
     pub async fn target(&self, tenant: &str, name: &str) -> StoreResult<Option<TargetRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM targets WHERE tenant = $1 AND name = $2");
-        let row = sqlx::query(&sql)
-            .bind(tenant)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(target_from_row).transpose()
+        let mut conn = self.pool.acquire().await?;
+        target_in(&mut conn, tenant, name).await
     }
 
     /// Every target, of one tenant or of all.
@@ -218,4 +302,100 @@ impl Store {
         .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// What deleting a target did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeletedTarget {
+    /// Pending or running jobs turned into dead letters (only with `force`).
+    pub dead_lettered: u64,
+}
+
+/// A target by tenant and name, inside a transaction.
+pub(super) async fn target_in(
+    conn: &mut DbConn,
+    tenant: &str,
+    name: &str,
+) -> StoreResult<Option<TargetRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM targets WHERE tenant = $1 AND name = $2");
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(target_from_row).transpose()
+}
+
+/// Writes `spec` as the target's next revision (creating the target at revision 1), records the
+/// revision in the history, and returns the stored target.
+pub(super) async fn put_target_in(
+    conn: &mut DbConn,
+    spec: &TargetSpec,
+    origin: TargetOrigin,
+    note: &str,
+) -> StoreResult<TargetRecord> {
+    validate(spec)?;
+    let s = &spec.settings;
+    let now = now_ms();
+    let sql = format!(
+        "INSERT INTO targets (tenant, name, connector, properties, secret_refs, claim_mappings,
+           blocking, blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts,
+           backoff_base_ms, backoff_cap_ms, max_concurrency, egress, origin, paused, revision,
+           created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $16, $17, FALSE, 1,
+           $14, $14)
+         ON CONFLICT (tenant, name) DO UPDATE SET
+           connector = excluded.connector, properties = excluded.properties,
+           secret_refs = excluded.secret_refs, claim_mappings = excluded.claim_mappings,
+           blocking = excluded.blocking, blocking_timeout_ms = excluded.blocking_timeout_ms,
+           provisioning_roles = excluded.provisioning_roles,
+           scope_filter = excluded.scope_filter, max_attempts = excluded.max_attempts,
+           backoff_base_ms = excluded.backoff_base_ms, backoff_cap_ms = excluded.backoff_cap_ms,
+           max_concurrency = excluded.max_concurrency, egress = excluded.egress,
+           origin = excluded.origin, revision = targets.revision + 1,
+           updated_at = excluded.updated_at
+         RETURNING {COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&spec.tenant)
+        .bind(&spec.name)
+        .bind(&spec.connector)
+        .bind(serde_json::to_string(&spec.properties)?)
+        .bind(serde_json::to_string(&spec.secret_refs)?)
+        .bind(serde_json::to_string(&spec.claim_mappings)?)
+        .bind(s.blocking)
+        .bind(s.blocking_timeout_ms)
+        .bind(serde_json::to_string(&s.provisioning_roles)?)
+        .bind(
+            s.scope_filter
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        )
+        .bind(s.max_attempts)
+        .bind(s.backoff_base_ms)
+        .bind(s.backoff_cap_ms)
+        .bind(now)
+        .bind(s.max_concurrency)
+        .bind(serde_json::to_string(&spec.egress)?)
+        .bind(origin.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    let record = target_from_row(&row)?;
+    sqlx::query(
+        "INSERT INTO target_revisions (tenant, name, revision, spec, origin, note, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (tenant, name, revision) DO UPDATE SET spec = excluded.spec,
+           origin = excluded.origin, note = excluded.note, created_at = excluded.created_at",
+    )
+    .bind(&spec.tenant)
+    .bind(&spec.name)
+    .bind(record.revision)
+    .bind(serde_json::to_string(spec)?)
+    .bind(origin.as_str())
+    .bind(note)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(record)
 }

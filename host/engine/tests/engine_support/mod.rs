@@ -417,6 +417,7 @@ pub async fn add_target_for(
             secret_refs: BTreeMap::new(),
             claim_mappings: vec![],
             settings,
+            egress: Default::default(),
         })
         .await
         .unwrap()

@@ -52,7 +52,8 @@ pub async fn run(args: DispatchArgs) -> anyhow::Result<()> {
         allow_loopback: args.allow_loopback,
         allow_private: args.allow_private,
     };
-    let registry = Arc::new(Registry::with_runtime(runtime, egress));
+    let registry =
+        Arc::new(Registry::with_runtime(runtime, egress).with_store(engine.store().clone()));
     let dispatcher = Dispatcher::new(
         &engine,
         registry,

@@ -8,6 +8,7 @@ mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;
 mod serve;
+mod target;
 mod users;
 
 use clap::{Parser, Subcommand};

@@ -1,13 +1,13 @@
 //! Operating the provisioning queue: jobs by state, an entity's history, dead letters and
-//! replay, and target registration and pause/resume.
-
-use std::path::PathBuf;
+//! replay; the target commands live in [`super::target`].
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use provisioner_contract::EntityKind;
-use provisioner_engine::store::{JobFilter, JobRecord, JobState, Store, TargetSpec};
+use provisioner_engine::store::{JobFilter, JobRecord, JobState, Store};
 use provisioner_engine::Engine;
+
+use super::target::{self, TargetCommand};
 
 /// Where the store is.
 #[derive(Debug, Args)]
@@ -94,63 +94,7 @@ pub enum OpsCommand {
     },
 }
 
-/// Target commands.
-#[derive(Debug, Subcommand)]
-pub enum TargetCommand {
-    /// List targets with their pause state.
-    List {
-        #[command(flatten)]
-        db: DbArg,
-        /// Only this tenant's.
-        #[arg(long)]
-        tenant: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Show what each target of a configuration file may reach and where its secrets may go,
-    /// exactly as the server would build it (the configured database is not touched).
-    Egress {
-        /// The server configuration file.
-        #[arg(long)]
-        config: PathBuf,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Create or replace a target from a JSON file (secrets as `env:VAR` / `file:/path`).
-    Put {
-        #[command(flatten)]
-        db: DbArg,
-        /// The target specification.
-        file: PathBuf,
-    },
-    /// Pause a target until it is resumed.
-    Pause {
-        #[command(flatten)]
-        db: DbArg,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
-        /// Why, for other operators.
-        #[arg(long, default_value = "paused by an operator")]
-        reason: String,
-    },
-    /// Resume a paused target.
-    Resume {
-        #[command(flatten)]
-        db: DbArg,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
-    },
-}
-
-async fn engine(db: &DbArg) -> anyhow::Result<Engine> {
+pub(super) async fn engine(db: &DbArg) -> anyhow::Result<Engine> {
     let store = Store::open(&db.db)
         .await
         .with_context(|| format!("cannot open the store at {}", db.db))?;
@@ -265,104 +209,7 @@ pub async fn run(command: OpsCommand) -> anyhow::Result<()> {
             let replayed = engine.replay_dead_letters(&tenant, &target, job).await?;
             println!("replayed {replayed} dead letter(s) of {tenant}/{target}");
         }
-        OpsCommand::Target { command } => target(command).await?,
-    }
-    Ok(())
-}
-
-async fn target(command: TargetCommand) -> anyhow::Result<()> {
-    match command {
-        TargetCommand::List { db, tenant, json } => {
-            let engine = engine(&db).await?;
-            let targets = engine.store().targets(tenant.as_deref()).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&targets)?);
-            } else {
-                for t in targets {
-                    let state = if t.paused {
-                        format!(
-                            "paused ({}){}",
-                            t.pause_reason.unwrap_or_default(),
-                            t.paused_until
-                                .map(|u| format!(" until {u}"))
-                                .unwrap_or_default()
-                        )
-                    } else {
-                        "active".to_owned()
-                    };
-                    println!(
-                        "{}/{} {} {} {}",
-                        t.spec.tenant,
-                        t.spec.name,
-                        t.spec.connector,
-                        if t.spec.settings.blocking {
-                            "blocking"
-                        } else {
-                            "non-blocking"
-                        },
-                        state
-                    );
-                }
-            }
-        }
-        TargetCommand::Egress { config, json } => {
-            let config = provisioner_server::config::load(&config)?;
-            let runtime = provisioner_server::runtime(&config)?;
-            let reports = provisioner_server::egress::egress_reports(&config, runtime).await?;
-            if json {
-                let rendered: Vec<serde_json::Value> = reports
-                    .iter()
-                    .map(|r| {
-                        serde_json::json!({
-                            "tenant": r.tenant,
-                            "target": r.target,
-                            "egress": r.report.as_ref().ok(),
-                            "error": r.report.as_ref().err().map(ToString::to_string),
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rendered)?);
-            }
-            for r in reports.iter().filter(|_| !json) {
-                println!("{}/{}", r.tenant, r.target);
-                match &r.report {
-                    Ok(report) => {
-                        for line in report.to_string().lines() {
-                            println!("  {line}");
-                        }
-                    }
-                    Err(error) => println!("  cannot be built: {error}"),
-                }
-            }
-        }
-        TargetCommand::Put { db, file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let spec: TargetSpec = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a target specification", file.display()))?;
-            let engine = engine(&db).await?;
-            let record = engine.store().put_target(&spec).await?;
-            println!(
-                "target {}/{} saved (revision {})",
-                record.spec.tenant, record.spec.name, record.revision
-            );
-        }
-        TargetCommand::Pause {
-            db,
-            tenant,
-            target,
-            reason,
-        } => {
-            engine(&db)
-                .await?
-                .pause_target(&tenant, &target, &reason)
-                .await?;
-            println!("paused {tenant}/{target}");
-        }
-        TargetCommand::Resume { db, tenant, target } => {
-            engine(&db).await?.resume_target(&tenant, &target).await?;
-            println!("resumed {tenant}/{target}");
-        }
+        OpsCommand::Target { command } => target::run(command).await?,
     }
     Ok(())
 }

@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// Listen address of the quickstart server (`PROVISIONER_LISTEN` overrides it too).
     #[arg(long, default_value = "127.0.0.1:9443")]
     listen: String,
+    /// Apply the configuration file's version of every target, even of those changed at run
+    /// time (`target put`, `target rollback`); their run-time version stays in the history.
+    #[arg(long, requires = "config")]
+    reseed: bool,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
@@ -34,7 +38,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match args.config {
         Some(path) => {
             let config = config::load(&path)?;
-            let handle = server::start(config).await?;
+            let options = server::StartOptions {
+                reseed: args.reseed,
+            };
+            let handle = server::start_with(config, options).await?;
+            for notice in handle.notices() {
+                println!("note: {notice}");
+            }
             let base = handle.base_url();
             println!("SCIM API listening on {base}");
             println!("  SCIM 2.0:  {base}/scim/v2/Users");

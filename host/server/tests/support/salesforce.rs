@@ -74,6 +74,7 @@ pub fn salesforce_spec(
         .into(),
         claim_mappings: tutorial_claim_mappings(),
         settings,
+        egress: Default::default(),
     }
 }
 

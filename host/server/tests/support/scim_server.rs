@@ -32,6 +32,11 @@ pub async fn start(password: &str, adjust: impl FnOnce(&mut ServerConfig)) -> Se
     config.dispatcher.poll_ms = 50;
     adjust(&mut config);
     let server = server::start(config).await.unwrap();
+    // Blocking targets' writes wait for their outcome only once the connector is prepared.
+    assert!(
+        server.connectors_prepared().await,
+        "the connectors were never prepared"
+    );
     let base = format!("http://{}", server.addr());
     Setup {
         server,

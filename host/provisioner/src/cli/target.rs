@@ -1,0 +1,366 @@
+//! `provisioner target ...`: configure and operate targets. A change made here is a run-time
+//! change: checked before it is written, written atomically, kept across restarts (the
+//! configuration file only seeds), and undone with `rollback`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use provisioner_engine::store::{TargetRecord, TargetSpec};
+use provisioner_engine::Engine;
+use provisioner_runtime::{Runtime, RuntimeConfig};
+use provisioner_server::admission;
+
+use super::ops::{engine, DbArg};
+
+/// Where the server's database and compilation cache are: its configuration file, or both
+/// given directly.
+#[derive(Debug, Args)]
+pub struct ServerStoreArgs {
+    /// The server's configuration file (its database and compilation cache are used).
+    #[arg(long, conflicts_with = "db")]
+    config: Option<PathBuf>,
+    /// Database URL, e.g. `sqlite:provisioner.db` (instead of --config).
+    #[arg(long)]
+    db: Option<String>,
+    /// The server's compilation cache directory (with --db; default: the runtime's default).
+    #[arg(long, requires = "db")]
+    cache_dir: Option<PathBuf>,
+}
+
+impl ServerStoreArgs {
+    async fn engine(&self) -> anyhow::Result<Engine> {
+        match (&self.config, &self.db) {
+            (Some(path), _) => {
+                let config = provisioner_server::config::load(path)?;
+                Ok(provisioner_server::open_engine(&config).await?)
+            }
+            (None, Some(db)) => engine(&DbArg { db: db.clone() }).await,
+            (None, None) => {
+                bail!("say where the server's database is: --config <file> or --db <url>")
+            }
+        }
+    }
+
+    fn runtime(&self) -> anyhow::Result<Runtime> {
+        match &self.config {
+            Some(path) => {
+                let config = provisioner_server::config::load(path)?;
+                Ok(provisioner_server::runtime(&config)?)
+            }
+            None => {
+                let mut config = RuntimeConfig::default();
+                if let Some(dir) = &self.cache_dir {
+                    config.cache_dir = dir.clone();
+                }
+                Ok(Runtime::new(config)?)
+            }
+        }
+    }
+}
+
+/// Target commands.
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// List targets with their revision, origin, egress and pause state.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what each target of a configuration file may reach and where its secrets may go,
+    /// exactly as the server would build it (the configured database is not touched).
+    Egress {
+        /// The server configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create or replace a target from a JSON file, safely: the component is loaded and
+    /// compiled ahead (into the server's compilation cache), the properties are checked against
+    /// the connector's schema and its `validate`, and only then is the target written,
+    /// atomically, with its component stored in the database by digest. Secrets are
+    /// `env:VAR` / `file:/path` references; `"egress": {"allow_loopback": true,
+    /// "allow_private": false}` opens non-public destinations. A running server switches within
+    /// a second, and keeps this version across restarts.
+    Put {
+        #[command(flatten)]
+        store: ServerStoreArgs,
+        /// The target specification (JSON).
+        file: PathBuf,
+    },
+    /// List a target's stored revisions, newest first.
+    History {
+        #[command(flatten)]
+        store: ServerStoreArgs,
+        /// Tenant of the target.
+        #[arg(long)]
+        tenant: String,
+        /// The target.
+        target: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch a target back to its previous revision (or --to a given one), atomically, as a
+    /// new revision.
+    Rollback {
+        #[command(flatten)]
+        store: ServerStoreArgs,
+        /// Tenant of the target.
+        #[arg(long)]
+        tenant: String,
+        /// The target.
+        target: String,
+        /// The revision to switch back to (default: the one before the current).
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// Delete a target, its revisions and its remote-id mappings (its jobs stay as history).
+    /// Refused while it has pending or running jobs, unless --force, which dead-letters them.
+    Delete {
+        #[command(flatten)]
+        store: ServerStoreArgs,
+        /// Tenant of the target.
+        #[arg(long)]
+        tenant: String,
+        /// The target.
+        target: String,
+        /// Dead-letter the target's pending and running jobs and delete it anyway.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Pause a target until it is resumed.
+    Pause {
+        #[command(flatten)]
+        db: DbArg,
+        /// Tenant of the target.
+        #[arg(long)]
+        tenant: String,
+        /// The target.
+        target: String,
+        /// Why, for other operators.
+        #[arg(long, default_value = "paused by an operator")]
+        reason: String,
+    },
+    /// Resume a paused target.
+    Resume {
+        #[command(flatten)]
+        db: DbArg,
+        /// Tenant of the target.
+        #[arg(long)]
+        tenant: String,
+        /// The target.
+        target: String,
+    },
+}
+
+/// Runs a target command.
+pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
+    match command {
+        TargetCommand::List { db, tenant, json } => {
+            let targets = engine(&db)
+                .await?
+                .store()
+                .targets(tenant.as_deref())
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&targets)?);
+            } else {
+                for t in &targets {
+                    println!("{}", describe(t));
+                }
+            }
+        }
+        TargetCommand::Egress { config, json } => egress(config, json).await?,
+        TargetCommand::Put { store, file } => put(store, file).await?,
+        TargetCommand::History {
+            store,
+            tenant,
+            target,
+            json,
+        } => {
+            let history = store
+                .engine()
+                .await?
+                .store()
+                .target_history(&tenant, &target)
+                .await?;
+            if history.is_empty() {
+                bail!("no stored revisions of target {tenant}/{target} (`target list` shows the targets)");
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&history)?);
+            }
+            for r in history.iter().filter(|_| !json) {
+                println!(
+                    "revision {:>4}  {:<8} {:<16} {} (egress: {}, at {} ms)",
+                    r.revision,
+                    r.origin.as_str(),
+                    r.note,
+                    r.spec.connector,
+                    r.spec.egress,
+                    r.created_at
+                );
+            }
+        }
+        TargetCommand::Rollback {
+            store,
+            tenant,
+            target,
+            to,
+        } => {
+            let record = store
+                .engine()
+                .await?
+                .store()
+                .rollback_target(&tenant, &target, to)
+                .await?;
+            println!(
+                "target {tenant}/{target} rolled back: now revision {} with connector {}; a \
+                 running server switches within a second",
+                record.revision, record.spec.connector
+            );
+        }
+        TargetCommand::Delete {
+            store,
+            tenant,
+            target,
+            force,
+        } => {
+            let deleted = store
+                .engine()
+                .await?
+                .store()
+                .delete_target(&tenant, &target, force)
+                .await?;
+            println!("target {tenant}/{target} deleted");
+            if deleted.dead_lettered > 0 {
+                println!(
+                    "  {} pending or running job(s) dead-lettered (`dead-letters --target \
+                     {target}` lists them)",
+                    deleted.dead_lettered
+                );
+            }
+        }
+        TargetCommand::Pause {
+            db,
+            tenant,
+            target,
+            reason,
+        } => {
+            engine(&db)
+                .await?
+                .pause_target(&tenant, &target, &reason)
+                .await?;
+            println!("paused {tenant}/{target}");
+        }
+        TargetCommand::Resume { db, tenant, target } => {
+            engine(&db).await?.resume_target(&tenant, &target).await?;
+            println!("resumed {tenant}/{target}");
+        }
+    }
+    Ok(())
+}
+
+/// One line about a target.
+fn describe(t: &TargetRecord) -> String {
+    let state = if t.paused {
+        format!(
+            "paused ({}){}",
+            t.pause_reason.clone().unwrap_or_default(),
+            t.paused_until
+                .map(|u| format!(" until {u}"))
+                .unwrap_or_default()
+        )
+    } else {
+        "active".to_owned()
+    };
+    format!(
+        "{}/{} {} revision {} ({}) {} egress: {}; {}",
+        t.spec.tenant,
+        t.spec.name,
+        t.spec.connector,
+        t.revision,
+        t.origin.as_str(),
+        if t.spec.settings.blocking {
+            "blocking"
+        } else {
+            "non-blocking"
+        },
+        t.spec.egress,
+        state
+    )
+}
+
+async fn put(store: ServerStoreArgs, file: PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let spec: TargetSpec = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a target specification", file.display()))?;
+    let engine = store.engine().await?;
+    let runtime = store.runtime()?;
+    let base = file.parent().filter(|p| !p.as_os_str().is_empty());
+    let admitted = admission::admit(engine.store(), &runtime, spec, base, &|line| {
+        println!("{line}")
+    })
+    .await?;
+    for warning in &admitted.warnings {
+        println!("warning: {warning}");
+    }
+    let record = &admitted.record;
+    println!(
+        "target {}/{} saved: revision {}, connector {}, egress: {}",
+        record.spec.tenant,
+        record.spec.name,
+        record.revision,
+        record.spec.connector,
+        record.spec.egress
+    );
+    println!(
+        "a running server switches to it within a second; `provisioner target rollback --tenant \
+         {} {}` switches back",
+        record.spec.tenant, record.spec.name
+    );
+    Ok(())
+}
+
+async fn egress(config: PathBuf, json: bool) -> anyhow::Result<()> {
+    let config = provisioner_server::config::load(&config)?;
+    let runtime = provisioner_server::runtime(&config)?;
+    let reports = provisioner_server::egress::egress_reports(&config, runtime).await?;
+    if json {
+        let rendered: Vec<serde_json::Value> = reports
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "tenant": r.tenant,
+                    "target": r.target,
+                    "egress": r.report.as_ref().ok(),
+                    "error": r.report.as_ref().err().map(ToString::to_string),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rendered)?);
+        return Ok(());
+    }
+    for r in &reports {
+        println!("{}/{}", r.tenant, r.target);
+        match &r.report {
+            Ok(report) => {
+                for line in report.to_string().lines() {
+                    println!("  {line}");
+                }
+            }
+            Err(error) => println!("  cannot be built: {error}"),
+        }
+    }
+    Ok(())
+}
