@@ -274,6 +274,9 @@ async fn a_connector_not_ready_yet_leaves_jobs_queued_and_nobody_waits_on_it() {
     assert_eq!(state, JobState::Done);
     assert_eq!(target.objects().len(), 1);
     let job = store.job(id).await.unwrap().unwrap();
-    assert_eq!(job.attempts, 1, "only the real call spent an attempt");
+    assert_eq!(
+        job.attempts, 0,
+        "waiting for the connector spent no attempt"
+    );
     assert!(job.error.is_none(), "{:?}", job.error);
 }

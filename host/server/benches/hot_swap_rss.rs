@@ -85,7 +85,7 @@ async fn run(keep_all: bool) {
         let record = store
             .put_target(&TargetSpec {
                 tenant: quickstart::TENANT.into(),
-                name: "salesforce".into(),
+                name: "Salesforce.com".into(),
                 connector: stored.reference.clone(),
                 properties: values,
                 secret_refs,

@@ -23,7 +23,7 @@ use salesforce_emulator::{Emulator, EmulatorConfig};
 use scim::resource::{new_id, MultiValue, Name};
 use scim::{ScimBackend, TenantId, UserResource};
 
-const TARGET: &str = "salesforce";
+const TARGET: &str = "Salesforce.com";
 
 /// An HTTP server on loopback recording the path of every request it gets.
 struct Sink {
@@ -324,7 +324,7 @@ async fn a_restart_keeps_the_run_time_version_and_says_so() {
     let notices = restarted.notices().to_vec();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert!(
-        notices[0].contains("carbon.super/salesforce")
+        notices[0].contains("carbon.super/Salesforce.com")
             && notices[0].contains("not applied")
             && notices[0].contains("--reseed"),
         "{}",
