@@ -7,11 +7,15 @@
 //! (resident memory only grows back so slowly that one process cannot measure both), and
 //! prints the resident set size after start and after each put.
 
+#[path = "../tests/support/org.rs"]
+mod org_support;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use org_support::org;
 use provisioner_engine::store::{OutboundSettings, TargetEgress, TargetSpec};
-use provisioner_server::{self as server, quickstart, tutorial::SalesforceOrg};
+use provisioner_server::{self as server, quickstart};
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
 /// The six components, with properties that fit each (a secret as a file reference).
@@ -51,16 +55,7 @@ fn rss_mib() -> f64 {
 async fn run(keep_all: bool) {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let config = emulator.config();
-    let org = SalesforceOrg {
-        domain: emulator.base_url().to_string(),
-        token_endpoint: emulator.token_url(),
-        client_id: config.client_id.clone(),
-        client_secret: config.client_secret.clone(),
-        username: config.username.clone(),
-        password_and_token: config.expected_password(),
-    };
-    let mut config = quickstart::config(&org, dir.path(), "127.0.0.1:0", "pw");
+    let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", "pw");
     config.runtime.cache_dir = Some(dir.path().join("cache"));
     let secret = dir.path().join("api-key");
     std::fs::write(&secret, "api-key-0123456789").unwrap();

@@ -59,6 +59,16 @@ impl ServerStoreArgs {
     }
 }
 
+/// Which target: its tenant and name.
+#[derive(Debug, Args)]
+pub struct TargetName {
+    /// Tenant of the target.
+    #[arg(long)]
+    tenant: String,
+    /// The target.
+    target: String,
+}
+
 /// Target commands.
 #[derive(Debug, Subcommand)]
 pub enum TargetCommand {
@@ -100,11 +110,8 @@ pub enum TargetCommand {
     History {
         #[command(flatten)]
         store: ServerStoreArgs,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
+        #[command(flatten)]
+        name: TargetName,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -114,11 +121,8 @@ pub enum TargetCommand {
     Rollback {
         #[command(flatten)]
         store: ServerStoreArgs,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
+        #[command(flatten)]
+        name: TargetName,
         /// The revision to switch back to (default: the one before the current).
         #[arg(long)]
         to: Option<i64>,
@@ -128,11 +132,8 @@ pub enum TargetCommand {
     Delete {
         #[command(flatten)]
         store: ServerStoreArgs,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
+        #[command(flatten)]
+        name: TargetName,
         /// Dead-letter the target's pending and running jobs and delete it anyway.
         #[arg(long)]
         force: bool,
@@ -141,11 +142,8 @@ pub enum TargetCommand {
     Pause {
         #[command(flatten)]
         db: DbArg,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
+        #[command(flatten)]
+        name: TargetName,
         /// Why, for other operators.
         #[arg(long, default_value = "paused by an operator")]
         reason: String,
@@ -154,11 +152,8 @@ pub enum TargetCommand {
     Resume {
         #[command(flatten)]
         db: DbArg,
-        /// Tenant of the target.
-        #[arg(long)]
-        tenant: String,
-        /// The target.
-        target: String,
+        #[command(flatten)]
+        name: TargetName,
     },
 }
 
@@ -183,8 +178,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
         TargetCommand::Put { store, file } => put(store, file).await?,
         TargetCommand::History {
             store,
-            tenant,
-            target,
+            name: TargetName { tenant, target },
             json,
         } => {
             let history = store
@@ -213,8 +207,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
         }
         TargetCommand::Rollback {
             store,
-            tenant,
-            target,
+            name: TargetName { tenant, target },
             to,
         } => {
             let record = store
@@ -231,8 +224,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
         }
         TargetCommand::Delete {
             store,
-            tenant,
-            target,
+            name: TargetName { tenant, target },
             force,
         } => {
             let deleted = store
@@ -252,8 +244,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
         }
         TargetCommand::Pause {
             db,
-            tenant,
-            target,
+            name: TargetName { tenant, target },
             reason,
         } => {
             engine(&db)
@@ -262,7 +253,10 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
                 .await?;
             println!("paused {tenant}/{target}");
         }
-        TargetCommand::Resume { db, tenant, target } => {
+        TargetCommand::Resume {
+            db,
+            name: TargetName { tenant, target },
+        } => {
             engine(&db).await?.resume_target(&tenant, &target).await?;
             println!("resumed {tenant}/{target}");
         }
