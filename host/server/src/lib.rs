@@ -1,7 +1,9 @@
 //! The long-running server: the inbound SCIM API, the outbox dispatcher and the connector
 //! runtime in one process.
 //!
-//! [`start`] opens the store, registers the configured targets, binds the SCIM router
+//! [`start`] opens the store, seeds the configured targets (the file seeds, the database is the
+//! state: a target changed at run time keeps its stored version, see [`seed_targets`]),
+//! prepares every target's connector in the background ([`Registry`]), binds the SCIM router
 //! ([`scim::router`] over an [`EngineBackend`]; over HTTPS when `[server.tls]` is configured,
 //! see [`tls`]) and starts a [`Dispatcher`]; the returned
 //! [`ServerHandle`] knows the bound address and shuts everything down gracefully: the listener
