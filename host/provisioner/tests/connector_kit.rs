@@ -127,3 +127,103 @@ fn a_component_importing_wasi_http_is_refused_with_the_hint() {
         "{stderr}"
     );
 }
+
+/// A loopback target that answers `POST /users` with an id and records what it received.
+async fn users_target() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::{Request, State};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let app = axum::Router::new()
+        .fallback(
+            |State(seen): State<std::sync::Arc<std::sync::Mutex<Vec<String>>>>,
+             request: Request| async move {
+                let line = format!(
+                    "{} {} {:?}",
+                    request.method(),
+                    request.uri(),
+                    request.headers().get("authorization")
+                );
+                seen.lock().unwrap().push(line);
+                (
+                    axum::http::StatusCode::CREATED,
+                    [("content-type", "application/json")],
+                    r#"{"id": "u-42"}"#,
+                )
+            },
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invoke_prints_each_request_with_secrets_redacted_and_the_outcome() {
+    let (base, seen) = users_target().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "invoke-secret-token-5150";
+    let config = dir.path().join("props.json");
+    std::fs::write(
+        &config,
+        serde_json::json!({"endpoint": base, "api-token": secret}).to_string(),
+    )
+    .unwrap();
+    let user = dir.path().join("user.json");
+    std::fs::write(
+        &user,
+        r#"{"name": "ada@example.com", "claims": {"http://wso2.org/claims/givenname": "Ada"}}"#,
+    )
+    .unwrap();
+    let invoke = move |extra: &'static [&'static str]| {
+        let (config, user, cache) = (config.clone(), user.clone(), dir.path().join("cache"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_provisioner"));
+        command
+            .args(["connector", "invoke", test_components::GUEST_BROKEN])
+            .arg("--config")
+            .arg(&config)
+            .arg("--user")
+            .arg(&user)
+            .args(["--operation", "create", "--cache-dir"])
+            .arg(&cache)
+            .args(extra);
+        command
+    };
+    let mut allowed = invoke(&["--allow-loopback"]);
+    let output = tokio::task::spawn_blocking(move || allowed.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("-> POST {base}/users")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\"userName\":\"ada@example.com\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("[REDACTED]"), "{stdout}");
+    assert!(stdout.contains("<- 201"), "{stdout}");
+    assert!(
+        stdout.contains("outcome: success, remote id u-42"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(secret) && !stderr.contains(secret));
+    // The target did get the real token.
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    assert!(seen.lock().unwrap()[0].contains(secret));
+
+    // Without --allow-loopback the target's loopback address is refused.
+    let mut refused = invoke(&[]);
+    let output = tokio::task::spawn_blocking(move || refused.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(!output.status.success(), "{stdout}");
+    assert!(stderr.contains("outcome:"), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("loopback"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
