@@ -185,7 +185,14 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Report> {
             return Ok(report);
         }
     };
-    check_validate(&target, &metadata, &mut report).await;
+    if !check_validate(&target, &metadata, &mut report).await {
+        report.skipped.push(
+            "every operation: the configuration does not validate, so calls against the mock \
+             would test nothing (give working values with --config props.json)"
+                .into(),
+        );
+        return Ok(report);
+    }
     for kind in &metadata.entity_kinds {
         for op in Op::ALL {
             check_operation(&target, &mock, *kind, op, &mut report).await;
@@ -222,13 +229,15 @@ fn filled_props(metadata: &ConnectorMetadata, mock: &str) -> Props {
     props
 }
 
+/// Runs `validate` on the filled and on an empty configuration; true when the filled one is
+/// valid.
 async fn check_validate(
     target: &TargetInstance,
     metadata: &ConnectorMetadata,
     report: &mut Report,
-) {
-    match target.validate().await {
-        Ok(problems) if problems.is_empty() => {}
+) -> bool {
+    let valid = match target.validate().await {
+        Ok(problems) if problems.is_empty() => true,
         Ok(problems) => {
             let list: Vec<String> = problems
                 .iter()
@@ -239,11 +248,15 @@ async fn check_validate(
                  --config props.json)",
                 list.join("; ")
             ));
+            false
         }
-        Err(e) => report
-            .failures
-            .push(format!("validate failed on the filled configuration: {e}")),
-    }
+        Err(e) => {
+            report
+                .failures
+                .push(format!("validate failed on the filled configuration: {e}"));
+            false
+        }
+    };
     let empty = ConnectorConfig {
         tenant: "check".into(),
         target: "check".into(),
@@ -268,6 +281,7 @@ async fn check_validate(
             "validate failed on an empty configuration (it must report problems, never trap): {e}"
         )),
     }
+    valid
 }
 
 fn user(remote_id: Option<&str>, op: Operation) -> Entity {
@@ -369,6 +383,25 @@ fn describe(got: &Got) -> String {
         Got::Failed(CallError::Trap { message }) => format!("trap: {message}"),
         Got::Failed(e) => format!("sandbox failure: {e}"),
     }
+}
+
+/// What the connector said with an error, bounded, for a failure line.
+fn said(got: &Got) -> String {
+    let Got::Failed(CallError::Connector(error)) = got else {
+        return String::new();
+    };
+    let detail = match error {
+        ProvisionError::Transient(t) => &t.detail,
+        ProvisionError::RateLimited(r) | ProvisionError::QuotaExhausted(r) => &r.detail,
+        ProvisionError::Conflict(c) => &c.detail,
+        ProvisionError::AuthFailed(d)
+        | ProvisionError::InvalidData(d)
+        | ProvisionError::NotFound(d)
+        | ProvisionError::Unsupported(d)
+        | ProvisionError::Permanent(d) => d,
+    };
+    let message: String = detail.message.chars().take(160).collect();
+    format!("; it said: {message}")
 }
 
 /// What the shared mapping expects, and why; `None` when `got` is acceptable.
@@ -484,9 +517,10 @@ async fn check_operation(
                 Some(format!("{label} trapped ({}): {message}", scenario.label()))
             }
             (_, Some((expected, why))) => Some(format!(
-                "{label} → {}: expected {expected}, got {} ({why})",
+                "{label} → {}: expected {expected}, got {} ({why}){}",
                 scenario.label(),
-                describe(&got)
+                describe(&got),
+                said(&got)
             )),
             (_, None) => None,
         };
