@@ -53,7 +53,7 @@ fn the_template_connector_passes_every_scenario() {
     };
     assert_eq!(
         got("create", "conflict"),
-        "conflict (existing check-existing-1)"
+        "conflict (existing 005CHECKEXISTS0002)"
     );
     assert_eq!(got("update", "rate-limited"), "rate-limited (7000 ms)");
     assert_eq!(got("create", "stall"), "transient (outcome unknown)");

@@ -202,13 +202,16 @@ async fn check(args: &CheckArgs) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// A configuration that should validate: url properties at the mock, secrets dummy, required
-/// values from their defaults or a placeholder.
+/// A configuration that should validate: url properties at the mock (a token endpoint at its
+/// token path), secrets dummy, required values from their defaults or a placeholder.
 fn filled_props(metadata: &ConnectorMetadata, mock: &str) -> Props {
     let mut props = Props::new();
     for p in &metadata.properties {
         let value = if p.secret {
             serde_json::json!(DUMMY_SECRET)
+        } else if p.kind == PropertyKind::Url && p.key.contains("token") {
+            // An OAuth token endpoint: the mock answers tokens on paths naming `token`.
+            serde_json::json!(format!("{mock}/oauth2/token"))
         } else if p.kind == PropertyKind::Url {
             serde_json::json!(mock)
         } else if !p.required {

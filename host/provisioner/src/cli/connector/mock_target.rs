@@ -16,10 +16,11 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-/// The remote id the mock gives every entity.
-pub const REMOTE_ID: &str = "check-remote-1";
+/// The remote id the mock gives every entity (18 letters and digits, which also passes
+/// Salesforce-style id checks).
+pub const REMOTE_ID: &str = "005CHECKREMOTE0001";
 /// The id a 409 answer names as the existing entity.
-pub const EXISTING_ID: &str = "check-existing-1";
+pub const EXISTING_ID: &str = "005CHECKEXISTS0002";
 /// Seconds the 429 answer's `Retry-After` asks for.
 pub const RETRY_AFTER_SECONDS: u64 = 7;
 
@@ -220,7 +221,7 @@ async fn answer(State(state): State<Arc<MockState>>, request: Request) -> Respon
         Scenario::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
         Scenario::Reset => {
             let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
-                Ok("{\"id\": \"check-remote-1\", \"partial\": \""),
+                Ok("{\"id\": \"005CHECKREMOTE0001\", \"partial\": \""),
                 Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionReset,
                     "reset by the mock target",
