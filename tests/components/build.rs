@@ -9,6 +9,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("guest-echo", "tests/guests/echo"),
     ("guest-future-contract", "tests/guests/future-contract"),
     ("guest-overreach", "tests/guests/overreach"),
+    ("guest-broken", "tests/guests/broken"),
 ];
 
 fn export(package: &str, path: &std::path::Path) {

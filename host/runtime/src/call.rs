@@ -85,6 +85,27 @@ impl CallError {
     }
 }
 
+/// What one call cost, for conformance reports and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallStats {
+    /// Wall-clock time of the whole call (instantiation included).
+    pub elapsed: Duration,
+    /// The part of `elapsed` spent waiting on host calls (HTTP and token requests).
+    pub host_time: Duration,
+    /// Linear memory the instance held at its peak, in bytes (wasm memories never shrink).
+    pub peak_memory_bytes: u64,
+}
+
+impl CallStats {
+    /// Time the guest itself ran: `elapsed` less the time in host calls.
+    pub fn guest_time(&self) -> Duration {
+        self.elapsed.saturating_sub(self.host_time)
+    }
+}
+
+/// Where a call leaves its [`CallStats`]; the last call to finish wins.
+pub(crate) type StatsSink = Arc<Mutex<Option<CallStats>>>;
+
 /// Error the epoch callback raises when the deadline has passed.
 #[derive(Debug, thiserror::Error)]
 #[error("execution deadline exceeded")]
@@ -200,6 +221,8 @@ pub(crate) struct HostState {
     limiter: MemoryLimiter,
     /// When the guest's execution budget runs out; pushed back by time spent in host calls.
     deadline: Instant,
+    /// Time spent in host HTTP calls so far.
+    host_time: Duration,
     http: HttpCapability,
     log: LogCapability,
 }
@@ -221,6 +244,7 @@ impl imports::http::Host for HostState {
         let result = self.http.send(request).await;
         // Time waiting on the network is not the guest's execution time.
         self.deadline += started.elapsed();
+        self.host_time += started.elapsed();
         result
     }
 
@@ -239,6 +263,8 @@ impl imports::log::Host for HostState {
 pub(crate) struct CallContext {
     pub http: HttpCapability,
     pub log: LogCapability,
+    /// Where to leave the call's statistics, if anyone wants them.
+    pub stats: Option<StatsSink>,
 }
 
 /// What a typed call returns: the future of one export's result, borrowing the instance and
@@ -279,6 +305,7 @@ where
             hit: false,
         },
         deadline: Instant::now() + config.call_deadline,
+        host_time: Duration::ZERO,
         http: context.http,
         log: context.log,
     };
@@ -305,7 +332,15 @@ where
             .await
             .map_err(|e| (Stage::Call, e))
     };
+    let started = Instant::now();
     let outcome = tokio::time::timeout(config.outer_timeout, run).await;
+    if let Some(sink) = &context.stats {
+        *sink.lock().unwrap() = Some(CallStats {
+            elapsed: started.elapsed(),
+            host_time: store.data().host_time,
+            peak_memory_bytes: store.data().limiter.total as u64,
+        });
+    }
 
     emit_output(&log, "stdout", &stdout);
     emit_output(&log, "stderr", &stderr);

@@ -12,7 +12,7 @@ use provisioner_contract::{
 };
 use wasmtime::Store;
 
-use crate::call::{self, CallContext, CallError, GuestFuture, HostState};
+use crate::call::{self, CallContext, CallError, CallStats, GuestFuture, HostState, StatsSink};
 use crate::runtime::{Connector, Runtime};
 
 /// A connector configured for one tenant's target. Each call runs in a fresh sandbox.
@@ -21,6 +21,7 @@ pub struct TargetInstance {
     connector: Arc<Connector>,
     connector_config: ConnectorConfig,
     egress: Arc<TargetEgress>,
+    last_stats: StatsSink,
 }
 
 impl std::fmt::Debug for TargetInstance {
@@ -59,7 +60,14 @@ impl TargetInstance {
             connector,
             connector_config: resolved.connector_config,
             egress,
+            last_stats: StatsSink::default(),
         })
+    }
+
+    /// What the most recent call of this instance to finish cost (with concurrent calls, any
+    /// one of them); `None` before the first call.
+    pub fn last_call_stats(&self) -> Option<CallStats> {
+        *self.last_stats.lock().unwrap()
     }
 
     /// Tenant that owns the target.
@@ -99,7 +107,15 @@ impl TargetInstance {
 
     /// Asks the connector to check the configuration (no network).
     pub async fn validate(&self) -> Result<Vec<ConfigProblem>, CallError> {
-        let config = self.connector_config.clone();
+        self.validate_config(self.connector_config.clone()).await
+    }
+
+    /// Asks the connector to check `config` as given, unchecked against the schema (conformance
+    /// checks: an empty configuration must be answered with problems, never a trap).
+    pub async fn validate_config(
+        &self,
+        config: ConnectorConfig,
+    ) -> Result<Vec<ConfigProblem>, CallError> {
         self.call(move |guest, store| Box::pin(async move { guest.validate(store, &config).await }))
             .await
     }
@@ -188,6 +204,7 @@ impl TargetInstance {
                 &self.egress.target,
                 &self.egress.connector,
             ),
+            stats: Some(self.last_stats.clone()),
         };
         let inner = &self.runtime.inner;
         call::invoke(

@@ -23,13 +23,14 @@ mod cache;
 mod call;
 pub mod capabilities;
 pub mod config;
+pub mod imports;
 pub mod instance;
 mod load;
 mod runtime;
 pub mod secret_source;
 mod settings;
 
-pub use call::CallError;
+pub use call::{CallError, CallStats};
 pub use capabilities::egress::{EgressPolicy, EgressReport};
 pub use capabilities::http::{Exchange, ExchangeKind, HttpLimits, HttpObserver};
 pub use capabilities::origin::Origin;
@@ -40,6 +41,7 @@ pub use capabilities::transport::{
 };
 pub use capabilities::trust::{CaBundle, CaBundleError};
 pub use config::{ConfigInput, ConfigIssue, SecretPolicy, TargetConfig, TargetConfigError};
+pub use imports::{ImportsError, RefusedImport};
 pub use instance::TargetInstance;
 pub use load::{LoadError, LoadReport, LoadSource};
 pub use provisioner_contract as contract;

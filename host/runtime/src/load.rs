@@ -24,6 +24,9 @@ pub enum LoadError {
         /// Wasmtime's explanation.
         message: String,
     },
+    /// The component imports what the host does not provide; found before compiling.
+    #[error("{0}")]
+    Imports(#[from] crate::imports::ImportsError),
     /// The component was built for a contract version this host does not support, or is not a
     /// connector at all.
     #[error("{0}")]

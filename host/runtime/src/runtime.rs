@@ -20,6 +20,7 @@ use crate::capabilities::log::LogCapability;
 use crate::capabilities::secrets::TargetSecrets;
 use crate::capabilities::tokens::TokenManager;
 use crate::capabilities::transport::{ReqwestTransport, Transport};
+use crate::imports::ImportsError;
 use crate::load::{LoadError, LoadReport, LoadSource};
 use crate::settings::RuntimeConfig;
 use provisioner_contract::{ConnectorMetadata, ConnectorPre, ContractVersion};
@@ -246,6 +247,12 @@ impl Runtime {
             return Ok((connector, report));
         }
 
+        // Refuse what cannot link in milliseconds, before a compile that may take a minute.
+        match crate::imports::check(&bytes) {
+            Ok(()) => {}
+            Err(ImportsError::Malformed(message)) => return Err(LoadError::Compile { message }),
+            Err(refused) => return Err(LoadError::Imports(refused)),
+        }
         let engine = self.inner.engine.clone();
         let path = artifact.clone();
         let (component, source) =
@@ -305,6 +312,7 @@ impl Runtime {
                 ca_bundle: None,
             })),
             log: LogCapability::new("-", "-", &digest[..12]),
+            stats: None,
         };
         connector.metadata = call::invoke(
             &self.inner.engine,

@@ -23,3 +23,7 @@ pub const GUEST_FUTURE_CONTRACT: &str = env!("COMPONENT_GUEST_FUTURE_CONTRACT");
 /// Hostile guest that reaches past its grant (its own URL default, secrets in any header) and
 /// answers with oversized or forged data.
 pub const GUEST_OVERREACH: &str = env!("COMPONENT_GUEST_OVERREACH");
+
+/// The template connector with a `bug` property (`none`, `404-transient`, `panic-on-update`),
+/// for the conformance kit (`provisioner connector check`).
+pub const GUEST_BROKEN: &str = env!("COMPONENT_GUEST_BROKEN");

@@ -4,6 +4,7 @@ mod connector;
 mod dispatch;
 #[cfg(feature = "quickstart")]
 mod emulated_org;
+mod exchanges;
 mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Args;
 use provisioner_contract::{Change, Operation};
-use provisioner_runtime::{
-    EgressPolicy, Exchange, ExchangeKind, HttpObserver, Runtime, RuntimeConfig, TargetInstance,
-};
+use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, TargetInstance};
 use provisioner_server::tutorial;
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
 use super::emulated_org::{self, salesforce_org};
+use super::exchanges::ExchangePrinter;
 
 /// Options of the quickstart.
 #[derive(Debug, Args)]
@@ -27,34 +26,6 @@ pub struct QuickstartArgs {
     /// Directory for compiled components.
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-}
-
-/// Prints each exchange as it happens.
-struct RequestPrinter;
-
-impl HttpObserver for RequestPrinter {
-    fn on_exchange(&self, exchange: &Exchange) {
-        let kind = match exchange.kind {
-            ExchangeKind::Api => "connector",
-            ExchangeKind::Token => "host token request",
-        };
-        println!("  -> {} {}   ({kind})", exchange.method, exchange.url);
-        for (name, value) in &exchange.request_headers {
-            println!("       {name}: {value}");
-        }
-        if !exchange.request_body.is_empty() {
-            println!("       {}", String::from_utf8_lossy(&exchange.request_body));
-        }
-        match (exchange.status, &exchange.error) {
-            (Some(status), _) => println!(
-                "  <- {status} ({} bytes, {} ms)",
-                exchange.response_bytes,
-                exchange.duration.as_millis()
-            ),
-            (None, Some(error)) => println!("  <- no response: {error}"),
-            (None, None) => println!("  <- no response"),
-        }
-    }
 }
 
 /// Runs the quickstart.
@@ -71,7 +42,7 @@ pub async fn run(args: QuickstartArgs) -> anyhow::Result<()> {
         config.cache_dir = dir;
     }
     let runtime = Runtime::builder(config)
-        .observer(Arc::new(RequestPrinter))
+        .observer(Arc::new(ExchangePrinter { indent: "  " }))
         .build()?;
     let (connector, report) = match &args.connector {
         Some(path) => runtime

@@ -1,46 +1,22 @@
-//! `provisioner connector ...`: work with connector components.
+//! `provisioner connector inspect`: a connector's metadata, schema and egress.
 
 use anyhow::anyhow;
-use clap::{Args, Subcommand};
 use provisioner_contract::{EntityKind, PropertyKind};
 use provisioner_runtime::{Connector, Runtime, RuntimeConfig};
 
-/// Connector component commands.
-#[derive(Debug, Args)]
-pub struct ConnectorArgs {
-    #[command(subcommand)]
-    command: ConnectorCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum ConnectorCommand {
-    /// Print a connector's metadata and configuration schema.
-    Inspect {
-        /// The connector: a component file (`.wasm`) or `builtin:<name>`.
-        connector: String,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// Runs a connector command.
-pub async fn run(args: ConnectorArgs) -> anyhow::Result<()> {
-    match args.command {
-        ConnectorCommand::Inspect { connector, json } => {
-            let runtime = Runtime::new(RuntimeConfig::default())?;
-            let connector = provisioner_server::load_connector(&runtime, &connector)
-                .await
-                .map_err(|error| anyhow!("cannot load the connector: {error}"))?;
-            let metadata = connector.metadata();
-            if json {
-                println!("{}", serde_json::to_string_pretty(metadata)?);
-            } else {
-                print!("{}", render(&connector));
-            }
-            Ok(())
-        }
+/// Prints a connector's metadata and configuration schema, as a table or JSON.
+pub async fn run(connector: &str, json: bool) -> anyhow::Result<()> {
+    let runtime = Runtime::new(RuntimeConfig::default())?;
+    let connector = provisioner_server::load_connector(&runtime, connector)
+        .await
+        .map_err(|error| anyhow!("cannot load the connector: {error}"))?;
+    let metadata = connector.metadata();
+    if json {
+        println!("{}", serde_json::to_string_pretty(metadata)?);
+    } else {
+        print!("{}", render(&connector));
     }
+    Ok(())
 }
 
 /// Renders metadata and schema as text.
