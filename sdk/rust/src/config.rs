@@ -267,23 +267,31 @@ impl ConnectorConfig {
     }
 }
 
-/// Why `url` is not an absolute http(s) URL with a host, if it is not.
+/// Why `url` is not an absolute http(s) URL with a host, if it is not: the scheme is `http` or
+/// `https` (any case), the authority names a host and carries no credentials, and there are no
+/// spaces or control characters.
 pub fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| {
-            format!("`{url}` is not an absolute http(s) URL; use e.g. `https://api.example.com`")
-        })?;
+    let scheme_end = url.find("://").unwrap_or(0);
+    let scheme = url[..scheme_end].to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!(
+            "`{url}` is not an absolute http(s) URL; use e.g. `https://api.example.com`"
+        ));
+    }
+    let rest = &url[scheme_end + 3..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') {
+    if authority.contains('@') {
+        return Err(format!(
+            "`{url}` carries credentials; put them in a secret property instead"
+        ));
+    }
+    if authority.is_empty() || authority.starts_with(':') {
         return Err(format!(
             "`{url}` has no host; use e.g. `https://api.example.com`"
         ));
     }
-    if url.chars().any(char::is_whitespace) {
-        return Err(format!("`{url}` contains whitespace"));
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("`{url}` contains spaces or control characters"));
     }
     Ok(())
 }
@@ -406,6 +414,9 @@ mod tests {
             ("c", text("api.example.com")),
             ("d", text("http:///path")),
             ("e", text("http://127.0.0.1:8080")),
+            ("f", text("HTTPS://API.example.com/")),
+            ("g", text("https://user:pw@example.com")),
+            ("h", text("https://exa mple.com")),
         ]);
         let r = Config::new(&c);
         assert_eq!(
@@ -422,6 +433,16 @@ mod tests {
             assert!(err.message.contains("not an absolute http(s) URL"), "{err}");
         }
         assert!(r.url("d").unwrap_err().message.contains("no host"));
+        assert_eq!(
+            r.url("f").unwrap().as_deref(),
+            Some("HTTPS://API.example.com")
+        );
+        assert!(r
+            .url("g")
+            .unwrap_err()
+            .message
+            .contains("carries credentials"));
+        assert!(r.url("h").unwrap_err().message.contains("spaces"));
     }
 
     #[test]

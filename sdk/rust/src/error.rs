@@ -200,6 +200,22 @@ fn id_in(body: &[u8]) -> Option<String> {
 }
 
 impl ProvisionError {
+    /// The case's name in the contract: `transient`, `rate-limited`, `quota-exhausted`,
+    /// `auth-failed`, `conflict`, `invalid-data`, `not-found`, `unsupported` or `permanent`.
+    pub fn case(&self) -> &'static str {
+        match self {
+            ProvisionError::Transient(_) => "transient",
+            ProvisionError::RateLimited(_) => "rate-limited",
+            ProvisionError::QuotaExhausted(_) => "quota-exhausted",
+            ProvisionError::AuthFailed(_) => "auth-failed",
+            ProvisionError::Conflict(_) => "conflict",
+            ProvisionError::InvalidData(_) => "invalid-data",
+            ProvisionError::NotFound(_) => "not-found",
+            ProvisionError::Unsupported(_) => "unsupported",
+            ProvisionError::Permanent(_) => "permanent",
+        }
+    }
+
     /// What the target said, whatever the case.
     pub fn detail(&self) -> &ErrorDetail {
         match self {
@@ -268,17 +284,7 @@ mod tests {
     }
 
     fn case(error: &ProvisionError) -> &'static str {
-        match error {
-            ProvisionError::Transient(_) => "transient",
-            ProvisionError::RateLimited(_) => "rate-limited",
-            ProvisionError::QuotaExhausted(_) => "quota-exhausted",
-            ProvisionError::AuthFailed(_) => "auth-failed",
-            ProvisionError::Conflict(_) => "conflict",
-            ProvisionError::InvalidData(_) => "invalid-data",
-            ProvisionError::NotFound(_) => "not-found",
-            ProvisionError::Unsupported(_) => "unsupported",
-            ProvisionError::Permanent(_) => "permanent",
-        }
+        error.case()
     }
 
     fn outcome_unknown(error: &ProvisionError) -> bool {

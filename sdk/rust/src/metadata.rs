@@ -12,6 +12,13 @@
 //!     )
 //!     .property(ConfigProperty::secret("api-token").description("Acme API token."));
 //! assert_eq!(metadata.properties.len(), 2);
+//! assert!(metadata.properties[0].required && !metadata.properties[0].secret);
+//! assert!(metadata.properties[1].secret);
+//!
+//! let key = ConfigProperty::multiline("private-key").as_secret();
+//! assert!(key.secret && key.kind == provisioner_sdk::PropertyKind::MultilineText);
+//! let mode = ConfigProperty::choice("mode", &["a", "b"]).default_value("a");
+//! assert_eq!((mode.options.len(), mode.default_value.as_deref()), (2, Some("a")));
 //! ```
 
 use crate::{ConfigProperty, ConnectorMetadata, EntityKind, PropertyKind};
@@ -93,16 +100,12 @@ impl ConfigProperty {
 
     /// A property whose value is one of `options`.
     pub fn choice(key: &str, options: &[&str]) -> Self {
-        let mut property = Self::new(key, PropertyKind::Choice);
-        property.options = options.iter().map(|o| o.to_string()).collect();
-        property
+        Self::new(key, PropertyKind::Choice).options(options)
     }
 
     /// A secret text property: the connector only ever sees a reference to it.
     pub fn secret(key: &str) -> Self {
-        let mut property = Self::new(key, PropertyKind::Text);
-        property.secret = true;
-        property
+        Self::new(key, PropertyKind::Text).as_secret()
     }
 
     /// A table of claim mappings.
@@ -125,6 +128,19 @@ impl ConfigProperty {
     /// Marks the property as required.
     pub fn required(mut self) -> Self {
         self.required = true;
+        self
+    }
+
+    /// Sets the allowed values of a `choice` property.
+    pub fn options(mut self, options: &[&str]) -> Self {
+        self.options = options.iter().map(|o| o.to_string()).collect();
+        self
+    }
+
+    /// Marks the property as secret, whatever its kind (e.g. a multi-line PEM key): the
+    /// connector only ever sees a reference to it.
+    pub fn as_secret(mut self) -> Self {
+        self.secret = true;
         self
     }
 
