@@ -49,6 +49,11 @@ pub fn build(components: &Components) -> Vec<PathBuf> {
     for (_, dir) in components.packages {
         println!("cargo:rerun-if-changed={}", workspace.join(dir).display());
     }
+    // Components built on the SDK change with it.
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("sdk").join("rust").display()
+    );
 
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);

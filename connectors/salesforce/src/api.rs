@@ -8,26 +8,17 @@
 use serde_json::Value;
 
 use crate::auth;
-use crate::contract::{HttpError, Level, Method, OauthGrant, ProvisionError, Request, Response};
 use crate::errors::{self, Action};
-use crate::host::Host;
 use crate::settings::Settings;
+use provisioner_sdk::error::method_name;
+use provisioner_sdk::Host;
+use provisioner_sdk::{HttpError, Level, Method, OauthGrant, ProvisionError, Request, Response};
 
 /// Content type of JSON bodies; always UTF-8.
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
 
 /// Percent-encodes everything except RFC 3986 unreserved characters.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use provisioner_sdk::request::encode as percent_encode;
 
 /// A client for one target's REST API, bound to a host.
 pub struct Api<'a> {
@@ -161,15 +152,4 @@ impl<'a> Api<'a> {
 /// The URL without its query, which may carry user data.
 fn path_of(url: &str) -> String {
     url.split('?').next().unwrap_or(url).to_string()
-}
-
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Patch => "PATCH",
-        Method::Delete => "DELETE",
-    }
 }

@@ -3,11 +3,11 @@
 //! The connector never sees secret values or tokens: it names the secret properties and the host
 //! obtains, caches and attaches the access token.
 
-use crate::contract::{
-    ClientCredentialsGrant, Credential, JwtBearerGrant, OauthGrant, PasswordGrant, SecretRef,
-};
 use crate::schema;
 use crate::settings::{AuthFlow, Settings};
+use provisioner_sdk::{
+    ClientCredentialsGrant, Credential, JwtBearerGrant, OauthGrant, PasswordGrant, SecretRef,
+};
 
 /// Lifetime of JWT bearer assertions; Salesforce expects about three minutes.
 pub const JWT_LIFETIME_SECONDS: u32 = 180;

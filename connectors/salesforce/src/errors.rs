@@ -21,9 +21,8 @@
 
 use serde::Deserialize;
 
-use crate::contract::{
-    ConfigProblem, ConflictError, ErrorDetail, HttpError, ProvisionError, RateLimitError, Response,
-    TransientError,
+use provisioner_sdk::{
+    ConfigProblem, ErrorDetail, HttpError, ProvisionError, RateLimitError, Response, TransientError,
 };
 
 /// What the failed request was doing; the same code means different things per action.
@@ -299,17 +298,17 @@ pub fn invalid_data(
 
 /// A permanent error with only a message.
 pub fn permanent(message: String) -> ProvisionError {
-    ProvisionError::Permanent(detail(message, None, vec![], None))
+    provisioner_sdk::error::permanent(message)
 }
 
 /// A not-found error with only a message.
 pub fn not_found(message: String) -> ProvisionError {
-    ProvisionError::NotFound(detail(message, None, vec![], None))
+    provisioner_sdk::error::not_found(message)
 }
 
 /// An unsupported error with only a message.
 pub fn unsupported(message: String) -> ProvisionError {
-    ProvisionError::Unsupported(detail(message, None, vec![], None))
+    provisioner_sdk::error::unsupported(message)
 }
 
 /// The Salesforce connector provisions users only: an `unsupported` error for a group, saying
@@ -337,25 +336,12 @@ pub fn invalid_config(problems: Vec<ConfigProblem>) -> ProvisionError {
 
 /// The case name (as in the contract, e.g. `invalid-data`) and detail of an error.
 pub fn case_of(err: &ProvisionError) -> (&'static str, &ErrorDetail) {
-    match err {
-        ProvisionError::Transient(t) => ("transient", &t.detail),
-        ProvisionError::RateLimited(r) => ("rate-limited", &r.detail),
-        ProvisionError::QuotaExhausted(r) => ("quota-exhausted", &r.detail),
-        ProvisionError::AuthFailed(d) => ("auth-failed", d),
-        ProvisionError::Conflict(c) => ("conflict", &c.detail),
-        ProvisionError::InvalidData(d) => ("invalid-data", d),
-        ProvisionError::NotFound(d) => ("not-found", d),
-        ProvisionError::Unsupported(d) => ("unsupported", d),
-        ProvisionError::Permanent(d) => ("permanent", d),
-    }
+    (err.case(), err.detail())
 }
 
 /// A conflict with no known remote id.
 pub fn conflict(message: String) -> ProvisionError {
-    ProvisionError::Conflict(ConflictError {
-        detail: detail(message, None, vec![], None),
-        existing_remote_id: None,
-    })
+    provisioner_sdk::error::conflict(message, None)
 }
 
 fn transient(detail: ErrorDetail, outcome_unknown: bool) -> ProvisionError {
@@ -372,14 +358,9 @@ fn rate(detail: ErrorDetail, retry_after_ms: Option<u64>) -> RateLimitError {
     }
 }
 
-/// `Retry-After` in seconds, as milliseconds.
+/// `Retry-After` (seconds or an HTTP-date), as milliseconds.
 fn retry_after_ms(response: &Response) -> Option<u64> {
-    response
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-        .and_then(|(_, v)| v.trim().parse::<u64>().ok())
-        .map(|s| s.saturating_mul(1000))
+    response.retry_after_ms()
 }
 
 /// Salesforce messages carry HTML line breaks.

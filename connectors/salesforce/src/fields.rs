@@ -3,12 +3,12 @@
 
 use serde_json::{Map, Value};
 
-use crate::contract::ProvisionError;
 use crate::errors;
 use crate::mapping::FieldSet;
 use crate::salesforce::{ALIAS_MAX, MAX_LENGTHS, REQUIRED_ON_CREATE};
 use crate::settings::AliasOverflow;
 use crate::username;
+use provisioner_sdk::ProvisionError;
 
 /// Whether the fields are for a new record (all required fields must be present).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +105,7 @@ pub fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::ProvisionError as E;
+    use provisioner_sdk::ProvisionError as E;
 
     fn set(pairs: &[(&str, &str)]) -> FieldSet {
         let mut s = FieldSet::default();

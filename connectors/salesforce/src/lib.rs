@@ -5,20 +5,16 @@
 //! a deactivate-and-rename delete that keeps the mapping when the rename fails, and a lookup for
 //! correlation.
 //!
-//! The crate binds contract 0.2 (`wit/v0.2`) by default and the frozen 0.1 with the cargo
-//! feature `contract-v0-1` (see [`contract`]). All logic lives in plain Rust modules
-//! parameterized on [`Host`], so it compiles and tests natively; the component glue
-//! (`component.rs`, wasm32 only, so native cdylib builds carry no export symbols) maps the real
-//! imports onto that trait. The native entry points are [`metadata`], [`validate`],
-//! [`provision`], [`provision_batch`], [`lookup`] and, with contract 0.2, `list_entities`.
+//! Built on the provisioner SDK (contract 0.2): [`connector::Salesforce`] is the exported
+//! connector. All logic lives in plain Rust modules parameterized on [`Host`], so it compiles
+//! and tests natively. The native entry points are [`metadata`], [`validate`], [`provision`],
+//! [`provision_batch`], [`lookup`] and [`list_entities`].
 
 pub mod api;
 pub mod auth;
-pub mod contract;
+pub mod connector;
 pub mod errors;
 pub mod fields;
-pub mod host;
-#[cfg(not(feature = "contract-v0-1"))]
 pub mod list;
 pub mod lookup;
 pub mod mapping;
@@ -30,11 +26,15 @@ pub mod settings;
 pub mod username;
 pub mod view;
 
-#[cfg(target_arch = "wasm32")]
-mod component;
-
-pub use contract::*;
-pub use host::Host;
+pub use provisioner_sdk::{
+    AttributeMatch, BasicCredential, Change, Claim, ClaimMapping, ClientCredentialsGrant,
+    ConfigEntry, ConfigProblem, ConfigProperty, ConfigValue, ConflictError, ConnectionFailure,
+    ConnectorConfig, ConnectorMetadata, Credential, Entity, EntityKind, ErrorDetail, Group, Host,
+    HttpError, JwtBearerGrant, Level, ListRequest, LookupKey, Member, Method, OauthGrant,
+    Operation, PasswordGrant, PropertyKind, ProvisionError, ProvisionOutcome, RateLimitError,
+    RemoteObject, RemotePage, Request, Response, SecretHeader, SecretRef, TokenError,
+    TransientError, User,
+};
 
 /// The connector's metadata and configuration schema.
 pub fn metadata() -> ConnectorMetadata {
@@ -73,8 +73,7 @@ pub fn lookup(
     lookup::lookup(host, config, &key.into())
 }
 
-/// Reads one page of remote entities (contract 0.2); `unsupported` for now.
-#[cfg(not(feature = "contract-v0-1"))]
+/// Reads one page of remote entities; `unsupported` for now.
 pub fn list_entities(
     host: &dyn Host,
     config: &ConnectorConfig,

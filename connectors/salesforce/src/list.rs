@@ -6,9 +6,9 @@
 //! `!=`, `LIKE` and `IN`, so that query cannot be tested yet. Groups are never provisioned, so
 //! they are never listed.
 
-use crate::contract::{ConnectorConfig, EntityKind, ListRequest, ProvisionError, RemotePage};
 use crate::errors;
-use crate::host::Host;
+use provisioner_sdk::Host;
+use provisioner_sdk::{ConnectorConfig, EntityKind, ListRequest, ProvisionError, RemotePage};
 
 /// Answers a page request: `unsupported` for every kind (see the module documentation).
 pub fn list_entities(

@@ -8,13 +8,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::api::Api;
-use crate::contract::{ConnectorConfig, EntityKind, Method, ProvisionError, RemoteObject};
 use crate::errors::{self, Action};
-use crate::host::Host;
 use crate::salesforce::is_field_name;
 use crate::settings::Settings;
 use crate::username;
 use crate::view::KeyView;
+use provisioner_sdk::Host;
+use provisioner_sdk::{ConnectorConfig, EntityKind, Method, ProvisionError, RemoteObject};
 
 /// The fields every lookup selects.
 pub const SELECTED: [&str; 6] = [

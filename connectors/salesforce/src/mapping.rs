@@ -6,8 +6,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::contract::{Claim, ClaimMapping};
 use crate::salesforce::{is_permission_field, REQUIRED_ON_CREATE};
+use provisioner_sdk::{Claim, ClaimMapping};
 
 /// Fields to send, plus what was adjusted or refused on the way.
 #[derive(Debug, Default, Clone, PartialEq)]

@@ -24,17 +24,17 @@
 use serde_json::{Map, Value};
 
 use crate::api::Api;
-use crate::contract::{
-    ConnectorConfig, EntityKind, Level, Method, Operation, ProvisionError, ProvisionOutcome,
-};
 use crate::errors::{self, Action};
 use crate::fields::{self, Purpose};
-use crate::host::Host;
 use crate::mapping;
 use crate::salesforce::is_salesforce_id;
 use crate::settings::Settings;
 use crate::username;
 use crate::view::{ChangeView, EntityView};
+use provisioner_sdk::Host;
+use provisioner_sdk::{
+    ConnectorConfig, EntityKind, Level, Method, Operation, ProvisionError, ProvisionOutcome,
+};
 
 /// Claim URIs that carry the local user name; a change to one of them renames the user.
 pub const USERNAME_CLAIMS: [&str; 3] = [

@@ -3,7 +3,7 @@
 //! Keys follow WSO2's Salesforce connector where WSO2 has them (`sf-api-version`, `sf-clientid`,
 //! `sf-usePasswordGrant`, ...), so an exported WSO2 configuration maps over key for key.
 
-use crate::contract::{ConfigProperty, ConnectorMetadata, EntityKind, PropertyKind};
+use provisioner_sdk::{ConfigProperty, ConnectorMetadata, EntityKind, PropertyKind};
 
 /// Connector type id, as in WSO2.
 pub const CONNECTOR_ID: &str = "salesforce";
@@ -74,8 +74,6 @@ pub fn metadata() -> ConnectorMetadata {
                       updates the changed fields, and deactivates (never deletes) users."
             .into(),
         entity_kinds: vec![EntityKind::User],
-        // Contract 0.2 added the field; 0.1 has no batches.
-        #[cfg(not(feature = "contract-v0-1"))]
         max_batch_size: MAX_BATCH_SIZE,
         properties: properties(),
     }
@@ -85,71 +83,71 @@ pub fn metadata() -> ConnectorMetadata {
 pub fn properties() -> Vec<ConfigProperty> {
     use PropertyKind::*;
     vec![
-        prop(API_VERSION, "API version", Text).required().describe(
+        prop(API_VERSION, "API version", Text).required().description(
             "Salesforce REST API version, e.g. `v62.0` (or `62.0`). Versions up to 30.0 are retired.",
         ),
-        prop(DOMAIN_NAME, "Domain name", Url).required().describe(
+        prop(DOMAIN_NAME, "Domain name", Url).required().description(
             "The org's My Domain URL, e.g. `https://acme.my.salesforce.com`. All data requests go here.",
         ),
         prop(TOKEN_ENDPOINT, "OAuth2 token endpoint", Url)
-            .default(DEFAULT_TOKEN_ENDPOINT)
-            .describe(
+            .default_value(DEFAULT_TOKEN_ENDPOINT)
+            .description(
                 "Where the host obtains access tokens. Client credentials need the My Domain \
                  endpoint (`https://<domain>.my.salesforce.com/services/oauth2/token`).",
             ),
         prop(AUTH_FLOW, "OAuth flow", Choice)
             .options(&AUTH_FLOWS)
-            .default(AUTH_FLOWS[0])
-            .describe(
+            .default_value(AUTH_FLOWS[0])
+            .description(
                 "`client_credentials` (recommended by Salesforce), `password` (legacy, blocked in \
                  new orgs, retired for connected apps in 2027) or `jwt-bearer` (certificate of a \
                  pre-authorised user). When unset, `sf-usePasswordGrant=true` selects `password`.",
             ),
-        prop(USE_PASSWORD_GRANT, "Use OAuth username-password flow", Boolean).describe(
+        prop(USE_PASSWORD_GRANT, "Use OAuth username-password flow", Boolean).description(
             "WSO2 compatibility: `true` selects the password flow when `sf-auth-flow` is unset. \
              Must not contradict `sf-auth-flow`.",
         ),
         prop(CLIENT_ID, "Client ID", Text)
             .required()
-            .describe("The connected app's consumer key."),
-        prop(CLIENT_SECRET, "Client secret", Text).secret().describe(
+            .description("The connected app's consumer key."),
+        prop(CLIENT_SECRET, "Client secret", Text).as_secret().description(
             "The connected app's consumer secret. Required for the client_credentials and \
              password flows.",
         ),
         prop(USERNAME, "Username", Text)
-            .describe("The integration user. Required for the password and jwt-bearer flows."),
-        prop(PASSWORD, "Password", Text).secret().describe(
+            .description("The integration user. Required for the password and jwt-bearer flows."),
+        prop(PASSWORD, "Password", Text).as_secret().description(
             "The integration user's password followed by its security token. Required for the \
              password flow.",
         ),
-        prop(PRIVATE_KEY, "Private key", MultilineText).secret().describe(
+        prop(PRIVATE_KEY, "Private key", MultilineText).as_secret().description(
             "PEM-encoded RSA private key whose certificate is uploaded to the connected app. \
              Required for the jwt-bearer flow.",
         ),
         prop(JWT_AUDIENCE, "JWT audience", Text)
-            .default(DEFAULT_JWT_AUDIENCE)
-            .describe(
+            .default_value(DEFAULT_JWT_AUDIENCE)
+            .description(
                 "`aud` of the JWT bearer assertion: `https://login.salesforce.com`, \
                  `https://test.salesforce.com` or the My Domain URL.",
             ),
         prop(PROV_PATTERN, "Provisioning pattern", Text)
-            .default(DEFAULT_PATTERN)
-            .describe(
+            .default_value(DEFAULT_PATTERN)
+            .description(
                 "How the Salesforce Username is built, e.g. `{UN}` or `{UD, UN, TD, IDP}`: UN user \
                  name (without user-store domain), UD user-store domain (PRIMARY by default), TD \
                  tenant, IDP target name. The result is lowercased and always wins over a claim \
                  mapped to Username.",
             ),
         prop(PROV_SEPARATOR, "Provisioning separator", Text)
-            .default(DEFAULT_SEPARATOR)
-            .describe("Joins the pattern's tokens; it is removed from the UD, TD and IDP values."),
-        prop(PROV_DOMAIN, "Provisioning domain", Text).describe(
+            .default_value(DEFAULT_SEPARATOR)
+            .description("Joins the pattern's tokens; it is removed from the UD, TD and IDP values."),
+        prop(PROV_DOMAIN, "Provisioning domain", Text).description(
             "If set, usernames not already ending in `@<domain>` get their `@` replaced by `.` \
              and `@<domain>` appended.",
         ),
         prop(CLAIM_MAPPINGS, "Claim mappings", ClaimMappings)
             .required()
-            .describe(
+            .description(
                 "Salesforce User field <- local claim, with a default. A mapping without a claim \
                  is a constant sent on create only. Must cover Alias, Email, EmailEncodingKey, \
                  LanguageLocaleKey, LastName, LocaleSidKey, ProfileId and TimeZoneSidKey \
@@ -158,14 +156,14 @@ pub fn properties() -> Vec<ConfigProperty> {
             ),
         prop(ALIAS_OVERFLOW, "Alias overflow", Choice)
             .options(&ALIAS_OVERFLOWS)
-            .default(ALIAS_OVERFLOWS[0])
-            .describe(
+            .default_value(ALIAS_OVERFLOWS[0])
+            .description(
                 "Alias holds at most 8 characters: `truncate` cuts it, `error` refuses the user \
                  as invalid data.",
             ),
         prop(RENAME_ON_DELETE, "Rename on delete", Boolean)
-            .default("true")
-            .describe(
+            .default_value("true")
+            .description(
                 "Salesforce users cannot be deleted; they are deactivated. When true the Username \
                  is also renamed (`deactivated.<name>.<id>@<domain>`), so it can be provisioned \
                  again. When false the record keeps its Username and stays mapped, so a user back \
@@ -173,59 +171,18 @@ pub fn properties() -> Vec<ConfigProperty> {
                  renamed.",
             ),
         prop(RENAME_ON_DEACTIVATE, "Rename on deactivate", Boolean)
-            .default("false")
-            .describe(
+            .default_value("false")
+            .description(
                 "A user disabled locally (SCIM `active: false`) is deactivated and stays mapped. \
                  When true its Username is also renamed as on delete while it is disabled, and \
                  restored when it is enabled again.",
             ),
         prop(REQUEST_TIMEOUT_MS, "Request timeout (ms)", Integer)
-            .describe("Per-request timeout; the host caps it. Unset uses the host's default."),
+            .description("Per-request timeout; the host caps it. Unset uses the host's default."),
     ]
 }
 
 /// An optional, non-secret property without default, options or description.
 fn prop(key: &str, label: &str, kind: PropertyKind) -> ConfigProperty {
-    ConfigProperty {
-        key: key.into(),
-        label: label.into(),
-        description: String::new(),
-        kind,
-        required: false,
-        secret: false,
-        default_value: None,
-        options: Vec::new(),
-    }
-}
-
-/// Builder-style setters for [`ConfigProperty`], to keep the schema table readable.
-trait PropertyExt {
-    fn required(self) -> Self;
-    fn secret(self) -> Self;
-    fn default(self, value: &str) -> Self;
-    fn options(self, options: &[&str]) -> Self;
-    fn describe(self, description: &str) -> Self;
-}
-
-impl PropertyExt for ConfigProperty {
-    fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-    fn secret(mut self) -> Self {
-        self.secret = true;
-        self
-    }
-    fn default(mut self, value: &str) -> Self {
-        self.default_value = Some(value.into());
-        self
-    }
-    fn options(mut self, options: &[&str]) -> Self {
-        self.options = options.iter().map(|o| o.to_string()).collect();
-        self
-    }
-    fn describe(mut self, description: &str) -> Self {
-        self.description = description.into();
-        self
-    }
+    ConfigProperty::new(key, kind).label(label)
 }

@@ -4,12 +4,14 @@
 //! malformed key); [`validate`] adds advice that only matters for some users (mapping coverage,
 //! the shape of ProfileId and permission defaults). Provisioning needs only the former.
 
-use crate::contract::{ClaimMapping, ConfigProblem, ConfigValue, ConnectorConfig, SecretRef};
 use crate::pattern::Pattern;
 use crate::salesforce::{
     is_domain, is_field_name, is_permission_field, is_salesforce_id, ALIAS_MAX, REQUIRED_ON_CREATE,
 };
 use crate::schema::*;
+use provisioner_sdk::{
+    ClaimMapping, Config, ConfigError, ConfigProblem, ConfigValue, ConnectorConfig, SecretRef,
+};
 
 /// Which OAuth grant the host uses to obtain access tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,26 +364,14 @@ pub fn normalize_api_version(value: &str) -> Result<String, String> {
     }
 }
 
-/// Checks an absolute http(s) URL and strips trailing `/`.
+/// Checks an absolute http(s) URL (the SDK's rule, and no query or fragment: paths are appended
+/// to it) and strips trailing `/`.
 pub fn check_url(value: &str) -> Result<String, String> {
     let v = value.trim();
-    let lower = v.to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
-        &v[8..]
-    } else if lower.starts_with("http://") {
-        &v[7..]
-    } else {
+    provisioner_sdk::config::check_url(v)?;
+    if v.contains(['?', '#']) {
         return Err(format!(
-            "`{value}` is not an absolute http(s) URL; use e.g. `https://acme.my.salesforce.com`"
-        ));
-    };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.contains('@') {
-        return Err(format!("`{value}` has no host (or carries credentials); use e.g. `https://acme.my.salesforce.com`"));
-    }
-    if v.chars().any(|c| c.is_whitespace() || c.is_control()) || v.contains(['?', '#']) {
-        return Err(format!(
-            "`{value}` must not contain spaces, a query or a fragment"
+            "`{value}` must not contain a query or a fragment; use e.g. `https://acme.my.salesforce.com`"
         ));
     }
     Ok(v.trim_end_matches('/').to_string())
@@ -403,9 +393,9 @@ fn problem(key: &str, message: impl Into<String>) -> ConfigProblem {
     }
 }
 
-/// Reads typed values out of a config, collecting problems as it goes.
+/// Reads typed values out of a config with the SDK's reader, collecting problems as it goes.
 struct Reader<'a> {
-    config: &'a ConnectorConfig,
+    config: Config<'a>,
     problems: Vec<ConfigProblem>,
 }
 
@@ -420,7 +410,10 @@ impl<'a> Reader<'a> {
                 ));
             }
         }
-        Reader { config, problems }
+        Reader {
+            config: Config::new(config),
+            problems,
+        }
     }
 
     fn problem<T>(&mut self, key: &str, message: String) -> Option<T> {
@@ -436,18 +429,17 @@ impl<'a> Reader<'a> {
         self.problem(key, format!("is required: {how}"))
     }
 
-    fn value(&self, key: &str) -> Option<&'a ConfigValue> {
-        self.config
-            .entries
-            .iter()
-            .rev()
-            .find(|e| e.key == key)
-            .map(|e| &e.value)
+    /// The value the SDK's reader read, or none with its error recorded.
+    fn read<T>(&mut self, read: Result<Option<T>, ConfigError>) -> Option<T> {
+        read.unwrap_or_else(|e| {
+            self.problems.push(e.into());
+            None
+        })
     }
 
     /// A text value as given (only the empty string counts as unset).
     fn raw_text(&mut self, key: &str) -> Option<String> {
-        match self.value(key)? {
+        match self.config.get(key)? {
             ConfigValue::Text(s) if s.is_empty() => None,
             ConfigValue::Text(s) => Some(s.clone()),
             ConfigValue::Secret(_) => {
@@ -459,52 +451,33 @@ impl<'a> Reader<'a> {
 
     /// A trimmed text value; blank counts as unset (as in WSO2).
     fn text(&mut self, key: &str) -> Option<String> {
-        self.raw_text(key)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
+        let read = self.config.text(key);
+        self.read(read)
     }
 
     fn boolean(&mut self, key: &str) -> Option<bool> {
-        match self.value(key)? {
-            ConfigValue::Boolean(b) => Some(*b),
-            ConfigValue::Text(s) if s.trim().is_empty() => None,
-            ConfigValue::Text(s) if s.trim().eq_ignore_ascii_case("true") => Some(true),
-            ConfigValue::Text(s) if s.trim().eq_ignore_ascii_case("false") => Some(false),
-            _ => self.problem(key, "expects `true` or `false`".into()),
-        }
+        let read = self.config.bool(key);
+        self.read(read)
     }
 
     fn integer(&mut self, key: &str) -> Option<i64> {
-        match self.value(key)? {
-            ConfigValue::Integer(i) => Some(*i),
-            ConfigValue::Text(s) if s.trim().is_empty() => None,
-            ConfigValue::Text(s) => match s.trim().parse() {
-                Ok(i) => Some(i),
-                Err(_) => self.problem(key, format!("`{s}` is not an integer")),
-            },
-            _ => self.problem(key, "expects an integer".into()),
-        }
+        let read = self.config.int(key);
+        self.read(read)
     }
 
     fn secret(&mut self, key: &str) -> Option<SecretRef> {
-        match self.value(key)? {
-            ConfigValue::Secret(r) => Some(r.clone()),
-            ConfigValue::Text(s) if s.is_empty() => None,
-            _ => self.problem(
-                key,
-                "must be configured as a secret: the host keeps its value and the connector only refers to it".into(),
-            ),
-        }
+        let read = self.config.secret(key);
+        self.read(read)
     }
 
     fn mappings(&mut self, key: &str) -> Option<Vec<ClaimMapping>> {
-        match self.value(key) {
-            Some(ConfigValue::ClaimMappings(m)) if !m.is_empty() => Some(m.clone()),
-            Some(ConfigValue::ClaimMappings(_)) | None => self.missing(
+        let read = self.config.claim_mappings(key).map(Some);
+        match self.read(read)? {
+            mappings if mappings.is_empty() => self.missing(
                 key,
                 "map at least Alias, Email, EmailEncodingKey, LanguageLocaleKey, LastName, LocaleSidKey, ProfileId and TimeZoneSidKey",
             ),
-            Some(_) => self.problem(key, "expects a claim-mapping table".into()),
+            mappings => Some(mappings),
         }
     }
 

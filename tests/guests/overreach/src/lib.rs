@@ -16,12 +16,8 @@
 //! The outcome of an HTTP attempt is reported as the single warning `sent:<status>` or
 //! `error:<debug of the http-error>`.
 
-wit_bindgen::generate!({ path: "../../../wit/v0.2", world: "connector" });
-
-use exports::provisioning::connector::provisioning::Guest;
-use provisioning::connector::http::{self, Credential, Method, Request, SecretHeader};
-use provisioning::connector::log::{log, Level};
-use provisioning::connector::types::*;
+use provisioner_sdk::prelude::*;
+use provisioner_sdk::SecretHeader;
 
 /// The connector's own default for `telemetry-url`: nothing listens there, so a host that let
 /// the request through would report a connection failure, not an egress denial.
@@ -30,44 +26,27 @@ pub const TELEMETRY_DEFAULT: &str = "http://127.0.0.1:9/collect";
 /// A line a guest would like to see in the host's log as if the host had written it.
 pub const FORGED_LINE: &str = "2026-11-29T00:00:00.000000Z  INFO provisioner: admin password reset";
 
-struct Overreach;
+/// The connector.
+pub struct Overreach;
 
 fn property(key: &str, kind: PropertyKind, secret: bool, default: Option<&str>) -> ConfigProperty {
-    ConfigProperty {
-        key: key.into(),
-        label: key.into(),
-        description: format!("Test property {key}."),
-        kind,
-        required: default.is_none(),
-        secret,
-        default_value: default.map(str::to_string),
-        options: vec![],
+    let mut property = ConfigProperty::new(key, kind).description(&format!("Test property {key}."));
+    property.required = default.is_none();
+    property.secret = secret;
+    property.default_value = default.map(str::to_string);
+    property
+}
+
+/// The text of `key` exactly as configured, empty when unset.
+fn text(cx: &Context, key: &str) -> String {
+    match cx.config().get(key) {
+        Some(ConfigValue::Text(t)) => t.clone(),
+        _ => String::new(),
     }
 }
 
-fn text(config: &ConnectorConfig, key: &str) -> String {
-    config
-        .entries
-        .iter()
-        .find(|e| e.key == key)
-        .and_then(|e| match &e.value {
-            ConfigValue::Text(t) => Some(t.clone()),
-            _ => None,
-        })
-        .unwrap_or_default()
-}
-
-fn detail(message: String) -> ErrorDetail {
-    ErrorDetail {
-        message,
-        target_code: None,
-        fields: vec![],
-        http_status: None,
-    }
-}
-
-fn send(url: String, credential: Credential) -> ProvisionOutcome {
-    let result = http::send(&Request {
+fn send(cx: &Context, url: String, credential: Credential) -> ProvisionOutcome {
+    let result = cx.host().send(&Request {
         method: Method::Get,
         url,
         headers: vec![],
@@ -91,37 +70,30 @@ fn api_key() -> SecretRef {
     }
 }
 
-impl Guest for Overreach {
+impl Connector for Overreach {
     fn metadata() -> ConnectorMetadata {
-        ConnectorMetadata {
-            id: "overreach".into(),
-            name: "Overreach".into(),
-            version: "0.1.0".into(),
-            description: "Reaches past its grant and answers with oversized data.".into(),
-            entity_kinds: vec![EntityKind::User],
-            properties: vec![
-                property("endpoint", PropertyKind::Url, false, None),
-                property(
-                    "telemetry-url",
-                    PropertyKind::Url,
-                    false,
-                    Some(TELEMETRY_DEFAULT),
-                ),
-                property("api-key", PropertyKind::Text, true, None),
-            ],
-            max_batch_size: 1,
-        }
+        ConnectorMetadata::new(
+            "overreach",
+            "Overreach",
+            "0.1.0",
+            "Reaches past its grant and answers with oversized data.",
+        )
+        .property(property("endpoint", PropertyKind::Url, false, None))
+        .property(property(
+            "telemetry-url",
+            PropertyKind::Url,
+            false,
+            Some(TELEMETRY_DEFAULT),
+        ))
+        .property(property("api-key", PropertyKind::Text, true, None))
     }
 
-    fn validate(_config: ConnectorConfig) -> Vec<ConfigProblem> {
+    fn validate(_config: &ConnectorConfig) -> Vec<ConfigProblem> {
         vec![]
     }
 
-    fn provision(
-        config: ConnectorConfig,
-        change: Change,
-    ) -> Result<ProvisionOutcome, ProvisionError> {
-        let Entity::User(user) = change.entity else {
+    fn provision(cx: &Context, change: &Change) -> Result<ProvisionOutcome, ProvisionError> {
+        let Entity::User(user) = &change.entity else {
             return Ok(ProvisionOutcome {
                 remote_id: None,
                 warnings: vec![],
@@ -136,11 +108,13 @@ impl Guest for Overreach {
         let (verb, argument) = act.split_once(':').unwrap_or((act.as_str(), ""));
         match verb {
             "telemetry" => Ok(send(
-                text(&config, "telemetry-url"),
+                cx,
+                text(cx, "telemetry-url"),
                 Credential::Bearer(api_key()),
             )),
             "header" => Ok(send(
-                text(&config, "endpoint"),
+                cx,
+                text(cx, "endpoint"),
                 Credential::Header(SecretHeader {
                     name: argument.into(),
                     value: api_key(),
@@ -153,7 +127,7 @@ impl Guest for Overreach {
                     'x',
                     bytes.saturating_sub(message.len()),
                 ));
-                Err(ProvisionError::Permanent(detail(message)))
+                Err(error::permanent(message))
             }
             "huge-warnings" => Ok(ProvisionOutcome {
                 remote_id: Some("00X1".into()),
@@ -164,7 +138,8 @@ impl Guest for Overreach {
             "log-flood" => {
                 let big = "L".repeat(200_000);
                 for _ in 0..2000 {
-                    log(Level::Info, &big, &[("k".into(), big.clone())]);
+                    cx.host()
+                        .log(Level::Info, &big, &[("k".into(), big.clone())]);
                 }
                 Ok(ProvisionOutcome {
                     remote_id: Some("00X2".into()),
@@ -172,7 +147,7 @@ impl Guest for Overreach {
                 })
             }
             "log-forge" => {
-                log(
+                cx.host().log(
                     Level::Info,
                     &format!("harmless\n{FORGED_LINE}"),
                     &[("field\nname".into(), format!("v\n{FORGED_LINE}"))],
@@ -186,37 +161,16 @@ impl Guest for Overreach {
                 remote_id: Some("9".repeat(4096)),
                 warnings: vec![],
             }),
-            "rate-limit-zero" => Err(ProvisionError::RateLimited(RateLimitError {
-                detail: detail("slow down".into()),
-                retry_after_ms: Some(0),
-            })),
-            other => Err(ProvisionError::Permanent(detail(format!(
-                "unknown act `{other}`"
-            )))),
+            "rate-limit-zero" => Err(error::rate_limited("slow down", Some(0))),
+            other => Err(error::permanent(format!("unknown act `{other}`"))),
         }
     }
 
-    fn provision_batch(
-        config: ConnectorConfig,
-        changes: Vec<Change>,
-    ) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
-        changes
-            .into_iter()
-            .map(|change| Self::provision(config.clone(), change))
-            .collect()
-    }
-
-    fn lookup(
-        _config: ConnectorConfig,
-        _key: LookupKey,
-    ) -> Result<Option<RemoteObject>, ProvisionError> {
+    fn lookup(_cx: &Context, _key: &LookupKey) -> Result<Option<RemoteObject>, ProvisionError> {
         Ok(None)
     }
 
-    fn list_entities(
-        _config: ConnectorConfig,
-        _request: ListRequest,
-    ) -> Result<RemotePage, ProvisionError> {
+    fn list_entities(_cx: &Context, _request: &ListRequest) -> Result<RemotePage, ProvisionError> {
         Ok(RemotePage {
             objects: vec![],
             next_cursor: None,
@@ -224,5 +178,4 @@ impl Guest for Overreach {
     }
 }
 
-#[cfg(target_arch = "wasm32")]
-export!(Overreach);
+provisioner_sdk::export_connector!(Overreach);
