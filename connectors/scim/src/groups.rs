@@ -1,5 +1,6 @@
-//! Groups: create (POST with the members that have remote ids), update (PATCH adding and
-//! removing members by remote id and replacing `displayName`, or PUT) and delete (DELETE).
+//! Groups: create (POST with the members that have remote ids), update (PATCH of the members
+//! added and removed by remote id, or of the whole member list, and of `displayName`; or PUT)
+//! and delete (DELETE).
 
 use std::collections::BTreeSet;
 
@@ -28,32 +29,31 @@ pub fn create(cx: &Context, group: &Group) -> Result<ProvisionOutcome, Provision
     Ok(with_unprovisioned_warning(outcome, group))
 }
 
-/// PATCH /Groups/{id}: with the members this change added and removed when the host names
-/// them, else with the difference between the current members and the service's (one GET);
-/// `displayName` replaced when it differs. PUT of the whole group by `update-method`.
+/// PATCH /Groups/{id}, one request: with the members this change added and removed when the
+/// host names them (and `displayName` on a rename), else replacing `displayName` and the whole
+/// member list (RFC 7644 §3.5.2.3). PUT of the whole group by `update-method`.
 pub fn update(cx: &Context, group: &Group) -> Result<ProvisionOutcome, ProvisionError> {
     let id = group
         .remote_id
         .as_deref()
         .ok_or_else(|| no_remote_id("group", &group.name))?;
     let settings = Settings::read(&cx.config())?;
-    let kept = ProvisionOutcome::created(Some(id.to_string()));
-    if settings.update_method == UpdateMethod::Put {
+    let outcome = if settings.update_method == UpdateMethod::Put {
         let body = resource(group, Some(id));
-        let outcome = api::replace(cx, &settings, EntityKind::Group, id, &body)?;
-        return Ok(with_unprovisioned_warning(outcome, group));
-    }
-    let operations = if group.added_members.is_empty() && group.removed_members.is_empty() {
-        let remote = api::read(cx, &settings, EntityKind::Group, id)?;
-        difference(group, &remote)
+        api::replace(cx, &settings, EntityKind::Group, id, &body)?
     } else {
-        delta(group)
+        let operations = if group.added_members.is_empty() && group.removed_members.is_empty() {
+            whole(group)
+        } else {
+            delta(group)
+        };
+        if !operations.is_empty() {
+            let response = api::patch(cx, &settings, EntityKind::Group, id, operations)?;
+            errors::ok(Method::Patch, response)?;
+        }
+        ProvisionOutcome::created(Some(id.to_string()))
     };
-    if !operations.is_empty() {
-        let response = api::patch(cx, &settings, EntityKind::Group, id, operations)?;
-        errors::ok(Method::Patch, response)?;
-    }
-    Ok(with_unprovisioned_warning(kept, group))
+    Ok(with_unprovisioned_warning(outcome, group))
 }
 
 /// DELETE /Groups/{id}; a group already gone is success.
@@ -93,24 +93,19 @@ pub fn delta(group: &Group) -> Vec<Value> {
     operations
 }
 
-/// Operations that bring the service's group `remote` in line with `group`.
-pub fn difference(group: &Group, remote: &Value) -> Vec<Value> {
-    let mut operations = Vec::new();
-    if remote["displayName"].as_str() != Some(group.name.as_str()) {
-        operations.push(replace_op("displayName", json!(group.name)));
-    }
-    let wanted = remote_ids(&group.members);
-    let present: BTreeSet<&str> = remote["members"]
-        .as_array()
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .filter_map(|m| m["value"].as_str())
+/// Operations that set the whole group: its `displayName` and its member list (`remove` of
+/// every member when it has none, since some services refuse an empty `replace`).
+pub fn whole(group: &Group) -> Vec<Value> {
+    let members: Vec<Value> = remote_ids(&group.members)
+        .into_iter()
+        .map(|id| json!({ "value": id }))
         .collect();
-    operations.extend(add_members(wanted.difference(&present).copied().collect()));
-    operations.extend(remove_members(
-        present.difference(&wanted).copied().collect(),
-    ));
-    operations
+    let members = if members.is_empty() {
+        remove_op("members")
+    } else {
+        replace_op("members", Value::Array(members))
+    };
+    vec![replace_op("displayName", json!(group.name)), members]
 }
 
 /// One `add` of `ids` to `members`, if any.

@@ -8,7 +8,7 @@
 //! | user update | `PATCH {base}/Users/{id}`: `replace`/`remove` for the changed claims only (`put`: `PUT` of the whole user) | the same id |
 //! | user delete | `PATCH` `active` false, keeping the mapping (`delete`: `DELETE`) | the id (deactivate) or none; 404 → none |
 //! | group create | `POST {base}/Groups`: `displayName`, `externalId`, members with remote ids | the body's `id` |
-//! | group update | `PATCH {base}/Groups/{id}`: `add`/`remove` of members, `replace` of `displayName` (or `PUT`) | the same id |
+//! | group update | `PATCH {base}/Groups/{id}`: `add`/`remove` of the members the host names, else `replace` of `displayName` and `members` (or `PUT`) | the same id |
 //! | group delete | `DELETE {base}/Groups/{id}` | none; 404 → none |
 //! | lookup | `GET {base}/Users?filter=userName eq "..."` (groups: `displayName`) | the first of `Resources` |
 //! | list | `GET {base}/Users?startIndex=..&count=..` | a page; the cursor is the next `startIndex` |

@@ -40,44 +40,37 @@ fn a_group_is_created_with_the_members_that_have_remote_ids() {
 }
 
 #[test]
-fn a_group_update_patches_the_difference_with_the_service() {
+fn a_group_update_without_named_changes_replaces_name_and_members_in_one_patch() {
     let host = MockHost::new();
-    host.on(
-        Method::Get,
-        "/scim/v2/Groups/g-1",
-        mock::json(
-            200,
-            &json!({"id": "g-1", "displayName": "devs",
-            "members": [{"value": "r-1"}, {"value": "r-2"}]}),
-        ),
-    );
     host.on(Method::Patch, "/scim/v2/Groups/g-1", mock::status(204));
-    let renamed = group(
+    let devs = group(
         "developers",
         Some("g-1"),
-        &[("u1", Some("r-1")), ("u3", Some("r-3"))],
+        &[("u1", Some("r-1")), ("u2", None), ("u3", Some("r-3"))],
     );
-    let outcome = provision(&host, &config(), group_change(Operation::Update, renamed)).unwrap();
+    let outcome = provision(&host, &config(), group_change(Operation::Update, devs)).unwrap();
     assert_eq!(outcome.remote_id.as_deref(), Some("g-1"));
+    assert_eq!(outcome.warnings.len(), 1, "u2 has no remote id yet");
+    let emptied = group("developers", Some("g-1"), &[]);
+    provision(&host, &config(), group_change(Operation::Update, emptied)).unwrap();
     let requests = host.requests();
-    assert_eq!(requests.len(), 2);
     assert_eq!(
-        requests[1].json()["Operations"],
+        requests.len(),
+        2,
+        "one request per update, nothing read first"
+    );
+    assert_eq!(
+        requests[0].json()["Operations"],
         json!([
             {"op": "replace", "path": "displayName", "value": "developers"},
-            {"op": "add", "path": "members", "value": [{"value": "r-3"}]},
-            {"op": "remove", "path": "members[value eq \"r-2\"]"}
+            {"op": "replace", "path": "members", "value": [{"value": "r-1"}, {"value": "r-3"}]}
         ])
     );
-    // Already in line: the GET only.
-    let same = group(
-        "devs",
-        Some("g-1"),
-        &[("u1", Some("r-1")), ("u2", Some("r-2"))],
+    assert_eq!(
+        requests[1].json()["Operations"][1],
+        json!({"op": "remove", "path": "members"}),
+        "an empty group removes every member"
     );
-    provision(&host, &config(), group_change(Operation::Update, same)).unwrap();
-    assert_eq!(host.requests().len(), 3);
-    assert_eq!(host.requests()[2].method, Method::Get);
 }
 
 #[test]
@@ -111,7 +104,7 @@ fn group_put_delete_and_missing_groups() {
     );
     host.on(Method::Delete, "/scim/v2/Groups/g-1", mock::status(204));
     host.on(Method::Delete, "/scim/v2/Groups/g-2", mock::status(404));
-    host.on(Method::Get, "/scim/v2/Groups/g-3", mock::status(404));
+    host.on(Method::Patch, "/scim/v2/Groups/g-3", mock::status(404));
     let put = config().with_text("update-method", "put");
     let devs = group("devs", Some("g-1"), &[("u1", Some("r-1"))]);
     provision(&host, &put, group_change(Operation::Update, devs.clone())).unwrap();

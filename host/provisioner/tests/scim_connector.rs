@@ -1,7 +1,7 @@
 //! The built-in SCIM connector end to end, between two real `provisioner serve` processes:
 //! a source server whose target is `builtin:scim`, and a second server whose own SCIM API is
 //! that target. Users and groups written to the source over SCIM (as Microsoft Entra ID writes
-//! them) appear, change and are deactivated in the second server.
+//! them) appear, change and are deactivated (users) or renamed (groups) in the second server.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -301,7 +301,7 @@ allow_loopback = true
     assert_eq!(user["title"], "Engineer");
 
     // A group with the user.
-    let (status, group) = source.call(
+    let (status, source_group) = source.call(
         SOURCE_TOKEN,
         "POST",
         "/scim/v2/Groups",
@@ -311,7 +311,7 @@ allow_loopback = true
             "members": [{"value": source_id}]
         })),
     );
-    assert_eq!(status, 201, "{group}");
+    assert_eq!(status, 201, "{source_group}");
     let filter = encode("displayName eq \"Engineers\"");
     let group = eventually("the group with its member in the target", &source, || {
         let (status, body) = target.call(
@@ -330,6 +330,35 @@ allow_loopback = true
     let members = group["members"].as_array().unwrap();
     assert_eq!(members.len(), 1, "{group}");
     assert_eq!(members[0]["value"], target_id.as_str(), "{group}");
+    let target_group_id = group["id"].as_str().unwrap().to_string();
+
+    // Rename the group: the same target group, renamed, its member kept.
+    let (status, body) = source.call(
+        SOURCE_TOKEN,
+        "PATCH",
+        &format!("/scim/v2/Groups/{}", source_group["id"].as_str().unwrap()),
+        Some(&json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "displayName", "value": "Platform Engineers"}
+        ]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let renamed = eventually("the group renamed in the target", &source, || {
+        let (status, body) = target.call(
+            TARGET_TOKEN,
+            "GET",
+            &format!("/scim/v2/Groups/{target_group_id}"),
+            None,
+        );
+        match body["displayName"].as_str() {
+            Some("Platform Engineers") => Ok(body),
+            _ => Err(format!("HTTP {status}: {body}")),
+        }
+    });
+    assert_eq!(
+        renamed["members"][0]["value"],
+        target_id.as_str(),
+        "{renamed}"
+    );
 
     // Delete the user: deactivated in the target, not deleted.
     let (status, body) = source.call(
