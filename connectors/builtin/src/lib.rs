@@ -23,8 +23,14 @@ pub const SALESFORCE: Builtin = Builtin {
     bytes: include_bytes!(concat!(env!("OUT_DIR"), "/salesforce.wasm")),
 };
 
+/// The generic SCIM 2.0 connector (contract 0.2.0): users and groups into any SCIM service.
+pub const SCIM: Builtin = Builtin {
+    name: "scim",
+    bytes: include_bytes!(concat!(env!("OUT_DIR"), "/scim.wasm")),
+};
+
 /// Every built-in connector.
-pub const ALL: &[Builtin] = &[SALESFORCE];
+pub const ALL: &[Builtin] = &[SALESFORCE, SCIM];
 
 /// The built-in connector named by `reference` (`builtin:<name>`), if there is one.
 pub fn lookup(reference: &str) -> Option<Builtin> {
