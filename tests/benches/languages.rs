@@ -1,0 +1,307 @@
+//! Connector languages side by side: for a Rust, a JavaScript (componentize-js) and a Python
+//! (componentize-py) connector, in ONE run: component size, compile time with an empty cache,
+//! cached load time (warm disk cache, new `Runtime`), and the cost of one fresh call (`provision`
+//! create through the sandbox against a loopback HTTP server, median of several calls). Prints a
+//! table with ratios to Rust.
+//!
+//! The components are built beforehand from the templates (`sdk/templates/<lang>`):
+//!
+//! ```sh
+//! bash tests/support/build-templates.sh target/templates
+//! LANGUAGES_BENCH_DIR=target/templates cargo bench -p provisioner-tests --bench languages
+//! ```
+//!
+//! `<dir>/js.wasm` and `<dir>/python.wasm` are required; `<dir>/rust.wasm` (the Rust template)
+//! is used when present, else the `echo` test guest stands in for Rust (sending the same
+//! `POST /users`). Compilation of a JS or Python component takes tens of seconds, so compile time
+//! is one sample per language.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use provisioner_contract::{Change, Claim, Entity, Operation, User};
+use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, TargetConfig, TargetInstance};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// Fresh calls measured per language (after one warm-up call).
+const CALLS: usize = 21;
+/// Cached loads measured per language.
+const LOADS: usize = 5;
+
+/// One component under measurement.
+struct Subject {
+    label: String,
+    bytes: Vec<u8>,
+    /// Claims that make the component send `POST /users` (the echo guest reads its request from
+    /// claims; the templates always do on create).
+    claims: Vec<Claim>,
+}
+
+/// What was measured for one component.
+struct Figures {
+    size: usize,
+    compile: Duration,
+    cached_load: Duration,
+    fresh_call: Duration,
+}
+
+/// Loopback HTTP/1.1 server answering every request `201 {"id":"r-1"}` (keep-alive) and
+/// counting `POST /users` requests.
+async fn start_sink() -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let posts = Arc::new(AtomicUsize::new(0));
+    let counter = posts.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut reader = BufReader::new(read);
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some((name, value)) = line.split_once(':') {
+                            if name.eq_ignore_ascii_case("content-length") {
+                                length = value.trim().parse().unwrap_or(0);
+                            }
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    if request_line.starts_with("POST /users ") {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let payload = br#"{"id":"r-1"}"#;
+                    let head = format!(
+                        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        payload.len()
+                    );
+                    if write.write_all(head.as_bytes()).await.is_err()
+                        || write.write_all(payload).await.is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, posts)
+}
+
+fn claim(uri: &str, value: &str) -> Claim {
+    Claim {
+        uri: uri.into(),
+        values: vec![value.into()],
+    }
+}
+
+fn create(claims: &[Claim]) -> Change {
+    let mut all = vec![
+        claim(
+            "urn:ietf:params:scim:schemas:core:2.0:User:emails",
+            "ada@example.com",
+        ),
+        claim(
+            "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName",
+            "Lovelace",
+        ),
+    ];
+    all.extend_from_slice(claims);
+    Change {
+        operation: Operation::Create,
+        entity: Entity::User(User {
+            local_id: "u-1".into(),
+            name: "ada".into(),
+            remote_id: None,
+            claims: all,
+            changed_claims: vec![],
+            previous_name: None,
+        }),
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn subjects(dir: &Path) -> Vec<Subject> {
+    let read = |name: &str| -> Option<Vec<u8>> { std::fs::read(dir.join(name)).ok() };
+    let rust = match read("rust.wasm") {
+        Some(bytes) => Subject {
+            label: "rust (template)".into(),
+            bytes,
+            claims: vec![],
+        },
+        None => Subject {
+            label: "rust (echo guest)".into(),
+            bytes: std::fs::read(test_components::GUEST_ECHO).unwrap(),
+            claims: vec![
+                claim("urn:echo:method", "POST"),
+                claim("urn:echo:path", "/users"),
+            ],
+        },
+    };
+    let mut all = vec![rust];
+    for (file, label) in [("js.wasm", "javascript"), ("python.wasm", "python")] {
+        let bytes = read(file).unwrap_or_else(|| {
+            panic!(
+                "{} is missing: build the templates first with \
+                 `bash tests/support/build-templates.sh {}`",
+                dir.join(file).display(),
+                dir.display()
+            )
+        });
+        all.push(Subject {
+            label: label.into(),
+            bytes,
+            claims: vec![],
+        });
+    }
+    all
+}
+
+fn measure(
+    rt: &tokio::runtime::Runtime,
+    subject: &Subject,
+    sink: &str,
+    posts: &AtomicUsize,
+) -> Figures {
+    let cache = tempfile::tempdir().unwrap();
+    let config = || RuntimeConfig::new(cache.path());
+
+    let runtime = Runtime::new(config()).unwrap();
+    let start = Instant::now();
+    let (_, report) = rt.block_on(runtime.load_bytes(&subject.bytes)).unwrap();
+    let compile = start.elapsed();
+    assert!(
+        !report.cache_hit(),
+        "{}: the first load must compile",
+        subject.label
+    );
+    drop(runtime);
+
+    let cached_load = median(
+        (0..LOADS)
+            .map(|_| {
+                let runtime = Runtime::new(config()).unwrap();
+                let start = Instant::now();
+                let (_, report) = rt.block_on(runtime.load_bytes(&subject.bytes)).unwrap();
+                let elapsed = start.elapsed();
+                assert!(
+                    report.cache_hit(),
+                    "{}: a new runtime must load from the cache",
+                    subject.label
+                );
+                elapsed
+            })
+            .collect(),
+    );
+
+    let runtime = Runtime::new(config()).unwrap();
+    let (connector, _) = rt.block_on(runtime.load_bytes(&subject.bytes)).unwrap();
+    let target_config = TargetConfig::new("bench", "languages")
+        .value("endpoint", sink)
+        .egress(EgressPolicy::loopback());
+    let target = TargetInstance::new(&runtime, connector, target_config).unwrap();
+    let change = create(&subject.claims);
+    let before = posts.load(Ordering::SeqCst);
+    let fresh_call = median(
+        (0..=CALLS)
+            .map(|_| {
+                let start = Instant::now();
+                let outcome = rt
+                    .block_on(target.provision(&change))
+                    .unwrap_or_else(|e| panic!("{}: create failed: {e}", subject.label));
+                let elapsed = start.elapsed();
+                std::hint::black_box(outcome);
+                elapsed
+            })
+            .skip(1)
+            .collect(),
+    );
+    assert_eq!(
+        posts.load(Ordering::SeqCst) - before,
+        CALLS + 1,
+        "{}: every create must reach the sink as POST /users",
+        subject.label
+    );
+    Figures {
+        size: subject.bytes.len(),
+        compile,
+        cached_load,
+        fresh_call,
+    }
+}
+
+fn main() {
+    let Some(dir) = std::env::var_os("LANGUAGES_BENCH_DIR").map(PathBuf::from) else {
+        eprintln!(
+            "set LANGUAGES_BENCH_DIR to a directory of built template components: \
+             `bash tests/support/build-templates.sh target/templates && \
+             LANGUAGES_BENCH_DIR=target/templates cargo bench -p provisioner-tests --bench languages`"
+        );
+        std::process::exit(2);
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (sink, posts) = rt.block_on(start_sink());
+    let subjects = subjects(&dir);
+    let figures: Vec<Figures> = subjects
+        .iter()
+        .map(|subject| {
+            eprintln!("measuring {} ...", subject.label);
+            measure(&rt, subject, &sink, &posts)
+        })
+        .collect();
+
+    let rust = &figures[0];
+    println!(
+        "{:<18} {:>10} {:>7} {:>12} {:>7} {:>12} {:>7} {:>12} {:>7}",
+        "component", "size KiB", "x", "compile ms", "x", "cached ms", "x", "call µs", "x"
+    );
+    for (subject, f) in subjects.iter().zip(&figures) {
+        println!(
+            "{:<18} {:>10} {:>7.1} {:>12.0} {:>7.1} {:>12.1} {:>7.1} {:>12.0} {:>7.1}",
+            subject.label,
+            f.size / 1024,
+            f.size as f64 / rust.size as f64,
+            millis(f.compile),
+            ratio(f.compile, rust.compile),
+            millis(f.cached_load),
+            ratio(f.cached_load, rust.cached_load),
+            f.fresh_call.as_secs_f64() * 1e6,
+            ratio(f.fresh_call, rust.fresh_call),
+        );
+    }
+    println!(
+        "(compile: one sample; cached load: median of {LOADS}; call: median of {CALLS} fresh-instance creates)"
+    );
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
