@@ -3,5 +3,5 @@
 export { ConfigError, ConfigReader, configReader, validateWith, claimValue, claimValues } from './config.js';
 export * as errors from './errors.js';
 export { guard, toProvisionError, isProvisionError } from './errors.js';
-export { fromStatus, fromHttpError, retryAfterMs, isWrite, header, bodyExcerpt } from './status.js';
+export { fromStatus, fromHttpError, retryAfterMs, isWrite, header, bodyExcerpt, methodName } from './status.js';
 export { send, sendOk, json, isSuccess, bearer, basic, secretHeader } from './http.js';

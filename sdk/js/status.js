@@ -41,20 +41,29 @@ export function retryAfterMs(value, now = Date.now()) {
   return Math.max(0, date - now);
 }
 
-/** At most BODY_EXCERPT_BYTES of `body` (bytes) as text, marked when cut. */
+/** The upper-case name of `method` ('post' → 'POST'). */
+export function methodName(method) {
+  return method.toUpperCase();
+}
+
+/**
+ * The body as text (invalid UTF-8 replaced), trimmed, cut to at most BODY_EXCERPT_BYTES bytes
+ * (never inside a character) and marked `...` when cut.
+ */
 export function bodyExcerpt(body) {
-  const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
-  const cut = bytes.length > BODY_EXCERPT_BYTES;
-  // `stream` holds back a character cut in half at the limit instead of garbling it.
-  const text = new TextDecoder().decode(bytes.subarray(0, BODY_EXCERPT_BYTES), { stream: cut });
-  return cut ? `${text}...` : text;
+  const text = new TextDecoder().decode(body).trim();
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length <= BODY_EXCERPT_BYTES) return text;
+  // `stream` holds back a character cut in half at the limit.
+  return `${new TextDecoder().decode(bytes.subarray(0, BODY_EXCERPT_BYTES), { stream: true })}...`;
 }
 
 function existingId(body) {
   try {
     const parsed = JSON.parse(new TextDecoder().decode(body));
     const id = parsed && parsed.id;
-    return typeof id === 'string' ? id : typeof id === 'number' ? String(id) : undefined;
+    if (typeof id === 'string' && id !== '') return id;
+    return typeof id === 'number' ? String(id) : undefined;
   } catch {
     return undefined;
   }
@@ -67,7 +76,7 @@ function existingId(body) {
 export function fromStatus(method, response, now = Date.now()) {
   const { status } = response;
   const excerpt = bodyExcerpt(response.body);
-  const message = excerpt.length > 0 ? `HTTP ${status}: ${excerpt}` : `HTTP ${status}`;
+  const message = `${methodName(method)} answered HTTP ${status}${excerpt === '' ? '' : `: ${excerpt}`}`;
   const extra = { httpStatus: status };
   if (status === 400 || status === 422) return errors.invalidData(message, extra);
   if (status === 401 || status === 403) return errors.authFailed(message, extra);
@@ -88,25 +97,30 @@ export function fromStatus(method, response, now = Date.now()) {
 /** The `provision-error` for an `http-error` ({tag, val}) of a request sent with `method`. */
 export function fromHttpError(method, error) {
   const write = isWrite(method);
+  const name = methodName(method);
   switch (error.tag) {
+    case 'denied':
+      return errors.permanent(
+        `${name} was refused by the host's egress policy: ${error.val}; the URL's origin must be one the operator configured`,
+      );
+    case 'invalid-request':
+      return errors.permanent(`${name} request is malformed: ${error.val}`);
     case 'timeout':
-      return errors.transient('request timed out', { outcomeUnknown: write });
+      return errors.transient(`${name} got no complete response in time`, { outcomeUnknown: write });
     case 'connection-failed':
-      return errors.transient(`connection failed: ${error.val.message}`, {
+      return errors.transient(`${name} failed to connect: ${error.val.message}`, {
         outcomeUnknown: error.val.sent && write,
       });
     case 'response-too-large':
-      return errors.permanent(`response larger than the host's cap of ${error.val} bytes`);
-    case 'denied':
-      return errors.permanent(`request denied by the egress policy: ${error.val}`);
-    case 'invalid-request':
-      return errors.permanent(`invalid request: ${error.val}`);
+      return errors.permanent(`${name} response exceeded the host's cap of ${error.val} bytes`);
     case 'token-refused': {
       const t = error.val;
-      const text = t.description ? `${t.error}: ${t.description}` : t.error;
-      return errors.authFailed(`token endpoint refused the grant: ${text}`, { httpStatus: t.status });
+      return errors.authFailed(`the token endpoint refused the grant: ${t.error} ${t.description}`, {
+        targetCode: t.error,
+        httpStatus: t.status,
+      });
     }
     default:
-      return errors.permanent(`unknown http error ${String(error.tag)}`);
+      return errors.permanent(`${name} failed with an unknown http error ${String(error.tag)}`);
   }
 }

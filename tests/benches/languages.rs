@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provisioner_contract::{Change, Claim, Entity, Operation, User};
+use provisioner_contract::{Change, Claim, Entity, Operation, ProvisionError, User};
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, TargetConfig, TargetInstance};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -38,6 +38,8 @@ struct Subject {
     /// Claims that make the component send `POST /users` (the echo guest reads its request from
     /// claims; the templates always do on create).
     claims: Vec<Claim>,
+    /// Whether this is a template connector, whose errors follow the shared mapping.
+    template: bool,
 }
 
 /// What was measured for one component.
@@ -152,6 +154,7 @@ fn subjects(dir: &Path) -> Vec<Subject> {
             label: "rust (template)".into(),
             bytes,
             claims: vec![],
+            template: true,
         },
         None => Subject {
             label: "rust (echo guest)".into(),
@@ -160,6 +163,7 @@ fn subjects(dir: &Path) -> Vec<Subject> {
                 claim("urn:echo:method", "POST"),
                 claim("urn:echo:path", "/users"),
             ],
+            template: false,
         },
     };
     let mut all = vec![rust];
@@ -176,6 +180,7 @@ fn subjects(dir: &Path) -> Vec<Subject> {
             label: label.into(),
             bytes,
             claims: vec![],
+            template: true,
         });
     }
     all
@@ -246,11 +251,44 @@ fn measure(
         "{}: every create must reach the sink as POST /users",
         subject.label
     );
+    if subject.template {
+        assert_refused_connection_is_transient(rt, &runtime, &target, subject);
+    }
     Figures {
         size: subject.bytes.len(),
         compile,
         cached_load,
         fresh_call,
+    }
+}
+
+/// A template's create against a closed loopback port must fail typed, through the SDK's shared
+/// mapping (connection failed, nothing sent: transient, outcome known), not trap.
+fn assert_refused_connection_is_transient(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Runtime,
+    target: &TargetInstance,
+    subject: &Subject,
+) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let config = TargetConfig::new("bench", "closed")
+        .value("endpoint", url.as_str())
+        .egress(EgressPolicy::loopback());
+    let closed_target = TargetInstance::new(runtime, target.connector().clone(), config).unwrap();
+    match rt.block_on(closed_target.provision(&create(&subject.claims))) {
+        Err(provisioner_runtime::CallError::Connector(ProvisionError::Transient(error))) => {
+            assert!(
+                !error.outcome_unknown,
+                "{}: nothing was sent, so the outcome is known: {error:?}",
+                subject.label
+            );
+        }
+        other => panic!(
+            "{}: a refused connection must be a transient error, got {other:?}",
+            subject.label
+        ),
     }
 }
 

@@ -21,16 +21,15 @@ test('statuses map to the shared cases', () => {
 test('the detail carries the status and a bounded body excerpt', () => {
   const error = fromStatus('get', response(400, 'x'.repeat(5000)));
   assert.equal(error.val.httpStatus, 400);
-  assert.ok(error.val.message.startsWith('HTTP 400: xxx'));
-  assert.ok(error.val.message.length <= 'HTTP 400: '.length + 200 + 3, error.val.message.length);
+  assert.equal(error.val.message, `GET answered HTTP 400: ${'x'.repeat(200)}...`);
   assert.deepEqual(error.val.fields, []);
   assert.equal(error.val.targetCode, undefined);
-  assert.equal(fromStatus('get', response(404)).val.message, 'HTTP 404');
+  assert.equal(fromStatus('delete', response(404, '  \n')).val.message, 'DELETE answered HTTP 404');
 });
 
 test('an excerpt never splits a character', () => {
   assert.equal(bodyExcerpt(enc.encode(`a${'é'.repeat(150)}`)), `a${'é'.repeat(99)}...`);
-  assert.equal(bodyExcerpt(enc.encode('short')), 'short');
+  assert.equal(bodyExcerpt(enc.encode(' short\n')), 'short');
 });
 
 test('5xx is of unknown outcome only for writes', () => {
@@ -48,6 +47,7 @@ test('409 carries the existing id from the body', () => {
   assert.equal(fromStatus('post', response(409, '{"id":"r-7"}')).val.existingRemoteId, 'r-7');
   assert.equal(fromStatus('post', response(409, '{"id":42}')).val.existingRemoteId, '42');
   assert.equal(fromStatus('post', response(409, 'not json')).val.existingRemoteId, undefined);
+  assert.equal(fromStatus('post', response(409, '{"id":""}')).val.existingRemoteId, undefined);
 });
 
 test('429 reads Retry-After as seconds or an HTTP-date, as a bigint of milliseconds', () => {
@@ -80,7 +80,13 @@ test('transport errors map to the shared cases', () => {
     val: { status: 400, error: 'invalid_grant', description: 'expired' },
   });
   assert.equal(refused.tag, 'auth-failed');
-  assert.equal(refused.val.message, 'token endpoint refused the grant: invalid_grant: expired');
+  assert.equal(refused.val.message, 'the token endpoint refused the grant: invalid_grant expired');
+  assert.equal(refused.val.targetCode, 'invalid_grant');
+  assert.equal(refused.val.httpStatus, 400);
+  assert.equal(
+    fromHttpError('get', { tag: 'connection-failed', val: { message: 'refused', sent: false } }).val.detail.message,
+    'GET failed to connect: refused',
+  );
 });
 
 test('constructors build the bindings shapes', () => {

@@ -27,7 +27,7 @@ test('sendOk throws the mapped error for a non-2xx status', () => {
   assert.throws(() => sendOk('put', 'https://api.example.com/users/1'), (e) => {
     assert.equal(e.tag, 'transient');
     assert.equal(e.val.outcomeUnknown, true);
-    assert.equal(e.val.detail.message, 'HTTP 503: down');
+    assert.equal(e.val.detail.message, 'PUT answered HTTP 503: down');
     return true;
   });
 });

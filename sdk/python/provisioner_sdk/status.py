@@ -12,14 +12,13 @@ connection-failed -> transient (outcome-unknown = sent and write); response-too-
 invalid-request -> permanent; token-refused -> auth-failed.
 """
 
-import codecs
 import json
 import time
 from email.utils import parsedate_to_datetime
 from typing import List, Optional, Tuple
 
 from componentize_py_types import Err
-from wit_world.imports import http, types
+from wit_world.imports import http
 
 from . import errors
 
@@ -59,13 +58,19 @@ def retry_after_ms(value: Optional[str], now: Optional[float] = None) -> Optiona
     return max(0, int(round((when - current) * 1000)))
 
 
+def method_name(method: http.Method) -> str:
+    """The upper-case name of `method` (`POST`)."""
+    return method.name
+
+
 def body_excerpt(body: bytes) -> str:
-    """At most BODY_EXCERPT_BYTES of `body` as text, marked when cut (a character cut in half at
-    the limit is left out)."""
-    cut = len(body) > BODY_EXCERPT_BYTES
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    text = decoder.decode(bytes(body[:BODY_EXCERPT_BYTES]), final=not cut)
-    return text + "..." if cut else text
+    """The body as text (invalid UTF-8 replaced), trimmed, cut to at most BODY_EXCERPT_BYTES
+    bytes (never inside a character) and marked `...` when cut."""
+    text = bytes(body).decode("utf-8", "replace").strip()
+    encoded = text.encode("utf-8")
+    if len(encoded) <= BODY_EXCERPT_BYTES:
+        return text
+    return encoded[:BODY_EXCERPT_BYTES].decode("utf-8", "ignore") + "..."
 
 
 def _existing_id(body: bytes) -> Optional[str]:
@@ -73,9 +78,11 @@ def _existing_id(body: bytes) -> Optional[str]:
         value = json.loads(bytes(body)).get("id")
     except (ValueError, AttributeError):
         return None
-    if isinstance(value, bool) or value is None:
-        return None
-    return value if isinstance(value, str) else str(value) if isinstance(value, int) else None
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def from_status(method: http.Method, response: http.Response, now: Optional[float] = None) -> Err:
@@ -83,7 +90,7 @@ def from_status(method: http.Method, response: http.Response, now: Optional[floa
     message is the status and a bounded excerpt of the body; `http_status` is set."""
     status = response.status
     excerpt = body_excerpt(response.body)
-    message = f"HTTP {status}: {excerpt}" if excerpt else f"HTTP {status}"
+    message = f"{method_name(method)} answered HTTP {status}" + (f": {excerpt}" if excerpt else "")
     if status in (400, 422):
         return errors.invalid_data(message, http_status=status)
     if status in (401, 403):
@@ -103,19 +110,23 @@ def from_status(method: http.Method, response: http.Response, now: Optional[floa
 def from_http_error(method: http.Method, error) -> Err:
     """The `Err(provision-error)` for an `http-error` of a request sent with `method`."""
     write = is_write(method)
+    name = method_name(method)
+    if isinstance(error, http.HttpError_Denied):
+        return errors.permanent(
+            f"{name} was refused by the host's egress policy: {error.value}; the URL's origin "
+            "must be one the operator configured")
+    if isinstance(error, http.HttpError_InvalidRequest):
+        return errors.permanent(f"{name} request is malformed: {error.value}")
     if isinstance(error, http.HttpError_Timeout):
-        return errors.transient("request timed out", outcome_unknown=write)
+        return errors.transient(f"{name} got no complete response in time", outcome_unknown=write)
     if isinstance(error, http.HttpError_ConnectionFailed):
         return errors.transient(
-            f"connection failed: {error.value.message}", outcome_unknown=error.value.sent and write)
+            f"{name} failed to connect: {error.value.message}", outcome_unknown=error.value.sent and write)
     if isinstance(error, http.HttpError_ResponseTooLarge):
-        return errors.permanent(f"response larger than the host's cap of {error.value} bytes")
-    if isinstance(error, http.HttpError_Denied):
-        return errors.permanent(f"request denied by the egress policy: {error.value}")
-    if isinstance(error, http.HttpError_InvalidRequest):
-        return errors.permanent(f"invalid request: {error.value}")
+        return errors.permanent(f"{name} response exceeded the host's cap of {error.value} bytes")
     if isinstance(error, http.HttpError_TokenRefused):
         refused = error.value
-        text = f"{refused.error}: {refused.description}" if refused.description else refused.error
-        return errors.auth_failed(f"token endpoint refused the grant: {text}", http_status=refused.status)
-    return errors.permanent(f"unknown http error {type(error).__name__}")
+        return errors.auth_failed(
+            f"the token endpoint refused the grant: {refused.error} {refused.description}",
+            target_code=refused.error, http_status=refused.status)
+    return errors.permanent(f"{name} failed with an unknown http error {type(error).__name__}")

@@ -43,7 +43,7 @@ class Send(unittest.TestCase):
         error = raised.exception.value
         self.assertIsInstance(error, types.ProvisionError_Transient)
         self.assertTrue(error.value.outcome_unknown)
-        self.assertEqual(error.value.detail.message, "HTTP 503: down")
+        self.assertEqual(error.value.detail.message, "PUT answered HTTP 503: down")
 
     def test_transport_error_is_raised_as_the_mapped_error(self):
         self.answer(http.HttpError_ConnectionFailed(http.ConnectionFailure(message="refused", sent=False)))

@@ -34,13 +34,13 @@ class StatusMapping(unittest.TestCase):
     def test_detail_carries_status_and_bounded_excerpt(self):
         detail = status.from_status(M.GET, response(400, b"x" * 5000)).value.value
         self.assertEqual(detail.http_status, 400)
-        self.assertTrue(detail.message.startswith("HTTP 400: xxx"))
-        self.assertEqual(len(detail.message), len("HTTP 400: ") + 200 + 3)
-        self.assertEqual(status.from_status(M.GET, response(404)).value.value.message, "HTTP 404")
+        self.assertEqual(detail.message, "GET answered HTTP 400: " + "x" * 200 + "...")
+        self.assertEqual(status.from_status(M.DELETE, response(404, b"  \n")).value.value.message,
+                         "DELETE answered HTTP 404")
 
     def test_excerpt_never_splits_a_character(self):
         self.assertEqual(status.body_excerpt(("a" + "é" * 150).encode()), "a" + "é" * 99 + "...")
-        self.assertEqual(status.body_excerpt(b"short"), "short")
+        self.assertEqual(status.body_excerpt(b" short\n"), "short")
 
     def test_5xx_is_of_unknown_outcome_only_for_writes(self):
         for method in (M.POST, M.PUT, M.PATCH, M.DELETE):
@@ -54,6 +54,7 @@ class StatusMapping(unittest.TestCase):
         self.assertEqual(status.from_status(M.POST, response(409, b'{"id":"r-7"}')).value.value.existing_remote_id, "r-7")
         self.assertEqual(status.from_status(M.POST, response(409, b'{"id":42}')).value.value.existing_remote_id, "42")
         self.assertIsNone(status.from_status(M.POST, response(409, b"nope")).value.value.existing_remote_id)
+        self.assertIsNone(status.from_status(M.POST, response(409, b'{"id":""}')).value.value.existing_remote_id)
 
     def test_429_reads_retry_after_seconds_or_date(self):
         seconds = status.from_status(M.POST, response(429, headers=[("Retry-After", "7")]))
@@ -85,7 +86,10 @@ class StatusMapping(unittest.TestCase):
         refused = status.from_http_error(M.POST, http.HttpError_TokenRefused(
             http.TokenError(status=400, error="invalid_grant", description="expired"))).value
         self.assertIsInstance(refused, types.ProvisionError_AuthFailed)
-        self.assertEqual(refused.value.message, "token endpoint refused the grant: invalid_grant: expired")
+        self.assertEqual(refused.value.message, "the token endpoint refused the grant: invalid_grant expired")
+        self.assertEqual(refused.value.target_code, "invalid_grant")
+        self.assertEqual(refused.value.http_status, 400)
+        self.assertEqual(failed(False, M.GET).value.detail.message, "GET failed to connect: reset")
 
 
 class Constructors(unittest.TestCase):
