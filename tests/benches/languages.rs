@@ -16,7 +16,7 @@
 //! `POST /users`). Compilation of a JS or Python component takes tens of seconds, so compile time
 //! is one sample per language.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +64,7 @@ async fn start_sink() -> (String, Arc<AtomicUsize>) {
             };
             let counter = counter.clone();
             tokio::spawn(async move {
+                stream.set_nodelay(true).unwrap();
                 let (read, mut write) = stream.into_split();
                 let mut reader = BufReader::new(read);
                 loop {
@@ -93,14 +94,13 @@ async fn start_sink() -> (String, Arc<AtomicUsize>) {
                     if request_line.starts_with("POST /users ") {
                         counter.fetch_add(1, Ordering::SeqCst);
                     }
-                    let payload = br#"{"id":"r-1"}"#;
-                    let head = format!(
-                        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    // One write: a head and body written apart wait on delayed ACKs.
+                    let payload = r#"{"id":"r-1"}"#;
+                    let response = format!(
+                        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
                         payload.len()
                     );
-                    if write.write_all(head.as_bytes()).await.is_err()
-                        || write.write_all(payload).await.is_err()
-                    {
+                    if write.write_all(response.as_bytes()).await.is_err() {
                         return;
                     }
                 }
@@ -196,8 +196,9 @@ fn measure(
     let config = || RuntimeConfig::new(cache.path());
 
     let runtime = Runtime::new(config()).unwrap();
+    let bytes = subject.bytes.clone();
     let start = Instant::now();
-    let (_, report) = rt.block_on(runtime.load_bytes(&subject.bytes)).unwrap();
+    let (_, report) = rt.block_on(runtime.load_bytes(bytes)).unwrap();
     let compile = start.elapsed();
     assert!(
         !report.cache_hit(),
@@ -210,8 +211,9 @@ fn measure(
         (0..LOADS)
             .map(|_| {
                 let runtime = Runtime::new(config()).unwrap();
+                let bytes = subject.bytes.clone();
                 let start = Instant::now();
-                let (_, report) = rt.block_on(runtime.load_bytes(&subject.bytes)).unwrap();
+                let (_, report) = rt.block_on(runtime.load_bytes(bytes)).unwrap();
                 let elapsed = start.elapsed();
                 assert!(
                     report.cache_hit(),
@@ -224,7 +226,9 @@ fn measure(
     );
 
     let runtime = Runtime::new(config()).unwrap();
-    let (connector, _) = rt.block_on(runtime.load_bytes(&subject.bytes)).unwrap();
+    let (connector, _) = rt
+        .block_on(runtime.load_bytes(subject.bytes.clone()))
+        .unwrap();
     let target_config = TargetConfig::new("bench", "languages")
         .value("endpoint", sink)
         .egress(EgressPolicy::loopback());
@@ -293,7 +297,9 @@ fn assert_refused_connection_is_transient(
 }
 
 fn main() {
-    let Some(dir) = std::env::var_os("LANGUAGES_BENCH_DIR").map(PathBuf::from) else {
+    // A relative directory is relative to the workspace root (cargo runs benches in `tests/`).
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let Some(dir) = std::env::var_os("LANGUAGES_BENCH_DIR").map(|dir| workspace.join(dir)) else {
         eprintln!(
             "set LANGUAGES_BENCH_DIR to a directory of built template components: \
              `bash tests/support/build-templates.sh target/templates && \
