@@ -2,7 +2,8 @@
 # The connector kit end to end, as a third-party author walks it, for each language (default:
 # rust js python). From an empty directory:
 #   1. `provisioner connector new acme --lang <lang> --dir <dir>`;
-#   2. build with the commands of the project's README (the first ```sh block under `## Build`);
+#   2. build with the commands of the project's README (its first code block under `## Build`,
+#      or its first code block);
 #   3. `provisioner connector check acme.wasm`;
 #   4. `provisioner serve` with a config (SQLite in a temp dir, one tenant, Basic auth);
 #   5. a local HTTP sink on loopback that records requests (tests/support/sink.py);
@@ -59,15 +60,20 @@ fail() {
     exit 1
 }
 
-# build_commands README: the commands of the first ```sh block under `## Build`.
+# build_commands README: the commands of the README's build block: the first code block (fenced,
+# or indented by four spaces) under a `## Build` heading, or of the whole README without one.
 build_commands() {
     python3 - "$1" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
 section = re.search(r"^## Build\s*$(.*?)(?=^## |\Z)", text, re.M | re.S)
-block = section and re.search(r"^```(?:sh|bash|shell)\s*$(.*?)^```", section.group(1), re.M | re.S)
-if not block:
-    sys.exit(f"{sys.argv[1]} has no ```sh block under `## Build`")
+scope = section.group(1) if section else text
+fenced = re.search(r"^```[a-z]*\s*$(.*?)^```", scope, re.M | re.S)
+indented = re.search(r"(?:^\n)((?:^(?: {4}|\t).*\n?)+)", scope, re.M)
+blocks = [m for m in (fenced, indented) if m]
+if not blocks:
+    sys.exit(f"{sys.argv[1]} has no build commands (a code block under `## Build`)")
+block = min(blocks, key=lambda m: m.start())
 for line in block.group(1).splitlines():
     command = re.sub(r"(^|\s)#.*$", "", line).strip()
     if command:
