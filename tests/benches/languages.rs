@@ -21,13 +21,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use provisioner_contract::{Change, Claim, Entity, Operation, ProvisionError, User};
+use provisioner_contract::{
+    Change, Claim, Entity, Group, LookupKey, Operation, ProvisionError, User,
+};
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, TargetConfig, TargetInstance};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 /// Fresh calls measured per language (after one warm-up call).
-const CALLS: usize = 21;
+const CALLS: usize = 101;
 /// Cached loads measured per language.
 const LOADS: usize = 5;
 
@@ -50,8 +52,8 @@ struct Figures {
     fresh_call: Duration,
 }
 
-/// Loopback HTTP/1.1 server answering every request `201 {"id":"r-1"}` (keep-alive) and
-/// counting `POST /users` requests.
+/// Loopback HTTP/1.1 server (keep-alive) answering like the templates' REST API: `POST` 201
+/// `{"id":"r-1"}`, `DELETE` 204, anything else 200 `{"id":"r-1"}`; it counts `POST /users`.
 async fn start_sink() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -94,10 +96,14 @@ async fn start_sink() -> (String, Arc<AtomicUsize>) {
                     if request_line.starts_with("POST /users ") {
                         counter.fetch_add(1, Ordering::SeqCst);
                     }
+                    let (status, payload) = match request_line.split(' ').next() {
+                        Some("POST") => ("201 Created", r#"{"id":"r-1"}"#),
+                        Some("DELETE") => ("204 No Content", ""),
+                        _ => ("200 OK", r#"{"id":"r-1"}"#),
+                    };
                     // One write: a head and body written apart wait on delayed ACKs.
-                    let payload = r#"{"id":"r-1"}"#;
                     let response = format!(
-                        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{payload}",
                         payload.len()
                     );
                     if write.write_all(response.as_bytes()).await.is_err() {
@@ -117,7 +123,8 @@ fn claim(uri: &str, value: &str) -> Claim {
     }
 }
 
-fn create(claims: &[Claim]) -> Change {
+/// The change `operation` of user `ada` (remote id `r-1` unless a create).
+fn change(operation: Operation, claims: &[Claim]) -> Change {
     let mut all = vec![
         claim(
             "urn:ietf:params:scim:schemas:core:2.0:User:emails",
@@ -130,11 +137,11 @@ fn create(claims: &[Claim]) -> Change {
     ];
     all.extend_from_slice(claims);
     Change {
-        operation: Operation::Create,
+        operation,
         entity: Entity::User(User {
             local_id: "u-1".into(),
             name: "ada".into(),
-            remote_id: None,
+            remote_id: (operation != Operation::Create).then(|| "r-1".into()),
             claims: all,
             changed_claims: vec![],
             previous_name: None,
@@ -233,14 +240,14 @@ fn measure(
         .value("endpoint", sink)
         .egress(EgressPolicy::loopback());
     let target = TargetInstance::new(&runtime, connector, target_config).unwrap();
-    let change = create(&subject.claims);
+    let create = change(Operation::Create, &subject.claims);
     let before = posts.load(Ordering::SeqCst);
     let fresh_call = median(
         (0..=CALLS)
             .map(|_| {
                 let start = Instant::now();
                 let outcome = rt
-                    .block_on(target.provision(&change))
+                    .block_on(target.provision(&create))
                     .unwrap_or_else(|e| panic!("{}: create failed: {e}", subject.label));
                 let elapsed = start.elapsed();
                 std::hint::black_box(outcome);
@@ -256,6 +263,7 @@ fn measure(
         subject.label
     );
     if subject.template {
+        assert_operations(rt, &target, subject);
         assert_refused_connection_is_transient(rt, &runtime, &target, subject);
     }
     Figures {
@@ -263,6 +271,58 @@ fn measure(
         compile,
         cached_load,
         fresh_call,
+    }
+}
+
+/// A template's other operations through the sandbox: update keeps the remote id, delete
+/// releases it, lookup finds `r-1`, a batch answers one result per change, a group is
+/// `unsupported`.
+fn assert_operations(rt: &tokio::runtime::Runtime, target: &TargetInstance, subject: &Subject) {
+    let label = &subject.label;
+    let updated = rt
+        .block_on(target.provision(&change(Operation::Update, &[])))
+        .unwrap_or_else(|e| panic!("{label}: update failed: {e}"));
+    assert_eq!(updated.remote_id.as_deref(), Some("r-1"), "{label}: update");
+    let deleted = rt
+        .block_on(target.provision(&change(Operation::Delete, &[])))
+        .unwrap_or_else(|e| panic!("{label}: delete failed: {e}"));
+    assert_eq!(
+        deleted.remote_id, None,
+        "{label}: delete releases the remote id"
+    );
+    let Entity::User(user) = change(Operation::Create, &[]).entity else {
+        unreachable!("change() builds users")
+    };
+    let found = rt
+        .block_on(target.lookup(&LookupKey::Entity(Entity::User(user))))
+        .unwrap_or_else(|e| panic!("{label}: lookup failed: {e}"));
+    assert_eq!(
+        found.map(|o| o.remote_id).as_deref(),
+        Some("r-1"),
+        "{label}: lookup"
+    );
+    let batch = rt
+        .block_on(target.provision_batch(&[change(Operation::Create, &[])]))
+        .unwrap_or_else(|e| panic!("{label}: batch failed: {e}"));
+    assert!(
+        matches!(batch.as_slice(), [Ok(_)]),
+        "{label}: batch {batch:?}"
+    );
+    let group = Change {
+        operation: Operation::Create,
+        entity: Entity::Group(Group {
+            local_id: "g-1".into(),
+            name: "staff".into(),
+            remote_id: None,
+            members: vec![],
+            added_members: vec![],
+            removed_members: vec![],
+            previous_name: None,
+        }),
+    };
+    match rt.block_on(target.provision(&group)) {
+        Err(provisioner_runtime::CallError::Connector(ProvisionError::Unsupported(_))) => {}
+        other => panic!("{label}: a group must be unsupported, got {other:?}"),
     }
 }
 
@@ -281,7 +341,7 @@ fn assert_refused_connection_is_transient(
         .value("endpoint", url.as_str())
         .egress(EgressPolicy::loopback());
     let closed_target = TargetInstance::new(runtime, target.connector().clone(), config).unwrap();
-    match rt.block_on(closed_target.provision(&create(&subject.claims))) {
+    match rt.block_on(closed_target.provision(&change(Operation::Create, &subject.claims))) {
         Err(provisioner_runtime::CallError::Connector(ProvisionError::Transient(error))) => {
             assert!(
                 !error.outcome_unknown,
