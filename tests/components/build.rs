@@ -1,5 +1,4 @@
-//! Builds the test guests and exports each component's path to the crate as
-//! `COMPONENT_<PACKAGE>`, with the frozen contract 0.1.0 fixture's beside them.
+//! Builds the test components and exports each path to the crate as `COMPONENT_<PACKAGE>`.
 
 use component_build::{build, Components};
 
@@ -27,11 +26,11 @@ fn main() {
     for ((package, _), path) in GUESTS.iter().zip(&guests) {
         export(package, path);
     }
-    // The Salesforce connector as it was built for contract 0.1.0, frozen as a binary (see
-    // `fixtures/README.md`): proves old components load.
-    let legacy = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join("salesforce-connector-v0_1.wasm");
-    println!("cargo:rerun-if-changed={}", legacy.display());
-    export("salesforce-connector-v0-1", &legacy);
+    // The Salesforce connector built for contract 0.1.0: proves old components load.
+    let legacy = build(&Components {
+        name: "salesforce-v0_1",
+        packages: &[("salesforce-connector", "connectors/salesforce")],
+        features: &["salesforce-connector/contract-v0-1"],
+    });
+    export("salesforce-connector-v0-1", &legacy[0]);
 }

@@ -37,4 +37,6 @@ impl Connector for Salesforce {
     }
 }
 
+// A contract 0.1.0 build exports the `legacy` module's bindings instead.
+#[cfg(not(feature = "contract-v0-1"))]
 provisioner_sdk::export_connector!(Salesforce);

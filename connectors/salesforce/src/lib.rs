@@ -6,15 +6,18 @@
 //! correlation.
 //!
 //! Built on the provisioner SDK (contract 0.2): [`connector::Salesforce`] is the exported
-//! connector. All logic lives in plain Rust modules parameterized on [`Host`], so it compiles
-//! and tests natively. The native entry points are [`metadata`], [`validate`], [`provision`],
-//! [`provision_batch`], [`lookup`] and [`list_entities`].
+//! connector; with the cargo feature `contract-v0-1`, the `legacy` module exports the same logic
+//! as a contract 0.1.0 component instead. All logic lives in plain Rust modules parameterized on
+//! [`Host`], so it compiles and tests natively. The native entry points are [`metadata`],
+//! [`validate`], [`provision`], [`provision_batch`], [`lookup`] and [`list_entities`].
 
 pub mod api;
 pub mod auth;
 pub mod connector;
 pub mod errors;
 pub mod fields;
+#[cfg(all(feature = "contract-v0-1", target_arch = "wasm32"))]
+mod legacy;
 pub mod list;
 pub mod lookup;
 pub mod mapping;

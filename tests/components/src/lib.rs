@@ -1,8 +1,8 @@
-//! Test support: paths of the wasm components the tests load: the test guests, built from
-//! source by the build script, and the frozen contract 0.1.0 fixture in `fixtures/`. Never a dependency of production code (built-in connectors live in
+//! Test support: paths of the wasm components the tests load, all built from source by the build
+//! script. Never a dependency of production code (built-in connectors live in
 //! `builtin-connectors`).
 
-/// The Salesforce connector as built for contract 0.1.0 (a frozen binary, `fixtures/`).
+/// The Salesforce connector built for contract 0.1.0 (its `contract-v0-1` feature).
 pub const SALESFORCE_CONNECTOR_V0_1: &str = env!("COMPONENT_SALESFORCE_CONNECTOR_V0_1");
 
 /// Hostile guest whose `provision` never returns.
