@@ -271,3 +271,19 @@ impl Entity {
         }
     }
 }
+
+impl ProvisionError {
+    /// What the target said about the failure, whatever its case.
+    pub fn detail(&self) -> &ErrorDetail {
+        match self {
+            ProvisionError::Transient(t) => &t.detail,
+            ProvisionError::RateLimited(r) | ProvisionError::QuotaExhausted(r) => &r.detail,
+            ProvisionError::Conflict(c) => &c.detail,
+            ProvisionError::AuthFailed(d)
+            | ProvisionError::InvalidData(d)
+            | ProvisionError::NotFound(d)
+            | ProvisionError::Unsupported(d)
+            | ProvisionError::Permanent(d) => d,
+        }
+    }
+}

@@ -174,16 +174,7 @@ pub fn failure_kind(failure: &CallFailure) -> &'static str {
 pub fn failure_detail(failure: &CallFailure) -> Option<&ErrorDetail> {
     match failure {
         CallFailure::Sandbox { .. } => None,
-        CallFailure::Connector(error) => Some(match error {
-            ProvisionError::Transient(t) => &t.detail,
-            ProvisionError::RateLimited(r) | ProvisionError::QuotaExhausted(r) => &r.detail,
-            ProvisionError::Conflict(c) => &c.detail,
-            ProvisionError::AuthFailed(d)
-            | ProvisionError::InvalidData(d)
-            | ProvisionError::NotFound(d)
-            | ProvisionError::Unsupported(d)
-            | ProvisionError::Permanent(d) => d,
-        }),
+        CallFailure::Connector(error) => Some(error.detail()),
     }
 }
 

@@ -393,16 +393,7 @@ fn said(got: &Got) -> String {
     let Got::Failed(CallError::Connector(error)) = got else {
         return String::new();
     };
-    let detail = match error {
-        ProvisionError::Transient(t) => &t.detail,
-        ProvisionError::RateLimited(r) | ProvisionError::QuotaExhausted(r) => &r.detail,
-        ProvisionError::Conflict(c) => &c.detail,
-        ProvisionError::AuthFailed(d)
-        | ProvisionError::InvalidData(d)
-        | ProvisionError::NotFound(d)
-        | ProvisionError::Unsupported(d)
-        | ProvisionError::Permanent(d) => d,
-    };
+    let detail = error.detail();
     let message: String = detail.message.chars().take(160).collect();
     format!("; it said: {message}")
 }
