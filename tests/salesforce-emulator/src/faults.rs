@@ -29,8 +29,10 @@ pub enum Operation {
     Limits,
     /// Describe and resource listings.
     Describe,
-    /// `DELETE` or `PUT` on a User record (always refused with 405).
+    /// `DELETE` or `PUT` on a User record (always refused with 405), and collection deletes.
     Delete,
+    /// `POST /composite`: a composite request as a whole.
+    Composite,
     /// Every operation above.
     Any,
 }
@@ -47,6 +49,7 @@ impl Operation {
             Operation::Limits => "limits",
             Operation::Describe => "describe",
             Operation::Delete => "delete",
+            Operation::Composite => "composite",
             Operation::Any => "any",
         }
     }

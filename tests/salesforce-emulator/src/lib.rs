@@ -28,6 +28,8 @@
 //!   `DELETE faults/{id}`, `POST tokens`, `POST tokens/expire`, `GET|POST limits`, `POST seed`,
 //!   `GET|POST settings`.
 
+pub mod collections;
+pub mod composite;
 pub mod config;
 pub mod conn;
 pub mod control;

@@ -96,7 +96,7 @@ pub async fn token_endpoint(
         }
         fault
     };
-    let run = || {
+    let run = async {
         let mut org = app.org();
         let outcome = grant_token(&mut org, &app.base_url, &params, &headers);
         let label = match &outcome {

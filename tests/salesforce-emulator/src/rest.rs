@@ -17,7 +17,7 @@ use crate::limits::LIMIT_INFO_HEADER_LOWER;
 use crate::response::{json_response, ApiError};
 use crate::sessions::bearer_token;
 use crate::state::AppState;
-use crate::{query, sobjects, versions};
+use crate::{collections, composite, query, sobjects, versions};
 
 /// A resolved REST route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +55,16 @@ pub enum Route {
     QueryMore(String),
     /// `GET /limits`.
     Limits,
+    /// `POST /composite/sobjects`: create up to 200 records.
+    CollectionsCreate,
+    /// `PATCH /composite/sobjects`: update up to 200 records.
+    CollectionsUpdate,
+    /// `DELETE /composite/sobjects?ids=…`: delete up to 200 records (refused for users).
+    CollectionsDelete,
+    /// `GET /composite/sobjects/User?ids=…&fields=…`.
+    CollectionsRetrieve,
+    /// `POST /composite`: up to 25 subrequests in one call.
+    Composite,
     /// Anything else: 404 NOT_FOUND.
     NotFound,
 }
@@ -63,9 +73,13 @@ impl Route {
     /// The operation this route counts as (faults and counters).
     pub fn operation(&self) -> Operation {
         match self {
-            Route::Create => Operation::Create,
-            Route::Update(_) | Route::Upsert(..) => Operation::Update,
-            Route::Get(_) | Route::GetByExternalId(..) => Operation::Get,
+            Route::Create | Route::CollectionsCreate => Operation::Create,
+            Route::Update(_) | Route::Upsert(..) | Route::CollectionsUpdate => Operation::Update,
+            Route::Get(_) | Route::GetByExternalId(..) | Route::CollectionsRetrieve => {
+                Operation::Get
+            }
+            Route::CollectionsDelete => Operation::Delete,
+            Route::Composite => Operation::Composite,
             Route::Query | Route::QueryMore(_) => Operation::Query,
             Route::Limits => Operation::Limits,
             Route::MethodNotAllowed { delete: true, .. } => Operation::Delete,
@@ -113,6 +127,15 @@ pub fn route(method: &Method, segs: &[&str]) -> Route {
         ["query" | "queryAll"] if read => Route::Query,
         ["query" | "queryAll", locator] if read => Route::QueryMore(locator.to_string()),
         ["limits"] if read => Route::Limits,
+        ["composite", "sobjects"] => match *method {
+            Method::POST => Route::CollectionsCreate,
+            Method::PATCH => Route::CollectionsUpdate,
+            Method::DELETE => Route::CollectionsDelete,
+            _ => not_allowed("POST,PATCH,DELETE", false),
+        },
+        ["composite", "sobjects", t] if !is_user(t) => Route::NotFound,
+        ["composite", "sobjects", _] if read => Route::CollectionsRetrieve,
+        ["composite"] if *method == Method::POST => Route::Composite,
         _ => Route::NotFound,
     }
 }
@@ -128,6 +151,18 @@ pub struct Call<'a> {
     pub headers: &'a HeaderMap,
     /// Raw body.
     pub body: &'a [u8],
+}
+
+impl Call<'_> {
+    /// The major API version, e.g. 62 for `v62.0`.
+    pub fn major_version(&self) -> u32 {
+        self.version
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
+    }
 }
 
 /// Fallback handler for every path under `/services/data`.
@@ -197,6 +232,7 @@ pub async fn data_api(
         }
         let deactivation = match &route {
             Route::Update(id) => is_deactivation(&org.directory, id, &body),
+            Route::CollectionsUpdate => collection_deactivates(&org.directory, &body),
             _ => false,
         };
         let fault = org.faults.check(CallInfo {
@@ -215,26 +251,46 @@ pub async fn data_api(
         headers: &headers,
         body: &body,
     };
-    let resp = run_with_fault(&app, fault, token.as_deref(), || {
-        handle(&app, &route, &call)
-    })
-    .await;
+    let run = async {
+        if route == Route::Composite && call.major_version() >= collections::MIN_VERSION {
+            composite::run(&app, &call).await
+        } else {
+            handle(&app, &route, &call)
+        }
+    };
+    let resp = run_with_fault(&app, fault, token.as_deref(), run).await;
     let header = app.org().usage.header_value();
     with_limit_header(resp, &header)
 }
 
 fn is_deactivation(directory: &crate::users::Directory, id: &str, body: &[u8]) -> bool {
-    let wants_inactive = serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.as_object().and_then(|o| {
-                o.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("IsActive"))
-                    .map(|(_, v)| v == &Value::Bool(false))
-            })
+    serde_json::from_slice::<Value>(body).is_ok_and(|record| deactivates(directory, id, &record))
+}
+
+/// Whether `record` sets `IsActive` false on the active user `id`.
+fn deactivates(directory: &crate::users::Directory, id: &str, record: &Value) -> bool {
+    let wants_inactive = record
+        .as_object()
+        .and_then(|o| {
+            o.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("IsActive"))
+                .map(|(_, v)| v == &Value::Bool(false))
         })
         .unwrap_or(false);
     wants_inactive && directory.get(id).is_some_and(|u| u.is_active())
+}
+
+/// Whether a collection update deactivates any of its records.
+fn collection_deactivates(directory: &crate::users::Directory, body: &[u8]) -> bool {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let records = value.get("records").and_then(Value::as_array);
+    records.into_iter().flatten().any(|record| {
+        let id = record.get("id").or_else(|| record.get("Id"));
+        id.and_then(Value::as_str)
+            .is_some_and(|id| deactivates(directory, id, record))
+    })
 }
 
 fn with_limit_header(mut resp: Response, value: &str) -> Response {
@@ -245,7 +301,9 @@ fn with_limit_header(mut resp: Response, value: &str) -> Response {
     resp
 }
 
-fn handle(app: &AppState, route: &Route, call: &Call<'_>) -> Response {
+/// Answers one routed request, without authentication, counting or faults (the caller has done
+/// those). A composite request is answered by [`composite::run`], never here.
+pub fn handle(app: &AppState, route: &Route, call: &Call<'_>) -> Response {
     let result = match route {
         Route::Resources => Ok(resources(&call.version)),
         Route::DescribeGlobal => Ok(sobjects::describe_global(&call.version)),
@@ -267,6 +325,20 @@ fn handle(app: &AppState, route: &Route, call: &Call<'_>) -> Response {
             StatusCode::OK,
             &app.org().usage.limits_body(),
         )),
+        Route::CollectionsCreate
+        | Route::CollectionsUpdate
+        | Route::CollectionsDelete
+        | Route::CollectionsRetrieve
+        | Route::Composite
+            if call.major_version() < collections::MIN_VERSION =>
+        {
+            Err(ApiError::not_found())
+        }
+        Route::CollectionsCreate => collections::create(app, call),
+        Route::CollectionsUpdate => collections::update(app, call),
+        Route::CollectionsDelete => collections::delete(app, call),
+        Route::CollectionsRetrieve => collections::retrieve(app, call),
+        Route::Composite => Err(composite::nested()),
         Route::NotFound => Err(ApiError::not_found()),
     };
     result.unwrap_or_else(IntoResponse::into_response)

@@ -5,13 +5,13 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::fields::{self, FieldType, USER_FIELDS};
 use crate::ids;
 use crate::response::{json_response, ApiError};
 use crate::rest::Call;
-use crate::state::AppState;
+use crate::state::{AppState, Org};
 use crate::users::{attributes, invalid_cross_reference};
 use crate::validation::{self, WriteMode};
 
@@ -34,10 +34,7 @@ fn external_id_error(seg: &str) -> ApiError {
 /// `POST /sobjects/User/`: 201 `{"id","success":true,"errors":[]}`.
 pub fn create(app: &AppState, call: &Call<'_>) -> Result<Response, ApiError> {
     let (text, body) = validation::parse_object(call.body)?;
-    let mut org = app.org();
-    let config = org.config.clone();
-    let changes = validation::to_changes(&text, body, WriteMode::Create, &config)?;
-    let id = org.directory.create(changes, &config)?;
+    let id = create_record(&mut app.org(), &text, body)?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({ "id": id, "success": true, "errors": [] }),
@@ -61,7 +58,9 @@ pub fn get(app: &AppState, call: &Call<'_>, id: &str) -> Result<Response, ApiErr
     ))
 }
 
-fn parse_field_list(list: &str) -> Result<Vec<&'static str>, ApiError> {
+/// Resolves a `fields=A,B` list to canonical field names (Id always included); an unknown
+/// name is 400 INVALID_FIELD.
+pub fn parse_field_list(list: &str) -> Result<Vec<&'static str>, ApiError> {
     let mut names = Vec::new();
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let def = fields::find(name).ok_or_else(|| {
@@ -90,11 +89,37 @@ pub fn update(app: &AppState, call: &Call<'_>, id: &str) -> Result<Response, Api
         return Err(invalid_cross_reference());
     }
     let (text, body) = validation::parse_object(call.body)?;
-    let mut org = app.org();
-    let config = org.config.clone();
-    let changes = validation::to_changes(&text, body, WriteMode::Update, &config)?;
-    org.directory.update(id, changes, &config)?;
+    update_record(&mut app.org(), id, &text, body)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Validates a decoded User body (`text` is its JSON source, for error positions) and creates
+/// the record; returns the new id. Shared by the single-record and the collection routes.
+pub fn create_record(
+    org: &mut Org,
+    text: &str,
+    body: Map<String, Value>,
+) -> Result<String, ApiError> {
+    let config = org.config.clone();
+    let changes = validation::to_changes(text, body, WriteMode::Create, &config)?;
+    org.directory.create(changes, &config)
+}
+
+/// Validates a decoded User body and applies it to the existing record `id` (404
+/// INVALID_CROSS_REFERENCE_KEY when there is none). Shared by the single-record and the
+/// collection routes.
+pub fn update_record(
+    org: &mut Org,
+    id: &str,
+    text: &str,
+    body: Map<String, Value>,
+) -> Result<(), ApiError> {
+    if org.directory.get(id).is_none() {
+        return Err(invalid_cross_reference());
+    }
+    let config = org.config.clone();
+    let changes = validation::to_changes(text, body, WriteMode::Update, &config)?;
+    org.directory.update(id, changes, &config)
 }
 
 fn lookup_field(field: &str) -> Result<&'static str, ApiError> {
@@ -165,13 +190,7 @@ pub fn upsert(
         ));
     }
     let found = matching_ids(app, field, value);
-    let version_major: u32 = call
-        .version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
+    let version_major = call.major_version();
     match found.as_slice() {
         [] => {
             if call
@@ -182,20 +201,14 @@ pub fn upsert(
                 return Err(ApiError::not_found());
             }
             body.insert(field.to_string(), Value::String(value.to_string()));
-            let mut org = app.org();
-            let config = org.config.clone();
-            let changes = validation::to_changes(&text, body, WriteMode::Create, &config)?;
-            let id = org.directory.create(changes, &config)?;
+            let id = create_record(&mut app.org(), &text, body)?;
             Ok(json_response(
                 StatusCode::CREATED,
                 &json!({ "id": id, "success": true, "errors": [], "created": true }),
             ))
         }
         [id] => {
-            let mut org = app.org();
-            let config = org.config.clone();
-            let changes = validation::to_changes(&text, body, WriteMode::Update, &config)?;
-            org.directory.update(id, changes, &config)?;
+            update_record(&mut app.org(), id, &text, body)?;
             if version_major >= 46 {
                 Ok(json_response(
                     StatusCode::OK,

@@ -1,6 +1,8 @@
 //! Integration tests of the Salesforce emulator over real loopback HTTP.
 
+mod collections;
 mod common;
+mod composite;
 mod control;
 mod faults;
 mod https;
