@@ -48,6 +48,11 @@ impl<'a> Api<'a> {
             .data_url(&format!("sobjects/User/{}", id.unwrap_or_default()))
     }
 
+    /// `.../composite/sobjects`: sObject Collections.
+    pub fn collections_url(&self) -> String {
+        self.settings.data_url("composite/sobjects")
+    }
+
     /// `.../query?q=<soql>`.
     pub fn query_url(&self, soql: &str) -> String {
         self.settings

@@ -10,6 +10,7 @@
 //! | REQUEST_LIMIT_EXCEEDED "TotalRequests ..." | quota-exhausted |
 //! | REQUEST_LIMIT_EXCEEDED (concurrency, other) | rate-limited (Salesforce sends no hint) |
 //! | UNABLE_TO_LOCK_ROW, SERVER_UNAVAILABLE, UNKNOWN_EXCEPTION, 420, 5xx | transient |
+//! | ALL_OR_NONE_OPERATION_ROLLED_BACK (a collection record rolled back for another's error) | transient |
 //! | DUPLICATE_USERNAME and the field-validation codes | invalid-data with the fields |
 //! | INVALID_CROSS_REFERENCE_KEY | not-found on a 404 for a record id, else invalid-data |
 //! | NOT_FOUND, ENTITY_IS_DELETED on a record id | not-found |
@@ -135,9 +136,10 @@ pub fn from_response(action: Action, response: &Response) -> ProvisionError {
             ProvisionError::QuotaExhausted(rate(d, None))
         }
         "REQUEST_LIMIT_EXCEEDED" => ProvisionError::RateLimited(rate(d, None)),
-        "UNABLE_TO_LOCK_ROW" | "SERVER_UNAVAILABLE" | "UNKNOWN_EXCEPTION" => {
-            transient(d, write_5xx)
-        }
+        "UNABLE_TO_LOCK_ROW"
+        | "SERVER_UNAVAILABLE"
+        | "UNKNOWN_EXCEPTION"
+        | "ALL_OR_NONE_OPERATION_ROLLED_BACK" => transient(d, write_5xx),
         "INVALID_CROSS_REFERENCE_KEY" if status == 404 && action == Action::Update => {
             ProvisionError::NotFound(d)
         }

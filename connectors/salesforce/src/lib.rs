@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod batch;
 pub mod connector;
 pub mod errors;
 pub mod fields;

@@ -19,7 +19,8 @@
 //!   was not renamed still holds its Username, so its id is returned and the host keeps the
 //!   mapping: a user back in scope reactivates that record.
 //! - **Groups** are `unsupported`.
-//! - **Batches** apply each change in turn, exactly as one at a time.
+//! - **Batches** send the same writes through sObject Collections ([`crate::batch`]), with the
+//!   same outcome per change as one at a time.
 
 use serde_json::{Map, Value};
 
@@ -61,18 +62,92 @@ fn active(user: &EntityView) -> Option<bool> {
         })
 }
 
+/// One write a change needs: a new record, or fields PATCHed onto a known one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// POST of a new User with these fields.
+    Create(Map<String, Value>),
+    /// PATCH of the record `id` with these fields.
+    Patch {
+        /// The record's id.
+        id: String,
+        /// The fields to set.
+        body: Map<String, Value>,
+    },
+}
+
+/// A deactivation to send alone when Salesforce refuses the rename that came with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenameFallback {
+    /// The body without the rename (`IsActive: false`).
+    pub body: Map<String, Value>,
+    /// The Username the rename asked for (named in the warning).
+    pub renamed: String,
+}
+
+/// What one change sends to Salesforce and answers: computed without the network, so the
+/// single and the batched paths send the same fields and give the same outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The write to send; none when there is nothing to change remotely.
+    pub write: Option<Write>,
+    /// The outcome when the write succeeds (a create's remote id comes from the answer).
+    pub outcome: ProvisionOutcome,
+    /// For a deactivate-and-rename: what to do when the rename is refused as invalid data.
+    pub rename_fallback: Option<RenameFallback>,
+}
+
+impl Plan {
+    fn new(write: Option<Write>, remote_id: Option<&str>, warnings: Vec<String>) -> Self {
+        Plan {
+            write,
+            outcome: outcome(remote_id, warnings),
+            rename_fallback: None,
+        }
+    }
+}
+
 /// Applies one change (see the module documentation).
 pub fn provision(
     host: &dyn Host,
     config: &ConnectorConfig,
     change: &ChangeView,
 ) -> Result<ProvisionOutcome, ProvisionError> {
-    let user = &change.entity;
-    if user.kind == EntityKind::Group {
+    if change.entity.kind == EntityKind::Group {
         return Err(errors::groups_unsupported("are not provisioned"));
     }
     let settings = Settings::parse(config).map_err(errors::invalid_config)?;
     let api = Api::new(host, &settings);
+    let plan = plan(&settings, change)?;
+    execute(&api, plan)
+}
+
+/// Applies `changes`, one result per change in order: through sObject Collections when the
+/// configuration allows batches ([`crate::batch`]), else each as [`provision`] would.
+pub fn provision_batch<'a>(
+    host: &dyn Host,
+    config: &ConnectorConfig,
+    changes: impl IntoIterator<Item = ChangeView<'a>>,
+) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
+    let changes: Vec<ChangeView> = changes.into_iter().collect();
+    match Settings::parse(config) {
+        Ok(settings) if crate::batch::applies(&settings) => {
+            crate::batch::provision_batch(&Api::new(host, &settings), &settings, &changes)
+        }
+        _ => changes
+            .iter()
+            .map(|change| provision(host, config, change))
+            .collect(),
+    }
+}
+
+/// What `change` needs sent (see the module documentation); errors that need no request
+/// (a group, a malformed remote id, a delete without one, unusable field values) come here.
+pub fn plan(settings: &Settings, change: &ChangeView) -> Result<Plan, ProvisionError> {
+    let user = &change.entity;
+    if user.kind == EntityKind::Group {
+        return Err(errors::groups_unsupported("are not provisioned"));
+    }
     let remote_id = user.remote_id;
     if let Some(id) = remote_id.filter(|id| !is_salesforce_id(id)) {
         return Err(errors::not_found(format!(
@@ -80,72 +155,87 @@ pub fn provision(
         )));
     }
     match (change.operation, remote_id) {
-        (Operation::Create, None) | (Operation::Update, None) => create(&api, &settings, user),
-        (Operation::Create, Some(id)) => reactivate(&api, &settings, user, id),
-        (Operation::Update, Some(id)) => update(&api, &settings, user, id),
-        (Operation::Delete, Some(id)) => delete(&api, &settings, user, id),
+        (Operation::Create, None) | (Operation::Update, None) => create(settings, user),
+        (Operation::Create, Some(id)) => reactivate(settings, user, id),
+        (Operation::Update, Some(id)) => update(settings, user, id),
+        (Operation::Delete, Some(id)) => Ok(delete(settings, user, id)),
         (Operation::Delete, None) => Err(errors::not_found(
             "no remote id for this user, so there is nothing to deactivate in Salesforce".into(),
         )),
     }
 }
 
-/// Applies `changes` in order, each as [`provision`] would; one result per change.
-pub fn provision_batch<'a>(
-    host: &dyn Host,
-    config: &ConnectorConfig,
-    changes: impl IntoIterator<Item = ChangeView<'a>>,
-) -> Vec<Result<ProvisionOutcome, ProvisionError>> {
-    changes
-        .into_iter()
-        .map(|change| provision(host, config, &change))
-        .collect()
+/// Sends a plan's write as one single-record request.
+fn execute(api: &Api, plan: Plan) -> Result<ProvisionOutcome, ProvisionError> {
+    match plan.write {
+        None => Ok(plan.outcome),
+        Some(Write::Create(body)) => {
+            let request = api.request(Method::Post, api.user_url(None), Some(&Value::Object(body)));
+            let response = api.execute(Action::Create, &request)?;
+            let id = serde_json::from_slice::<Value>(&response.body)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+                .filter(|id| is_salesforce_id(id))
+                .ok_or_else(|| {
+                    errors::unexpected_success(Action::Create, &response, "the new record's id")
+                })?;
+            Ok(ProvisionOutcome {
+                remote_id: Some(id),
+                ..plan.outcome
+            })
+        }
+        Some(Write::Patch { id, body }) => match (patch(api, &id, body), plan.rename_fallback) {
+            (Ok(()), _) => Ok(plan.outcome),
+            (Err(ProvisionError::InvalidData(d)), Some(fallback)) => {
+                let outcome = rename_refused(api, &id, &fallback, &d.message);
+                patch(api, &id, fallback.body)?;
+                Ok(outcome)
+            }
+            (Err(other), _) => Err(other),
+        },
+    }
 }
 
-/// POSTs a new user.
-fn create(
+/// The outcome of a deactivation whose rename Salesforce refused (`why`): the record keeps
+/// its Username, so the mapping stays; the warning is logged.
+pub fn rename_refused(
     api: &Api,
-    settings: &Settings,
-    user: &EntityView,
-) -> Result<ProvisionOutcome, ProvisionError> {
+    id: &str,
+    fallback: &RenameFallback,
+    why: &str,
+) -> ProvisionOutcome {
+    let warning = format!(
+        "the user was deactivated but not renamed to `{}` ({why}); it still holds its Username, so the mapping is kept",
+        fallback.renamed
+    );
+    api.log(Level::Warn, &warning);
+    outcome(Some(id), vec![warning])
+}
+
+/// A new user: the full field set.
+fn create(settings: &Settings, user: &EntityView) -> Result<Plan, ProvisionError> {
     let (mut body, warnings) = full_body(settings, user, None)?;
     if active(user) == Some(false) {
         // Salesforce creates users active unless told otherwise.
         body.insert("IsActive".into(), Value::Bool(false));
     }
-    let request = api.request(Method::Post, api.user_url(None), Some(&Value::Object(body)));
-    let response = api.execute(Action::Create, &request)?;
-    let id = serde_json::from_slice::<Value>(&response.body)
-        .ok()
-        .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
-        .filter(|id| is_salesforce_id(id))
-        .ok_or_else(|| {
-            errors::unexpected_success(Action::Create, &response, "the new record's id")
-        })?;
-    Ok(outcome(Some(&id), warnings))
+    Ok(Plan::new(Some(Write::Create(body)), None, warnings))
 }
 
-/// PATCHes a known record with the full field set and `IsActive` (true unless the user is
-/// disabled locally).
-fn reactivate(
-    api: &Api,
-    settings: &Settings,
-    user: &EntityView,
-    id: &str,
-) -> Result<ProvisionOutcome, ProvisionError> {
+/// A known record: the full field set and `IsActive` (true unless the user is disabled
+/// locally).
+fn reactivate(settings: &Settings, user: &EntityView, id: &str) -> Result<Plan, ProvisionError> {
     let (mut body, warnings) = full_body(settings, user, Some(id))?;
     body.insert("IsActive".into(), Value::Bool(active(user).unwrap_or(true)));
-    patch(api, id, body)?;
-    Ok(outcome(Some(id), warnings))
+    let write = Write::Patch {
+        id: id.to_string(),
+        body,
+    };
+    Ok(Plan::new(Some(write), Some(id), warnings))
 }
 
-/// PATCHes the changed fields of a known record.
-fn update(
-    api: &Api,
-    settings: &Settings,
-    user: &EntityView,
-    id: &str,
-) -> Result<ProvisionOutcome, ProvisionError> {
+/// The changed fields of a known record; no write when nothing changed.
+fn update(settings: &Settings, user: &EntityView, id: &str) -> Result<Plan, ProvisionError> {
     let set = mapping::for_update(&settings.mappings, user.claims, user.changed_claims);
     let renamed = user
         .changed_claims
@@ -169,10 +259,11 @@ fn update(
     if let Some(active) = active(user).filter(|_| activity_changed) {
         body.insert("IsActive".into(), Value::Bool(active));
     }
-    if !body.is_empty() {
-        patch(api, id, body)?;
-    }
-    Ok(outcome(Some(id), warnings))
+    let write = (!body.is_empty()).then(|| Write::Patch {
+        id: id.to_string(),
+        body,
+    });
+    Ok(Plan::new(write, Some(id), warnings))
 }
 
 /// Deactivates a record, renaming it to free the Username when configured.
@@ -180,34 +271,27 @@ fn update(
 /// After a rename the mapping can go (`remote-id` none). A record deactivated alone (no rename
 /// configured, or Salesforce refused the rename as invalid data) still holds the Username, so
 /// `remote-id` is returned and the host keeps the mapping.
-fn delete(
-    api: &Api,
-    settings: &Settings,
-    user: &EntityView,
-    id: &str,
-) -> Result<ProvisionOutcome, ProvisionError> {
+fn delete(settings: &Settings, user: &EntityView, id: &str) -> Plan {
     let mut body = Map::new();
     body.insert("IsActive".into(), Value::Bool(false));
     if !settings.rename_on_delete {
-        patch(api, id, body)?;
-        return Ok(outcome(Some(id), vec![]));
+        let write = Write::Patch {
+            id: id.to_string(),
+            body,
+        };
+        return Plan::new(Some(write), Some(id), vec![]);
     }
     let original = username::build(settings, user.name);
     let renamed = username::deactivated(id, &original);
     let mut with_rename = body.clone();
     with_rename.insert("Username".into(), Value::String(renamed.clone()));
-    match patch(api, id, with_rename) {
-        Ok(()) => Ok(outcome(None, vec![])),
-        Err(ProvisionError::InvalidData(d)) => {
-            let warning = format!(
-                "the user was deactivated but not renamed to `{renamed}` ({}); it still holds its Username, so the mapping is kept",
-                d.message
-            );
-            api.log(Level::Warn, &warning);
-            patch(api, id, body)?;
-            Ok(outcome(Some(id), vec![warning]))
-        }
-        Err(other) => Err(other),
+    Plan {
+        write: Some(Write::Patch {
+            id: id.to_string(),
+            body: with_rename,
+        }),
+        outcome: outcome(None, vec![]),
+        rename_fallback: Some(RenameFallback { body, renamed }),
     }
 }
 
@@ -241,7 +325,7 @@ fn full_body(
 }
 
 /// PATCHes `body` onto the record `id`.
-fn patch(api: &Api, id: &str, body: Map<String, Value>) -> Result<(), ProvisionError> {
+pub fn patch(api: &Api, id: &str, body: Map<String, Value>) -> Result<(), ProvisionError> {
     let request = api.request(
         Method::Patch,
         api.user_url(Some(id)),
@@ -251,7 +335,7 @@ fn patch(api: &Api, id: &str, body: Map<String, Value>) -> Result<(), ProvisionE
 }
 
 /// A successful outcome.
-fn outcome(remote_id: Option<&str>, warnings: Vec<String>) -> ProvisionOutcome {
+pub fn outcome(remote_id: Option<&str>, warnings: Vec<String>) -> ProvisionOutcome {
     ProvisionOutcome {
         remote_id: remote_id.map(str::to_string),
         warnings,

@@ -46,6 +46,8 @@ pub const RENAME_ON_DELETE: &str = "sf-rename-on-delete";
 pub const RENAME_ON_DEACTIVATE: &str = "sf-rename-on-deactivate";
 /// `sf-request-timeout-ms`: per-request timeout handed to the host.
 pub const REQUEST_TIMEOUT_MS: &str = "sf-request-timeout-ms";
+/// `sf-batch-size`: the most records one sObject Collections request carries.
+pub const BATCH_SIZE: &str = "sf-batch-size";
 
 /// Default token endpoint (production and Developer Edition orgs).
 pub const DEFAULT_TOKEN_ENDPOINT: &str = "https://login.salesforce.com/services/oauth2/token";
@@ -56,8 +58,9 @@ pub const DEFAULT_PATTERN: &str = "{UN}";
 /// Default pattern separator.
 pub const DEFAULT_SEPARATOR: &str = "_";
 
-/// The most changes one `provision-batch` call takes: one, until sObject Collections are used.
-pub const MAX_BATCH_SIZE: u32 = 1;
+/// The most changes one `provision-batch` call takes: Salesforce's limit of 200 records per
+/// sObject Collections request.
+pub const MAX_BATCH_SIZE: u32 = 200;
 
 /// `sf-auth-flow` options, in schema order (the first is the default).
 pub const AUTH_FLOWS: [&str; 3] = ["client_credentials", "password", "jwt-bearer"];
@@ -179,6 +182,13 @@ pub fn properties() -> Vec<ConfigProperty> {
             ),
         prop(REQUEST_TIMEOUT_MS, "Request timeout (ms)", Integer)
             .description("Per-request timeout; the host caps it. Unset uses the host's default."),
+        prop(BATCH_SIZE, "Batch size", Integer)
+            .default_value("200")
+            .description(
+                "The most users one sObject Collections request creates or updates, 1 to 200. \
+                 `1` sends every change as its own single-record request. Collections need API \
+                 version 42.0 or later; older versions always send single requests.",
+            ),
     ]
 }
 

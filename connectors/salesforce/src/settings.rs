@@ -76,6 +76,8 @@ pub struct Settings {
     pub rename_on_deactivate: bool,
     /// Per-request timeout.
     pub request_timeout_ms: Option<u32>,
+    /// The most records one sObject Collections request carries (1 = single requests only).
+    pub batch_size: u32,
 }
 
 impl Settings {
@@ -179,6 +181,17 @@ impl Settings {
                         format!("{ms} is out of range; use a positive number of milliseconds"),
                     ),
                 });
+        let batch_size =
+            r.integer(BATCH_SIZE)
+                .map_or(Some(MAX_BATCH_SIZE), |n| match u32::try_from(n) {
+                    Ok(n) if (1..=MAX_BATCH_SIZE).contains(&n) => Some(n),
+                    _ => r.problem(
+                        BATCH_SIZE,
+                        format!(
+                        "{n} is out of range; use 1 to {MAX_BATCH_SIZE} (1 sends single requests)"
+                    ),
+                    ),
+                });
         if !r.problems.is_empty() {
             return Err(r.problems);
         }
@@ -210,6 +223,7 @@ impl Settings {
             rename_on_delete,
             rename_on_deactivate,
             request_timeout_ms,
+            batch_size: batch_size.ok_or_else(incomplete)?,
         })
     }
 

@@ -63,7 +63,9 @@ fn metadata_describes_users_and_every_key() {
     assert_eq!(p("sf-prov-pattern").default_value.as_deref(), Some("{UN}"));
     assert_eq!(p("sf-prov-separator").default_value.as_deref(), Some("_"));
     assert_eq!(p("sf-request-timeout-ms").kind, PropertyKind::Integer);
-    assert_eq!(m.properties.len(), 19);
+    assert_eq!(p("sf-batch-size").kind, PropertyKind::Integer);
+    assert_eq!(p("sf-batch-size").default_value.as_deref(), Some("200"));
+    assert_eq!(m.properties.len(), 20);
     assert_eq!(
         p("sf-rename-on-deactivate").default_value.as_deref(),
         Some("false")

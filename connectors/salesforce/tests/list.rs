@@ -6,8 +6,8 @@ use common::*;
 use salesforce_connector::*;
 
 #[test]
-fn batches_hold_one_change() {
-    assert_eq!(metadata().max_batch_size, 1);
+fn batches_hold_up_to_one_collection_request() {
+    assert_eq!(metadata().max_batch_size, 200);
 }
 
 #[test]
