@@ -656,9 +656,13 @@ impl Engine {
 }
 
 /// A unique-index violation on writing an entity as the conflict it means: its name (compared
-/// case-insensitively within the tenant) belongs to another live entity.
+/// case-insensitively within the tenant) belongs to another live entity. A write that lost a
+/// race with a concurrent one is a version mismatch, as if it had been checked up front.
 fn name_taken(error: StoreError, what: &str, name: &str) -> EngineError {
     match error {
+        StoreError::VersionConflict { expected, current } => {
+            EngineError::VersionMismatch { expected, current }
+        }
         StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
             EngineError::Conflict(format!(
                 "{what} `{name}` is taken (names are unique in any case)"

@@ -1,9 +1,10 @@
 //! Upgrading a database written by an earlier version: names that differ only in case, which
 //! migration 3 forbids, are named with what to do, instead of failing on a bare constraint.
+//! Only SQLite databases predate migration 3, so this runs on SQLite alone.
 
 mod engine_support;
 
-use engine_support::store_with_url;
+use engine_support::sqlite_store_with_url;
 use provisioner_engine::store::{
     EntityCondition, EntityOrder, EntitySearch, EntityTable, KeyMatch, Store, StoreError,
 };
@@ -14,7 +15,7 @@ async fn exec(store: &Store, sql: &str) {
 
 #[tokio::test]
 async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
-    let (store, _dir, url) = store_with_url().await;
+    let (store, _dir, url) = sqlite_store_with_url().await;
     // The database as the version before migration 3 left it, holding two such names.
     for undo in [
         "DROP TABLE target_revisions",

@@ -10,7 +10,7 @@
 //! private_key = "tls/key.pem"        # PEM private key (PKCS#8, PKCS#1 or SEC1)
 //!
 //! [database]
-//! url = "sqlite:.provisioner/provisioner.db"
+//! url = "sqlite:.provisioner/provisioner.db"  # or postgres://user:password@host:5432/db
 //!
 //! [[tenants]]
 //! name = "carbon.super"
@@ -133,7 +133,8 @@ fn default_max_body() -> usize {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// `sqlite:<path>`; relative paths are relative to the working directory.
+    /// `sqlite:<path>` (embedded; relative paths are relative to the working directory) or
+    /// `postgres://user:password@host:port/database` (several servers may share it).
     #[serde(default = "default_database_url")]
     pub url: String,
 }
@@ -601,14 +602,8 @@ impl ServerConfig {
             crate::tls::server_config(tls)
                 .map_err(|e| err(format!("server.tls.{}", e.key()), e.to_string()))?;
         }
-        if !self.database.url.starts_with("sqlite:") {
-            return Err(err(
-                "database.url".into(),
-                format!(
-                    "`{}` is not supported: expected `sqlite:<path>`",
-                    self.database.url
-                ),
-            ));
+        if let Err(error) = provisioner_engine::store::Backend::of_url(&self.database.url) {
+            return Err(err("database.url".into(), error.to_string()));
         }
         if self.auth.password_verifiers == 0 {
             return Err(err(

@@ -1,16 +1,15 @@
 //! The attempt log: an audit record of every connector call.
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use provisioner_contract::EntityKind;
 
-use super::{kind_str, parse_kind, AttemptRecord, Store, StoreResult};
+use super::{kind_str, parse_kind, AttemptRecord, DbRow, Store, StoreResult};
 
 const COLUMNS: &str = "id, job_id, tenant, target, entity_kind, entity_id, call, outcome,
     target_code, message, remote_id, started_at, duration_ms";
 
-pub(super) fn attempt_from_row(row: &SqliteRow) -> StoreResult<AttemptRecord> {
+pub(super) fn attempt_from_row(row: &DbRow) -> StoreResult<AttemptRecord> {
     Ok(AttemptRecord {
         id: row.try_get("id")?,
         job_id: row.try_get("job_id")?,

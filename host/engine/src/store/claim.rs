@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::jobs::{job_from_row, COLUMNS};
-use super::{placeholders, DbConn, JobRecord, Store, StoreResult};
+use super::{backend, placeholders, Backend, DbConn, JobRecord, Store, StoreResult};
 
 /// The window of the per-tenant call-rate quota, in milliseconds.
 const RATE_WINDOW_MS: i64 = 60_000;
@@ -144,6 +144,7 @@ impl Store {
         limits: &ClaimLimits,
     ) -> StoreResult<Claim> {
         let mut tx = self.begin_write().await?;
+        let claimable = backend::claimable_tenants(&mut tx).await?;
         let running = running_counts(&mut tx).await?;
         let mut tenant_running: HashMap<&str, i64> = HashMap::new();
         for ((tenant, _), n) in &running {
@@ -154,6 +155,12 @@ impl Store {
         let mut queues = Vec::new();
         let mut held_back = Vec::new();
         for (tenant, target, own_cap) in runnable_targets(&mut tx, now).await? {
+            if claimable
+                .as_ref()
+                .is_some_and(|only| !only.contains(&tenant))
+            {
+                continue;
+            }
             let tenant_room = match rooms.get(&tenant) {
                 Some(room) => *room,
                 None => {
@@ -214,9 +221,10 @@ impl Store {
         let jobs = if chosen.is_empty() {
             Vec::new()
         } else {
-            // The write transaction has held the lock since the heads were read, so they are
-            // still pending; by id alone the update is primary-key lookups (a state condition
-            // would let SQLite walk every pending row through `jobs_lease`).
+            // The heads are locked since they were read (SQLite: the write transaction;
+            // PostgreSQL: their row locks), so they are still pending; by id alone the update is
+            // primary-key lookups (a state condition would let SQLite walk every pending row
+            // through `jobs_lease`).
             let sql = format!(
                 "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
                    updated_at = $3
@@ -349,7 +357,8 @@ async fn ready_heads(
     now: i64,
     limit: i64,
 ) -> StoreResult<Vec<(i64, i64)>> {
-    let rows = sqlx::query(READY_HEADS)
+    let sql = format!("{READY_HEADS}{}", Backend::of_conn(conn).lock_heads());
+    let rows = sqlx::query(&sql)
         .bind(tenant)
         .bind(target)
         .bind(now)

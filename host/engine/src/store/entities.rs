@@ -1,16 +1,18 @@
 //! Local users and groups.
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use super::{now_ms, DbConn, GroupRecord, Store, StoreResult, UserRecord};
+use super::{flag, now_ms, DbConn, DbRow, GroupRecord, Store, StoreError, StoreResult, UserRecord};
 
-pub(super) const USER_COLUMNS: &str =
-    "tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at, document";
-pub(super) const GROUP_COLUMNS: &str =
-    "tenant, id, display_name, members, version, deleted, created_at, updated_at, document";
+/// The columns of a user, in the order [`user_from_row`] reads them (flags as integers, see
+/// [`flag`]).
+pub(super) const USER_COLUMNS: &str = "tenant, id, user_name, claims, roles, version,
+    CAST(deleted AS INTEGER) AS deleted, created_at, updated_at, document";
+/// The columns of a group, in the order [`group_from_row`] reads them.
+pub(super) const GROUP_COLUMNS: &str = "tenant, id, display_name, members, version,
+    CAST(deleted AS INTEGER) AS deleted, created_at, updated_at, document";
 
-pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
+pub(super) fn user_from_row(row: &DbRow) -> StoreResult<UserRecord> {
     Ok(UserRecord {
         tenant: row.try_get("tenant")?,
         id: row.try_get("id")?,
@@ -18,21 +20,21 @@ pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<UserRecord> {
         claims: serde_json::from_str(row.try_get("claims")?)?,
         roles: serde_json::from_str(row.try_get("roles")?)?,
         version: row.try_get("version")?,
-        deleted: row.try_get("deleted")?,
+        deleted: flag(row, "deleted")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         document: row.try_get("document")?,
     })
 }
 
-pub(super) fn group_from_row(row: &SqliteRow) -> StoreResult<GroupRecord> {
+pub(super) fn group_from_row(row: &DbRow) -> StoreResult<GroupRecord> {
     Ok(GroupRecord {
         tenant: row.try_get("tenant")?,
         id: row.try_get("id")?,
         display_name: row.try_get("display_name")?,
         members: serde_json::from_str(row.try_get("members")?)?,
         version: row.try_get("version")?,
-        deleted: row.try_get("deleted")?,
+        deleted: flag(row, "deleted")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         document: row.try_get("document")?,
@@ -51,8 +53,11 @@ pub async fn user_in(conn: &mut DbConn, tenant: &str, id: &str) -> StoreResult<O
 }
 
 /// Inserts or replaces a user row inside a transaction; the caller sets the version.
+///
+/// A live row is only replaced by a higher version: if a concurrent transaction already wrote
+/// this version (or a later one) the write fails with [`StoreError::VersionConflict`].
 pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO local_users
            (tenant, id, user_name, claims, roles, version, deleted, created_at, updated_at,
             document)
@@ -60,7 +65,8 @@ pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
          ON CONFLICT (tenant, id) DO UPDATE SET
            user_name = excluded.user_name, claims = excluded.claims, roles = excluded.roles,
            version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at,
-           document = excluded.document",
+           document = excluded.document
+         WHERE local_users.version < excluded.version OR local_users.deleted = TRUE",
     )
     .bind(&user.tenant)
     .bind(&user.id)
@@ -73,6 +79,9 @@ pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
     .bind(&user.document)
     .execute(&mut *conn)
     .await?;
+    if written.rows_affected() == 0 {
+        return Err(stale(conn, "local_users", &user.tenant, &user.id, user.version).await);
+    }
     Ok(())
 }
 
@@ -92,8 +101,10 @@ pub async fn group_in(
 }
 
 /// Inserts or replaces a group row inside a transaction; the caller sets the version.
+///
+/// A live row is only replaced by a higher version, as for [`put_user`].
 pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()> {
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO local_groups
            (tenant, id, display_name, members, version, deleted, created_at, updated_at,
             document)
@@ -101,7 +112,8 @@ pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()
          ON CONFLICT (tenant, id) DO UPDATE SET
            display_name = excluded.display_name, members = excluded.members,
            version = excluded.version, deleted = excluded.deleted, updated_at = excluded.updated_at,
-           document = excluded.document",
+           document = excluded.document
+         WHERE local_groups.version < excluded.version OR local_groups.deleted = TRUE",
     )
     .bind(&group.tenant)
     .bind(&group.id)
@@ -113,7 +125,36 @@ pub async fn put_group(conn: &mut DbConn, group: &GroupRecord) -> StoreResult<()
     .bind(&group.document)
     .execute(&mut *conn)
     .await?;
+    if written.rows_affected() == 0 {
+        return Err(stale(
+            conn,
+            "local_groups",
+            &group.tenant,
+            &group.id,
+            group.version,
+        )
+        .await);
+    }
     Ok(())
+}
+
+/// The error for a write of version `version` that found a live row already at that version or
+/// later: another transaction changed the entity after this one read it (possible where reads do
+/// not lock, as on PostgreSQL).
+async fn stale(conn: &mut DbConn, table: &str, tenant: &str, id: &str, version: i64) -> StoreError {
+    let sql = format!("SELECT version FROM {table} WHERE tenant = $1 AND id = $2");
+    let current = sqlx::query_scalar(&sql)
+        .bind(tenant)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await;
+    match current {
+        Ok(current) => StoreError::VersionConflict {
+            expected: version - 1,
+            current,
+        },
+        Err(error) => error.into(),
+    }
 }
 
 impl Store {

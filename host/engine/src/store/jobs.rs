@@ -6,25 +6,26 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use provisioner_contract::{EntityKind, Operation};
 
 use super::{
-    kind_str, now_ms, operation_str, parse_kind, parse_operation, placeholders, DbConn,
-    EntityHistory, JobError, JobFilter, JobRecord, JobState, NewJob, Store, StoreResult,
+    backend, flag, kind_str, now_ms, operation_str, parse_kind, parse_operation, placeholders,
+    DbConn, DbRow, EntityHistory, JobError, JobFilter, JobRecord, JobState, NewJob, Store,
+    StoreResult,
 };
 
 /// The columns of a job, in the order [`job_from_row`] reads them.
 pub(super) const COLUMNS: &str =
     "id, tenant, target, entity_kind, entity_id, entity_name, operation,
-    changed_claims, entity_version, state, attempts, outcome_unknown, rate_limited_ms, due_at,
+    changed_claims, entity_version, state, attempts,
+    CAST(outcome_unknown AS INTEGER) AS outcome_unknown, rate_limited_ms, due_at,
     lease_owner, lease_until, coalesced_into, remote_id, error_kind, error_code, error_message,
     created_at, updated_at, finished_at";
 
 /// Reads a job from a row of [`COLUMNS`].
-pub(super) fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
+pub(super) fn job_from_row(row: &DbRow) -> StoreResult<JobRecord> {
     let error_kind: Option<String> = row.try_get("error_kind")?;
     let error = match error_kind {
         Some(kind) => Some(JobError {
@@ -48,7 +49,7 @@ pub(super) fn job_from_row(row: &SqliteRow) -> StoreResult<JobRecord> {
         entity_version: row.try_get("entity_version")?,
         state: row.try_get::<&str, _>("state")?.parse()?,
         attempts: row.try_get("attempts")?,
-        outcome_unknown: row.try_get("outcome_unknown")?,
+        outcome_unknown: flag(row, "outcome_unknown")?,
         rate_limited_ms: row.try_get("rate_limited_ms")?,
         due_at: row.try_get("due_at")?,
         lease_owner: row.try_get("lease_owner")?,
@@ -70,6 +71,11 @@ pub async fn insert_jobs(
     jobs: &[NewJob],
 ) -> StoreResult<Vec<i64>> {
     let now = now_ms();
+    let entities: Vec<_> = jobs
+        .iter()
+        .map(|job| (tenant, kind_str(job.entity_kind), job.entity_id.as_str()))
+        .collect();
+    backend::serialize_entity_jobs(conn, &entities).await?;
     let mut ids = Vec::with_capacity(jobs.len());
     for job in jobs {
         let row = sqlx::query(

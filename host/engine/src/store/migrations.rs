@@ -6,9 +6,12 @@ use futures::future::BoxFuture;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 
-use super::{DbPool, StoreError, StoreResult};
+use super::{Backend, DbPool, StoreError, StoreResult};
 
 /// The SQLite migrations, in order: (version, description, SQL).
+///
+/// PostgreSQL applies the same versions ([`POSTGRES`]): a migration whose SQL both accept is
+/// shared; the others have a PostgreSQL file of the same number in `migrations/postgres`.
 const SQLITE: &[(i64, &str, &str)] = &[
     (
         1,
@@ -42,6 +45,28 @@ const SQLITE: &[(i64, &str, &str)] = &[
     ),
 ];
 
+/// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "engine",
+        include_str!("../../migrations/postgres/0001_engine.sql"),
+    ),
+    SQLITE[1],
+    SQLITE[2],
+    SQLITE[3],
+    (
+        5,
+        "documents and search",
+        include_str!("../../migrations/postgres/0005_documents_and_search.sql"),
+    ),
+    (
+        6,
+        "hot swap",
+        include_str!("../../migrations/postgres/0006_hot_swap.sql"),
+    ),
+];
+
 /// Migrations compiled into the binary.
 #[derive(Debug)]
 struct Embedded(&'static [(i64, &'static str, &'static str)]);
@@ -67,9 +92,16 @@ impl MigrationSource<'static> for Embedded {
 }
 
 /// Applies every migration the database has not seen yet.
-pub(super) async fn run(pool: &DbPool) -> StoreResult<()> {
-    check_names_unique_in_any_case(pool).await?;
-    let migrator = Migrator::new(Embedded(SQLITE)).await?;
+pub(super) async fn run(pool: &DbPool, backend: Backend) -> StoreResult<()> {
+    let migrations = match backend {
+        // Only SQLite databases predate migration 3.
+        Backend::Sqlite => {
+            check_names_unique_in_any_case(pool).await?;
+            SQLITE
+        }
+        Backend::Postgres => POSTGRES,
+    };
+    let migrator = Migrator::new(Embedded(migrations)).await?;
     migrator.run(pool).await?;
     Ok(())
 }

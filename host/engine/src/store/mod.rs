@@ -1,12 +1,15 @@
 //! Durable storage: local users and groups, targets, provisioned identifiers, the job outbox and
 //! the attempt log.
 //!
-//! SQLite in WAL mode is the embedded default. Every query is written in SQL that PostgreSQL
-//! accepts as well (numbered `$n` binds, `ON CONFLICT ... DO UPDATE`, `RETURNING`, integer epoch
-//! milliseconds for time); what is specific to SQLite lives in [`Store::open`] and in the DDL of
-//! the migrations.
+//! SQLite in WAL mode is the embedded default; PostgreSQL is the store for several replicas
+//! sharing one database. Queries run through sqlx's `Any` driver, and every query is ONE text
+//! that both accept: numbered `$n` binds, `ON CONFLICT ... DO UPDATE`, `RETURNING`, integer epoch
+//! milliseconds for time, `BOOLEAN` columns compared with `TRUE`/`FALSE`. What genuinely differs
+//! lives in [`backend`] (opening, how a write transaction starts, the claim's row locks) and in
+//! the DDL of the migrations (`migrations/sqlite`, `migrations/postgres`).
 
 mod attempts;
+mod backend;
 mod claim;
 mod components;
 mod entities;
@@ -19,6 +22,7 @@ mod search;
 mod seed;
 mod targets;
 
+pub use backend::{redact, Backend};
 pub use claim::{Claim, ClaimLimits, HeldBack, HoldReason};
 pub use components::{component_reference, DIGEST_PREFIX};
 pub use entities::{group_in, put_group, put_user, user_in};
@@ -34,15 +38,12 @@ pub use search::{
 pub use seed::Seeded;
 pub use targets::{targets_in, DeletedTarget};
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-
-/// The database backend the store is compiled for.
-pub type Db = sqlx::Sqlite;
+/// The database driver the store's queries run on (either [`Backend`], chosen by URL).
+pub type Db = sqlx::Any;
 /// A connection of [`Db`].
-pub type DbConn = sqlx::SqliteConnection;
+pub type DbConn = sqlx::AnyConnection;
+/// A row read from [`Db`].
+pub type DbRow = sqlx::any::AnyRow;
 /// A pool of [`Db`] connections.
 pub type DbPool = sqlx::Pool<Db>;
 /// An open transaction on [`Db`].
@@ -61,14 +62,32 @@ pub enum StoreError {
     #[error("stored JSON is malformed: {0}")]
     Json(#[from] serde_json::Error),
     /// The database URL is not one the store can open.
-    #[error("unsupported database URL `{0}`: expected `sqlite:<path>`")]
+    #[error(
+        "unsupported database URL `{0}`: expected `sqlite:<path>` (embedded file) or \
+         `postgres://user:password@host:port/database`"
+    )]
     BadUrl(String),
+    /// The database server cannot be reached or refused the login.
+    #[error("{0}")]
+    Unavailable(String),
     /// A row the operation needs does not exist.
     #[error("{0} not found")]
     NotFound(String),
     /// The operation conflicts with what is stored.
     #[error("{0}")]
     Conflict(String),
+    /// An entity write lost a race: another transaction changed the entity after this one read
+    /// it.
+    #[error(
+        "the entity was changed concurrently: this write was made against version {expected}, \
+         the stored one is {current}; read it again and retry"
+    )]
+    VersionConflict {
+        /// The version the write was made against.
+        expected: i64,
+        /// The version stored.
+        current: i64,
+    },
 }
 
 /// Result of a store operation.
@@ -78,35 +97,25 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: DbPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies pending migrations.
+    /// Opens the database at `url` and applies pending migrations.
     ///
-    /// Accepts `sqlite:<path>` and `sqlite://<path>`. The file is put in WAL mode with a busy
-    /// timeout, so readers never block the writer.
+    /// Accepts `sqlite:<path>` (created if missing, put in WAL mode with a busy timeout, so
+    /// readers never block the writer) and `postgres://user:password@host:port/database` (the
+    /// database must exist; the tables are created in it).
     pub async fn open(url: &str) -> StoreResult<Self> {
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::BadUrl(url.to_owned()));
-        }
-        if url.contains(":memory:") || url.contains("mode=memory") {
-            return Err(StoreError::BadUrl(format!(
-                "{url} (in-memory databases are not durable; use a file)"
-            )));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(60))
-            .connect_with(options)
-            .await?;
-        migrations::run(&pool).await?;
-        Ok(Self { pool })
+        let backend = Backend::of_url(url)?;
+        let pool = backend.connect(url).await?;
+        migrations::run(&pool, backend).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// The backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The underlying connection pool.
@@ -117,9 +126,10 @@ impl Store {
     /// Starts a transaction that will write.
     ///
     /// On SQLite this takes the write lock up front (`BEGIN IMMEDIATE`), so a transaction that
-    /// reads before it writes cannot fail on a lock upgrade; elsewhere it is a plain `BEGIN`.
+    /// reads before it writes cannot fail on a lock upgrade; on PostgreSQL it is a plain `BEGIN`
+    /// (see [`Backend`]).
     pub async fn begin_write(&self) -> StoreResult<Tx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
     }
 
     /// Closes every connection of the pool.
@@ -134,6 +144,15 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
+}
+
+/// Reads a boolean column that the query selected as `CAST(column AS INTEGER) AS column`.
+///
+/// sqlx's `Any` driver cannot map SQLite columns declared `BOOLEAN`, so every query selects its
+/// flags as integers, which both backends produce and decode alike.
+pub(crate) fn flag(row: &DbRow, column: &str) -> StoreResult<bool> {
+    use sqlx::Row;
+    Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
 /// Renders `n` numbered placeholders starting at `$first`, comma separated.

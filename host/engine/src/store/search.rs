@@ -7,11 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::entities::{group_from_row, user_from_row, GROUP_COLUMNS, USER_COLUMNS};
-use super::{DbConn, GroupRecord, SearchKey, Store, StoreResult, UserRecord};
+use super::{Db, DbConn, DbRow, GroupRecord, SearchKey, Store, StoreResult, UserRecord};
 
 /// Ids read per statement when reading entities by id (bounded bind count).
 const IDS_PER_STATEMENT: usize = 500;
@@ -195,7 +194,7 @@ impl Sql {
         format!("${}", self.binds.len())
     }
 
-    fn query(&self) -> sqlx::query::Query<'_, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'_>> {
+    fn query(&self) -> sqlx::query::Query<'_, Db, sqlx::any::AnyArguments<'_>> {
         self.binds
             .iter()
             .fold(sqlx::query(&self.text), |q, bind| match bind {
@@ -397,7 +396,7 @@ async fn by_ids_in<T>(
     tenant: &str,
     table: EntityTable,
     ids: &[String],
-    from_row: fn(&SqliteRow) -> StoreResult<T>,
+    from_row: fn(&DbRow) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_STATEMENT) {
@@ -443,11 +442,14 @@ pub async fn memberships_in(
     Ok(out)
 }
 
-/// `columns` with every name prefixed by the alias `e.`.
+/// `columns` with every name prefixed by the alias `e.` (in a `CAST(name AS ...)` too).
 fn prefixed(columns: &str) -> String {
     columns
         .split(',')
-        .map(|c| format!("e.{}", c.trim()))
+        .map(|c| match c.trim().strip_prefix("CAST(") {
+            Some(cast) => format!("CAST(e.{cast}"),
+            None => format!("e.{}", c.trim()),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -478,7 +480,7 @@ impl Store {
         tenant: &str,
         table: EntityTable,
         search: &EntitySearch,
-        from_row: fn(&SqliteRow) -> StoreResult<T>,
+        from_row: fn(&DbRow) -> StoreResult<T>,
     ) -> StoreResult<EntityPage<T>> {
         let mut conn = self.pool.acquire().await?;
         let total = if search.condition == EntityCondition::All {
@@ -568,7 +570,7 @@ impl Store {
         table: EntityTable,
         after: Option<&str>,
         limit: u64,
-        from_row: fn(&SqliteRow) -> StoreResult<T>,
+        from_row: fn(&DbRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let sql = format!(
             "SELECT {} FROM {} e WHERE e.tenant = $1 AND e.deleted = FALSE AND e.id > $2
@@ -606,7 +608,7 @@ impl Store {
         tenant: &str,
         table: EntityTable,
         ids: &[String],
-        from_row: fn(&SqliteRow) -> StoreResult<T>,
+        from_row: fn(&DbRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let mut conn = self.pool.acquire().await?;
         by_ids_in(&mut conn, tenant, table, ids, from_row).await
@@ -666,7 +668,7 @@ impl Store {
         &self,
         table: EntityTable,
         limit: u64,
-        from_row: fn(&SqliteRow) -> StoreResult<T>,
+        from_row: fn(&DbRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         let sql = format!(
             "SELECT {} FROM {} WHERE deleted = FALSE AND document IS NULL

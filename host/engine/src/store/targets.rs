@@ -3,20 +3,19 @@
 //! in [`super::seed`]; the connector components they reference by digest in
 //! [`super::components`].
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 use super::{
-    now_ms, DbConn, OutboundSettings, Store, StoreError, StoreResult, TargetOrigin, TargetRecord,
-    TargetRevision, TargetSpec,
+    flag, now_ms, DbConn, DbRow, OutboundSettings, Store, StoreError, StoreResult, TargetOrigin,
+    TargetRecord, TargetRevision, TargetSpec,
 };
 
-const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_mappings, blocking,
-    blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts, backoff_base_ms,
-    backoff_cap_ms, max_concurrency, egress, origin, paused, pause_reason, paused_until, revision,
-    created_at, updated_at";
+const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_mappings,
+    CAST(blocking AS INTEGER) AS blocking, blocking_timeout_ms, provisioning_roles, scope_filter,
+    max_attempts, backoff_base_ms, backoff_cap_ms, max_concurrency, egress, origin,
+    CAST(paused AS INTEGER) AS paused, pause_reason, paused_until, revision, created_at, updated_at";
 
-fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
+fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
     let scope_filter: Option<String> = row.try_get("scope_filter")?;
     Ok(TargetRecord {
         spec: TargetSpec {
@@ -27,7 +26,7 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
             secret_refs: serde_json::from_str(row.try_get("secret_refs")?)?,
             claim_mappings: serde_json::from_str(row.try_get("claim_mappings")?)?,
             settings: OutboundSettings {
-                blocking: row.try_get("blocking")?,
+                blocking: flag(row, "blocking")?,
                 blocking_timeout_ms: row.try_get("blocking_timeout_ms")?,
                 provisioning_roles: serde_json::from_str(row.try_get("provisioning_roles")?)?,
                 scope_filter: scope_filter
@@ -42,7 +41,7 @@ fn target_from_row(row: &SqliteRow) -> StoreResult<TargetRecord> {
             egress: serde_json::from_str(row.try_get("egress")?)?,
         },
         origin: TargetOrigin::parse(row.try_get("origin")?),
-        paused: row.try_get("paused")?,
+        paused: flag(row, "paused")?,
         pause_reason: row.try_get("pause_reason")?,
         paused_until: row.try_get("paused_until")?,
         revision: row.try_get("revision")?,

@@ -375,17 +375,78 @@ pub const TENANT: &str = "acme";
 pub const EMAIL: &str = "http://wso2.org/claims/emailaddress";
 pub const LASTNAME: &str = "http://wso2.org/claims/lastname";
 
-/// A fresh store in a temporary directory (kept alive by the returned guard).
+/// The environment variable naming a PostgreSQL server (`postgres://user@host:port/database`)
+/// that the engine suites run against instead of SQLite; `tests/support/postgres.sh start`
+/// starts one and prints its URL.
+pub const POSTGRES_URL_VAR: &str = "PROVISIONER_TEST_POSTGRES_URL";
+
+/// A fresh store (kept alive by the returned guard): a SQLite file in a temporary directory,
+/// or a new PostgreSQL database when [`POSTGRES_URL_VAR`] is set.
 pub async fn store() -> (Store, tempfile::TempDir) {
     let (store, dir, _) = store_with_url().await;
     (store, dir)
 }
 
-/// A fresh store, its directory guard and its URL (for other processes).
+/// A fresh store, its directory guard and its URL (for other processes and other handles).
 pub async fn store_with_url() -> (Store, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite:{}", dir.path().join("engine.db").display());
+    let url = fresh_database_url(&dir).await;
     (Store::open(&url).await.unwrap(), dir, url)
+}
+
+/// A fresh SQLite store whatever [`POSTGRES_URL_VAR`] says, its directory guard and its URL
+/// (for tests of what only SQLite databases have, such as files written by older versions).
+pub async fn sqlite_store_with_url() -> (Store, tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    (Store::open(&url).await.unwrap(), dir, url)
+}
+
+/// The URL of a new, empty database: a file in `dir`, or a database created on the server
+/// that [`POSTGRES_URL_VAR`] names.
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(server) if !server.is_empty() => fresh_postgres_database(&server).await,
+        _ => sqlite_url(dir),
+    }
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite:{}", dir.path().join("engine.db").display())
+}
+
+/// Creates a uniquely named database on the PostgreSQL server at `server` and returns its URL.
+pub async fn fresh_postgres_database(server: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "engine_test_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::any::install_default_drivers();
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(server)
+        .await
+        .unwrap_or_else(|error| panic!("{POSTGRES_URL_VAR}={server}: cannot connect: {error}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::Connection::close(admin).await.unwrap();
+    let (base, query) = server.split_once('?').unwrap_or((server, ""));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    if query.is_empty() {
+        format!("{root}/{name}")
+    } else {
+        format!("{root}/{name}?{query}")
+    }
 }
 
 /// Fast-retry settings for tests.

@@ -14,7 +14,7 @@ use provisioner_server::Registry;
 /// Dispatcher options.
 #[derive(Debug, Args)]
 pub struct DispatchArgs {
-    /// Database URL, e.g. `sqlite:provisioner.db`.
+    /// Database URL: `sqlite:provisioner.db` or `postgres://user:password@host:5432/db`.
     #[arg(long)]
     db: String,
     /// Exit once no job can run without an operator, instead of running until interrupted.

@@ -12,7 +12,7 @@ use super::target::{self, TargetCommand};
 /// Where the store is.
 #[derive(Debug, Args)]
 pub struct DbArg {
-    /// Database URL, e.g. `sqlite:provisioner.db`.
+    /// Database URL: `sqlite:provisioner.db` or `postgres://user:password@host:5432/db`.
     #[arg(long)]
     pub db: String,
 }

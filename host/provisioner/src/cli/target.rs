@@ -20,7 +20,8 @@ pub struct ServerStoreArgs {
     /// The server's configuration file (its database and compilation cache are used).
     #[arg(long, conflicts_with = "db")]
     config: Option<PathBuf>,
-    /// Database URL, e.g. `sqlite:provisioner.db` (instead of --config).
+    /// Database URL, `sqlite:provisioner.db` or `postgres://user:password@host:5432/db` (instead
+    /// of --config).
     #[arg(long)]
     db: Option<String>,
     /// The server's compilation cache directory (with --db; default: the runtime's default).
