@@ -12,8 +12,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
+use crate::clock::Clock;
 use crate::policy::RateLimitPolicy;
-use crate::store::{now_ms, ClaimLimits, HeldBack, HoldReason, JobState, StoreResult};
+use crate::store::{ClaimLimits, HeldBack, HoldReason, JobState, StoreResult};
 
 use super::connector::ConnectorSource;
 use super::execute::{run_job, Context, RunEnd};
@@ -43,6 +44,9 @@ pub struct DispatcherConfig {
     pub tenant_calls_per_minute: u32,
     /// How far connectors' rate-limit hints are trusted.
     pub rate_limits: RateLimitPolicy,
+    /// What "now" is for claims, due times and pauses: the system clock, or a clock a test
+    /// moves forward to let an outage pass.
+    pub clock: Clock,
 }
 
 impl DispatcherConfig {
@@ -73,6 +77,7 @@ impl Default for DispatcherConfig {
             tenant_max_concurrency: 0,
             tenant_calls_per_minute: 0,
             rate_limits: RateLimitPolicy::default(),
+            clock: Clock::system(),
         }
     }
 }
@@ -127,6 +132,7 @@ impl Dispatcher {
             owner: config.owner.clone(),
             call_timeout: config.call_timeout,
             rate_limits: config.rate_limits,
+            clock: config.clock.clone(),
         };
         Self {
             ctx: Arc::new(ctx),
@@ -154,8 +160,9 @@ impl Dispatcher {
         shutdown: impl Future<Output = ()>,
     ) -> StoreResult<DispatchStats> {
         let store = &self.ctx.store;
+        let now = || self.config.clock.now();
         let mut stats = DispatchStats {
-            recovered: store.recover_expired_leases(now_ms()).await?,
+            recovered: store.recover_expired_leases(now()).await?,
             ..DispatchStats::default()
         };
         let workers = self.config.workers.max(1);
@@ -175,7 +182,7 @@ impl Dispatcher {
                 let claim = store
                     .claim_fair(
                         &self.config.owner,
-                        now_ms(),
+                        now(),
                         self.config.lease_ms,
                         free as i64,
                         &self.limits,
@@ -197,14 +204,14 @@ impl Dispatcher {
             let saturated = claimed == free && claimed > 0;
             let mut sleep_ms = self.config.poll_ms;
             if tasks.is_empty() {
-                store.resume_expired_pauses(now_ms()).await?;
-                if until_idle && store.outstanding_jobs().await? == 0 {
+                store.resume_expired_pauses(now()).await?;
+                if until_idle && !store.has_outstanding_jobs().await? {
                     break;
                 }
                 // Jobs already due but held back (a cap, a quota, another process's claim)
                 // wait for the next poll rather than a busy loop.
                 if let Some(due) = store.next_due_at().await? {
-                    let wait = due - now_ms();
+                    let wait = due - now();
                     if wait > 0 {
                         sleep_ms = sleep_ms.min(wait as u64);
                     }
@@ -284,7 +291,7 @@ impl Dispatcher {
     /// Renews the leases of jobs in flight, recovers expired ones and ends timed pauses.
     async fn maintain(&self, stats: &mut DispatchStats) -> StoreResult<()> {
         let store = &self.ctx.store;
-        let now = now_ms();
+        let now = self.config.clock.now();
         let ids: Vec<i64> = self
             .in_flight
             .lock()

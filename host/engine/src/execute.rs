@@ -38,6 +38,8 @@ pub(crate) struct Context {
     pub(crate) owner: String,
     pub(crate) call_timeout: Duration,
     pub(crate) rate_limits: policy::RateLimitPolicy,
+    /// Now, for due times and pauses.
+    pub(crate) clock: crate::Clock,
 }
 
 /// How a job run ended, for statistics.
@@ -534,6 +536,27 @@ impl Run<'_> {
             &self.ctx.rate_limits,
             self.job.rate_limited_ms,
         );
+        let now = self.ctx.clock.now();
+        if policy::is_outage(&failure) {
+            let code = error.code.as_deref().unwrap_or("-");
+            let reason = format!("{} {code}: {}", error.kind, error.message);
+            let (tenant, target) = (&self.job.tenant, &self.job.target);
+            if self
+                .store()
+                .note_outage(tenant, target, now, &reason)
+                .await?
+            {
+                // The target looks down: the job waits for it with its attempts untouched.
+                let unknown = match decision {
+                    Decision::Retry {
+                        outcome_unknown, ..
+                    } => outcome_unknown,
+                    _ => false,
+                };
+                let (job, attempts) = (&self.job, self.job.attempts);
+                return requeue(self.ctx, job, now, attempts, flag(unknown), Some(error)).await;
+            }
+        }
         match decision {
             Decision::Retry {
                 delay_ms,
@@ -568,7 +591,7 @@ impl Run<'_> {
                 requeue(
                     self.ctx,
                     &self.job,
-                    now_ms() + delay,
+                    now + delay,
                     attempts,
                     flag(outcome_unknown),
                     Some(error),
@@ -576,7 +599,7 @@ impl Run<'_> {
                 .await
             }
             Decision::PauseTarget { for_ms, reason } => {
-                let until = for_ms.map(|ms| now_ms() + ms);
+                let until = for_ms.map(|ms| now + ms);
                 tracing::warn!(tenant = %self.job.tenant, target_name = %self.job.target, %reason, ?until, "pausing target");
                 self.store()
                     .pause_target(&self.job.tenant, &self.job.target, &reason, until)
@@ -584,7 +607,7 @@ impl Run<'_> {
                 requeue(
                     self.ctx,
                     &self.job,
-                    now_ms(),
+                    now,
                     self.job.attempts,
                     flag(false),
                     Some(error),
@@ -604,11 +627,11 @@ impl Run<'_> {
         let error = policy::job_error(failure);
         tracing::warn!(tenant = %self.job.tenant, target_name = %self.job.target, job = self.job.id,
             kind = %error.kind, code = ?error.code, message = %error.message, "dead letter");
-        if outcome_unknown != self.job.outcome_unknown {
-            self.store()
-                .mark_outcome_unknown(self.job.id, &self.ctx.owner, outcome_unknown)
-                .await?;
-        }
+        // Written whatever the job held when claimed: a create marks the stored job before it
+        // calls, so the claimed copy may be stale, and a stale flag costs every replay a lookup.
+        self.store()
+            .mark_outcome_unknown(self.job.id, &self.ctx.owner, outcome_unknown)
+            .await?;
         let job = JobRecord {
             attempts,
             ..self.job.clone()

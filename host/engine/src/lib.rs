@@ -7,6 +7,7 @@
 //! remote id, a retry, a target pause or a dead letter.
 
 pub mod activity;
+mod clock;
 pub mod connector;
 mod dispatcher;
 mod execute;
@@ -15,6 +16,7 @@ pub mod policy;
 pub mod scope;
 pub mod store;
 
+pub use clock::Clock;
 pub use connector::{
     CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
     TargetConnector,

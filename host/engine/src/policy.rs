@@ -3,6 +3,12 @@
 //! The decision comes from the typed error alone, never from its message. A connector's
 //! retry-after hint is untrusted: it is raised to a floor, and the rate-limited waiting a job
 //! gets without spending an attempt is bounded by a budget ([`RateLimitPolicy`]).
+//!
+//! A target that looks down (its last [`CIRCUIT_FAILURES`] calls all failed with connection
+//! failures, timeouts or 5xx answers: [`is_outage`]) opens its circuit: it is paused for
+//! [`circuit_cooldown_ms`], the failing jobs keep their attempts, and when the cooldown ends one
+//! job probes it. Every timed pause ends that way; once a probe gets through, the target's
+//! allowed concurrency grows from one ([`recovery_concurrency`]).
 
 use rand::Rng;
 
@@ -123,6 +129,44 @@ pub fn decide(
             | ProvisionError::Permanent(_) => Decision::Dead,
         },
     }
+}
+
+/// Consecutive outage failures of a target's calls (see [`is_outage`]) that open its circuit.
+pub const CIRCUIT_FAILURES: i64 = 5;
+
+/// The first cooldown of an opened circuit, in milliseconds; doubled on each opening in a row.
+pub const CIRCUIT_COOLDOWN_BASE_MS: i64 = 5_000;
+
+/// The longest cooldown of an opened circuit, in milliseconds.
+pub const CIRCUIT_COOLDOWN_CAP_MS: i64 = 300_000;
+
+/// After a target recovers, its allowed concurrency doubles every this many milliseconds.
+pub const RECOVERY_STEP_MS: i64 = 1_000;
+
+/// The stored kinds of the failures that count towards opening a circuit.
+pub const OUTAGE_KINDS: [&str; 2] = ["transient", "sandbox_timeout"];
+
+/// Whether a failure says the target may be down rather than that this job is wrong: a
+/// connection failure, a 5xx answer (both `transient` in the shared status mapping) or a call
+/// that did not answer in time.
+pub fn is_outage(failure: &CallFailure) -> bool {
+    OUTAGE_KINDS.contains(&failure_kind(failure))
+}
+
+/// The cooldown of a circuit opened for the `opens`-th time in a row (1 for the first): the
+/// base doubled per opening, capped.
+pub fn circuit_cooldown_ms(opens: i64) -> i64 {
+    let exponent = (opens.max(1) - 1).min(30) as u32;
+    CIRCUIT_COOLDOWN_BASE_MS
+        .saturating_mul(1_i64 << exponent)
+        .min(CIRCUIT_COOLDOWN_CAP_MS)
+}
+
+/// The concurrency a target may use `since_ms` after it recovered: 1, then doubling every
+/// [`RECOVERY_STEP_MS`] (the caller caps it at the target's own cap).
+pub fn recovery_concurrency(since_ms: i64) -> i64 {
+    let steps = (since_ms.max(0) / RECOVERY_STEP_MS).min(30) as u32;
+    1_i64 << steps
 }
 
 fn saturating_ms(ms: u64) -> i64 {
@@ -371,6 +415,45 @@ mod tests {
         }
         assert_eq!(free, 10);
         assert_eq!(spent, 10_000);
+    }
+
+    #[test]
+    fn outages_are_connection_failures_timeouts_and_5xx_only() {
+        let transient = CallFailure::Connector(ProvisionError::Transient(TransientError {
+            detail: detail("HTTP_503"),
+            outcome_unknown: false,
+        }));
+        assert!(is_outage(&transient));
+        let timeout = CallFailure::Sandbox {
+            kind: SandboxFailureKind::Timeout,
+            message: "no answer".into(),
+        };
+        assert!(is_outage(&timeout));
+        let trap = CallFailure::Sandbox {
+            kind: SandboxFailureKind::Trap,
+            message: "boom".into(),
+        };
+        assert!(!is_outage(&trap));
+        assert!(!is_outage(&limited(Some(10))));
+        let auth = CallFailure::Connector(ProvisionError::AuthFailed(detail("INVALID_SESSION_ID")));
+        assert!(!is_outage(&auth));
+    }
+
+    #[test]
+    fn circuit_cooldowns_double_to_five_minutes_and_recovery_doubles_per_step() {
+        let cooldowns: Vec<i64> = (1..=9).map(circuit_cooldown_ms).collect();
+        assert_eq!(
+            cooldowns,
+            [5_000, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000]
+        );
+        assert_eq!(circuit_cooldown_ms(0), 5_000);
+        assert_eq!(circuit_cooldown_ms(i64::MAX), 300_000);
+        let ramp: Vec<i64> = [0, 999, 1_000, 2_000, 3_500, -5]
+            .into_iter()
+            .map(recovery_concurrency)
+            .collect();
+        assert_eq!(ramp, [1, 1, 2, 4, 8, 1]);
+        assert_eq!(recovery_concurrency(i64::MAX), 1 << 30);
     }
 
     #[test]

@@ -14,8 +14,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
+use crate::policy;
+
 use super::jobs::{job_from_row, COLUMNS};
-use super::{backend, placeholders, Backend, DbConn, JobRecord, Store, StoreResult};
+use super::{backend, placeholders, Backend, DbConn, JobRecord, JobState, Store, StoreResult};
 
 /// The window of the per-tenant call-rate quota, in milliseconds.
 const RATE_WINDOW_MS: i64 = 60_000;
@@ -154,13 +156,21 @@ impl Store {
         let mut rooms: HashMap<String, TenantRoom> = HashMap::new();
         let mut queues = Vec::new();
         let mut held_back = Vec::new();
-        for (tenant, target, own_cap) in runnable_targets(&mut tx, now).await? {
+        let mut probes: Vec<(String, String)> = Vec::new();
+        for runnable in runnable_targets(&mut tx, now).await? {
             if claimable
                 .as_ref()
-                .is_some_and(|only| !only.contains(&tenant))
+                .is_some_and(|only| !only.contains(&runnable.tenant))
             {
                 continue;
             }
+            let availability = availability(&mut tx, &runnable, now).await?;
+            let Runnable {
+                tenant,
+                target,
+                max_concurrency: own_cap,
+                ..
+            } = runnable;
             let tenant_room = match rooms.get(&tenant) {
                 Some(room) => *room,
                 None => {
@@ -176,7 +186,13 @@ impl Store {
                     room
                 }
             };
-            let cap = own_cap.unwrap_or(limits.target_concurrency);
+            let base = own_cap.unwrap_or(limits.target_concurrency);
+            let (cap, probing) = match availability {
+                Availability::Probing => (1, true),
+                Availability::Recovering(ramp) if base > 0 => (base.min(ramp), false),
+                Availability::Recovering(ramp) => (ramp, false),
+                Availability::Normal => (base, false),
+            };
             let busy = running
                 .get(&(tenant.clone(), target.clone()))
                 .copied()
@@ -205,6 +221,9 @@ impl Store {
             // when the tenant's quota (not the queue) ran out.
             let heads = ready_heads(&mut tx, &tenant, &target, now, target_room.min(limit)).await?;
             if !heads.is_empty() {
+                if probing {
+                    probes.push((tenant.clone(), target.clone()));
+                }
                 queues.push(Queue {
                     tenant,
                     target,
@@ -218,6 +237,21 @@ impl Store {
             .map(|(tenant, n)| (tenant.to_owned(), n))
             .collect();
         let chosen = pick_in_rounds(&queues, &mut rooms, &mut load, limit, &mut held_back);
+        for queue in &queues {
+            let probe = probes.contains(&(queue.tenant.clone(), queue.target.clone()));
+            if let (true, Some((id, _))) = (probe, queue.heads.first()) {
+                if chosen.contains(id) {
+                    sqlx::query(
+                        "UPDATE targets SET probe_job = $3 WHERE tenant = $1 AND name = $2",
+                    )
+                    .bind(&queue.tenant)
+                    .bind(&queue.target)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
         let jobs = if chosen.is_empty() {
             Vec::new()
         } else {
@@ -324,28 +358,101 @@ async fn recent_calls(conn: &mut DbConn, tenant: &str, now: i64) -> StoreResult<
     Ok(row.try_get("n")?)
 }
 
-/// Targets not paused at `now`: (tenant, name, own concurrency cap).
-async fn runnable_targets(
-    conn: &mut DbConn,
-    now: i64,
-) -> StoreResult<Vec<(String, String, Option<i64>)>> {
+/// A target whose jobs may be claimed at some `now`, with what its availability needs.
+struct Runnable {
+    tenant: String,
+    target: String,
+    max_concurrency: Option<i64>,
+    /// A timed pause that has ended but was not cleared yet.
+    pause_ended: bool,
+    probing: bool,
+    probe_job: Option<i64>,
+    /// The state of `probe_job`, if it still exists.
+    probe_state: Option<String>,
+    recovered_at: Option<i64>,
+}
+
+/// What a target's availability does to its concurrency cap.
+enum Availability {
+    /// The target is probed: one job at a time, until one gets through.
+    Probing,
+    /// The target recovers: at most this many jobs at once (and at most its cap).
+    Recovering(i64),
+    /// Its cap, as configured.
+    Normal,
+}
+
+/// Targets not paused at `now`, in (tenant, name) order.
+async fn runnable_targets(conn: &mut DbConn, now: i64) -> StoreResult<Vec<Runnable>> {
     let rows = sqlx::query(
-        "SELECT tenant, name, max_concurrency FROM targets
-         WHERE paused = FALSE OR (paused_until IS NOT NULL AND paused_until <= $1)
-         ORDER BY tenant, name",
+        "SELECT t.tenant, t.name, t.max_concurrency, CAST(t.paused AS INTEGER) AS paused,
+           CAST(t.probing AS INTEGER) AS probing, t.probe_job,
+           t.recovered_at, (SELECT j.state FROM jobs j WHERE j.id = t.probe_job) AS probe_state
+         FROM targets t
+         WHERE t.paused = FALSE OR (t.paused_until IS NOT NULL AND t.paused_until <= $1)
+         ORDER BY t.tenant, t.name",
     )
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|row| {
-            Ok((
-                row.try_get("tenant")?,
-                row.try_get("name")?,
-                row.try_get("max_concurrency")?,
-            ))
+            Ok(Runnable {
+                tenant: row.try_get("tenant")?,
+                target: row.try_get("name")?,
+                max_concurrency: row.try_get("max_concurrency")?,
+                pause_ended: super::flag(row, "paused")?,
+                probing: super::flag(row, "probing")?,
+                probe_job: row.try_get("probe_job")?,
+                probe_state: row.try_get("probe_state")?,
+                recovered_at: row.try_get("recovered_at")?,
+            })
         })
         .collect()
+}
+
+/// A runnable target's availability at `now`, moving it along: a timed pause that ended starts
+/// probing; a probe that ended without the target being paused again means it recovered (its
+/// circuit closes and its concurrency grows from one, see [`policy::recovery_concurrency`]).
+async fn availability(conn: &mut DbConn, target: &Runnable, now: i64) -> StoreResult<Availability> {
+    let set = |sql: &'static str| {
+        sqlx::query(sql)
+            .bind(target.tenant.clone())
+            .bind(target.target.clone())
+            .bind(now)
+    };
+    if target.pause_ended {
+        set(
+            "UPDATE targets SET paused = FALSE, paused_until = NULL, probing = TRUE,
+               probe_job = NULL, updated_at = $3
+             WHERE tenant = $1 AND name = $2",
+        )
+        .execute(&mut *conn)
+        .await?;
+        return Ok(Availability::Probing);
+    }
+    let mut recovered_at = target.recovered_at;
+    if target.probing {
+        let probe_ended = target.probe_job.is_some()
+            && target.probe_state.as_deref() != Some(JobState::Running.as_str());
+        if !probe_ended {
+            return Ok(Availability::Probing);
+        }
+        set(
+            "UPDATE targets SET probing = FALSE, probe_job = NULL, pause_reason = NULL,
+               circuit_opens = 0, recovered_at = $3, updated_at = $3
+             WHERE tenant = $1 AND name = $2",
+        )
+        .execute(&mut *conn)
+        .await?;
+        tracing::info!(tenant = %target.tenant, target_name = %target.target,
+            "a probe got through; the target recovers");
+        recovered_at = Some(now);
+    }
+    Ok(match recovered_at {
+        Some(at) => Availability::Recovering(policy::recovery_concurrency(now - at)),
+        None => Availability::Normal,
+    })
 }
 
 /// Up to `limit` claimable jobs of one (tenant, target) queue as (id, due_at), oldest due
@@ -378,9 +485,11 @@ const RUNNING_COUNTS: &str = "SELECT tenant, target, COUNT(*) AS n FROM jobs
 const RECENT_CALLS: &str =
     "SELECT COUNT(*) AS n FROM attempts WHERE tenant = $1 AND started_at > $2";
 
-/// The claimable heads of one queue; a range of the `jobs_queue` index.
+/// The claimable heads of one queue: a range of the `jobs_ready` index (pending jobs not blocked
+/// behind an earlier one of their entity), each checked with one seek of `jobs_open`.
 const READY_HEADS: &str = "SELECT j.id, j.due_at FROM jobs j
-     WHERE j.tenant = $1 AND j.target = $2 AND j.state = 'pending' AND j.due_at <= $3
+     WHERE j.tenant = $1 AND j.target = $2 AND j.state = 'pending' AND j.blocked = FALSE
+       AND j.due_at <= $3
        AND NOT EXISTS (
          SELECT 1 FROM jobs e
          WHERE e.tenant = j.tenant AND e.target = j.target
@@ -413,14 +522,21 @@ mod tests {
         let url = format!("sqlite:{}", dir.path().join("plan.db").display());
         let store = Store::open(&url).await.unwrap();
 
+        // The heads come from the ready jobs only (not those blocked behind their entity), and
+        // the ordering check seeks the unfinished jobs only (not the entity's history).
         let heads = plan(&store, READY_HEADS, 4).await;
-        assert!(heads.contains("SEARCH j USING INDEX jobs_queue"), "{heads}");
-        assert!(
-            heads.contains("SEARCH e USING INDEX jobs_entity"),
-            "{heads}"
-        );
+        assert!(heads.contains("SEARCH j USING INDEX jobs_ready"), "{heads}");
+        assert!(heads.contains("INDEX jobs_open"), "{heads}");
         assert!(!heads.contains("SCAN"), "{heads}");
         assert!(!heads.contains("TEMP B-TREE"), "no sort: {heads}");
+
+        // The idle dispatcher's questions: per target, one seek into the unfinished jobs.
+        let outstanding = plan(&store, super::super::jobs::HAS_OUTSTANDING, 0).await;
+        assert!(!outstanding.contains("SCAN j"), "{outstanding}");
+        assert!(outstanding.contains("SEARCH j USING"), "{outstanding}");
+        let next_due = plan(&store, super::super::jobs::NEXT_DUE, 0).await;
+        assert!(next_due.contains("INDEX jobs_ready"), "{next_due}");
+        assert!(!next_due.contains("SCAN j"), "{next_due}");
 
         let running = plan(&store, RUNNING_COUNTS, 0).await;
         assert!(

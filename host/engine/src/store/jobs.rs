@@ -303,15 +303,33 @@ impl Store {
 
     /// Returns running jobs whose lease has expired to pending, marked outcome-unknown so that
     /// a write is resolved by lookup before it is retried. Returns how many were recovered.
+    ///
+    /// Each recovered job gets an attempt of outcome `unknown` (its operation, from its last
+    /// change to its recovery): the process running it stopped during or around a call whose
+    /// outcome was never recorded, and the entity's history says so.
     pub async fn recover_expired_leases(&self, now: i64) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO attempts (job_id, tenant, target, entity_kind, entity_id, call, outcome,
+               message, started_at, duration_ms)
+             SELECT id, tenant, target, entity_kind, entity_id, operation, 'unknown',
+               'the process running this job stopped before recording the outcome (its lease '
+                 || 'of ' || lease_owner || ' expired); the next run resolves it by lookup',
+               updated_at, $1 - updated_at
+             FROM jobs WHERE state = 'running' AND lease_until < $1",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'pending', outcome_unknown = TRUE, lease_owner = NULL,
                lease_until = NULL, updated_at = $1
              WHERE state = 'running' AND lease_until < $1",
         )
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -410,25 +428,21 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// Whether any unfinished job can still run without an operator (see
+    /// [`Store::outstanding_jobs`]); one index seek per target, whatever the backlog or the
+    /// history.
+    pub async fn has_outstanding_jobs(&self) -> StoreResult<bool> {
+        let row = sqlx::query(HAS_OUTSTANDING).fetch_one(&self.pool).await?;
+        super::flag(&row, "outstanding")
+    }
+
     /// The earliest time a pending job becomes claimable by time alone (its own due time or
     /// its target's pause window), if any job waits on time.
     ///
-    /// One index seek per target (the earliest pending job of each queue), so the cost does not
-    /// grow with the backlog.
+    /// One index seek per target (the earliest pending job of each queue that is not blocked
+    /// behind an earlier job of its entity), so the cost does not grow with the backlog.
     pub async fn next_due_at(&self) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(CASE WHEN q.paused = TRUE AND q.paused_until > q.due
-                        THEN q.paused_until ELSE q.due END) AS due
-             FROM (SELECT t.paused, t.paused_until,
-                     (SELECT MIN(j.due_at) FROM jobs j
-                      WHERE j.tenant = t.tenant AND j.target = t.name AND j.state = 'pending')
-                       AS due
-                   FROM targets t
-                   WHERE t.paused = FALSE OR t.paused_until IS NOT NULL) q
-             WHERE q.due IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sqlx::query(NEXT_DUE).fetch_one(&self.pool).await?;
         Ok(row.try_get("due")?)
     }
 
@@ -490,3 +504,24 @@ impl Store {
         })
     }
 }
+
+/// Whether a target that is not paused until an operator resumes it has an unfinished job: per
+/// target, one seek of `jobs_open`.
+pub(super) const HAS_OUTSTANDING: &str = "SELECT CASE WHEN EXISTS (
+       SELECT 1 FROM targets t
+       WHERE (t.paused = FALSE OR t.paused_until IS NOT NULL)
+         AND EXISTS (SELECT 1 FROM jobs j
+                     WHERE j.tenant = t.tenant AND j.target = t.name
+                       AND j.state IN ('pending', 'running'))) THEN 1 ELSE 0 END AS outstanding";
+
+/// The earliest time a job becomes claimable by time alone: per target, the first entry of its
+/// `jobs_ready` range, or the end of its pause when that is later.
+pub(super) const NEXT_DUE: &str = "SELECT MIN(CASE WHEN q.paused = TRUE AND q.paused_until > q.due
+                THEN q.paused_until ELSE q.due END) AS due
+     FROM (SELECT t.paused, t.paused_until,
+             (SELECT MIN(j.due_at) FROM jobs j
+              WHERE j.tenant = t.tenant AND j.target = t.name AND j.state = 'pending'
+                AND j.blocked = FALSE) AS due
+           FROM targets t
+           WHERE t.paused = FALSE OR t.paused_until IS NOT NULL) q
+     WHERE q.due IS NOT NULL";

@@ -43,6 +43,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "hot swap",
         include_str!("../../migrations/sqlite/0006_hot_swap.sql"),
     ),
+    (
+        8,
+        "availability",
+        include_str!("../../migrations/sqlite/0008_availability.sql"),
+    ),
+    (
+        9,
+        "queue at scale",
+        include_str!("../../migrations/sqlite/0009_queue_at_scale.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].

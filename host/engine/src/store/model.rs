@@ -242,6 +242,18 @@ pub struct TargetRecord {
     pub pause_reason: Option<String>,
     /// When a pause ends by itself (epoch ms); none while an operator must resume it.
     pub paused_until: Option<i64>,
+    /// Whether a timed pause ended and the target is being probed: claims hand out one job at
+    /// a time until one gets through (`pause_reason` still says why it was paused).
+    #[serde(default)]
+    pub probing: bool,
+    /// How many times in a row the target's circuit opened (0 once a probe got through); sets
+    /// the next cooldown.
+    #[serde(default)]
+    pub circuit_opens: i64,
+    /// When a probe last got through (epoch ms): the target's allowed concurrency grows from
+    /// one from then on.
+    #[serde(default)]
+    pub recovered_at: Option<i64>,
     /// Incremented on every configuration change.
     pub revision: i64,
     /// Who wrote the current revision.

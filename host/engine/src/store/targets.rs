@@ -5,6 +5,8 @@
 
 use sqlx::Row;
 
+use crate::policy;
+
 use super::{
     flag, now_ms, DbConn, DbRow, OutboundSettings, Store, StoreError, StoreResult, TargetOrigin,
     TargetRecord, TargetRevision, TargetSpec,
@@ -13,7 +15,8 @@ use super::{
 const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_mappings,
     CAST(blocking AS INTEGER) AS blocking, blocking_timeout_ms, provisioning_roles, scope_filter,
     max_attempts, backoff_base_ms, backoff_cap_ms, max_concurrency, egress, origin,
-    CAST(paused AS INTEGER) AS paused, pause_reason, paused_until, revision, created_at, updated_at";
+    CAST(paused AS INTEGER) AS paused, pause_reason, paused_until, revision, created_at, updated_at,
+    CAST(probing AS INTEGER) AS probing, circuit_opens, recovered_at";
 
 fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
     let scope_filter: Option<String> = row.try_get("scope_filter")?;
@@ -44,6 +47,9 @@ fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
         paused: flag(row, "paused")?,
         pause_reason: row.try_get("pause_reason")?,
         paused_until: row.try_get("paused_until")?,
+        probing: flag(row, "probing")?,
+        circuit_opens: row.try_get("circuit_opens")?,
+        recovered_at: row.try_get("recovered_at")?,
         revision: row.try_get("revision")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -261,7 +267,8 @@ impl Store {
         until: Option<i64>,
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE targets SET paused = TRUE, pause_reason = $3, paused_until = $4, updated_at = $5
+            "UPDATE targets SET paused = TRUE, pause_reason = $3, paused_until = $4, updated_at = $5,
+               probing = FALSE, probe_job = NULL, recovered_at = NULL
              WHERE tenant = $1 AND name = $2",
         )
         .bind(tenant)
@@ -274,10 +281,12 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Resumes a paused target. Returns whether the target exists.
+    /// Resumes a paused (or probing) target at once, at full concurrency, with its circuit
+    /// closed. Returns whether the target exists.
     pub async fn resume_target(&self, tenant: &str, name: &str) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE targets SET paused = FALSE, pause_reason = NULL, paused_until = NULL,
+               probing = FALSE, probe_job = NULL, circuit_opens = 0, recovered_at = NULL,
                updated_at = $3
              WHERE tenant = $1 AND name = $2",
         )
@@ -289,17 +298,94 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Clears the pauses whose window has ended; returns how many targets resumed.
+    /// Ends the pauses whose window has ended: those targets are probed (claims hand out one
+    /// job at a time until one gets through). Returns how many targets it ended.
     pub async fn resume_expired_pauses(&self, now: i64) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE targets SET paused = FALSE, pause_reason = NULL, paused_until = NULL,
-               updated_at = $1
+            "UPDATE targets SET paused = FALSE, paused_until = NULL, probing = TRUE,
+               probe_job = NULL, updated_at = $1
              WHERE paused = TRUE AND paused_until IS NOT NULL AND paused_until <= $1",
         )
         .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+}
+
+impl Store {
+    /// Records that a call to a target failed as if the target were down ([`policy::is_outage`])
+    /// and opens its circuit when it should; returns whether the circuit is open, in which case
+    /// the failing job goes back to the queue without spending an attempt.
+    ///
+    /// The circuit is open already when the target is paused; it opens again (with the next,
+    /// longer cooldown) when the failing call was a probe; it opens when the target's last
+    /// [`policy::CIRCUIT_FAILURES`] calls all failed that way. `reason` says what failed.
+    pub async fn note_outage(
+        &self,
+        tenant: &str,
+        name: &str,
+        now: i64,
+        reason: &str,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let Some(target) = target_in(&mut tx, tenant, name).await? else {
+            return Ok(false);
+        };
+        if target.is_paused_at(now) {
+            return Ok(true);
+        }
+        let trip = if target.probing {
+            true
+        } else {
+            let kinds = policy::OUTAGE_KINDS;
+            let failed: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (
+                   SELECT outcome FROM attempts WHERE tenant = $1 AND target = $2
+                   ORDER BY id DESC LIMIT $3) last
+                 WHERE outcome IN ($4, $5)",
+            )
+            .bind(tenant)
+            .bind(name)
+            .bind(policy::CIRCUIT_FAILURES)
+            .bind(kinds[0])
+            .bind(kinds[1])
+            .fetch_one(&mut *tx)
+            .await?;
+            failed >= policy::CIRCUIT_FAILURES
+        };
+        if !trip {
+            return Ok(false);
+        }
+        let opens = target.circuit_opens + 1;
+        let cooldown = policy::circuit_cooldown_ms(opens);
+        let why = if target.probing {
+            "a probe failed"
+        } else {
+            "the last calls all failed"
+        };
+        let pause_reason = format!(
+            "circuit open ({why}; opened {opens} time(s) in a row, probing again after {} s): \
+             {reason}",
+            cooldown / 1_000
+        );
+        sqlx::query(
+            "UPDATE targets SET paused = TRUE, pause_reason = $3, paused_until = $4,
+               circuit_opens = $5, probing = FALSE, probe_job = NULL, recovered_at = NULL,
+               updated_at = $6
+             WHERE tenant = $1 AND name = $2",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(&pause_reason)
+        .bind(now + cooldown)
+        .bind(opens)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(%tenant, target_name = %name, %pause_reason, "circuit opened");
+        Ok(true)
     }
 }
 
