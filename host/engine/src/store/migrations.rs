@@ -40,6 +40,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "hot swap",
         include_str!("../../migrations/sqlite/0006_hot_swap.sql"),
     ),
+    (
+        7,
+        "batch dispatch",
+        include_str!("../../migrations/sqlite/0007_batch_dispatch.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.

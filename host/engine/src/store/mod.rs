@@ -7,6 +7,7 @@
 //! the migrations.
 
 mod attempts;
+mod batch_size;
 mod claim;
 mod components;
 mod entities;
