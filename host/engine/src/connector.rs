@@ -69,6 +69,29 @@ pub trait TargetConnector: Send + Sync + 'static {
 
     /// Finds a remote entity, to correlate it or to resolve a write of unknown outcome.
     fn lookup(&self, key: LookupKey) -> BoxFuture<'_, CallResult<Option<RemoteObject>>>;
+
+    /// The most changes one [`Self::provision_batch`] call carries (at least 1). The default,
+    /// 1, means the target takes one change per call.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// Applies several local changes to the target in one call. `Err` means the whole call
+    /// failed (no change has a result of its own; for writes the outcome is unknown); `Ok`
+    /// holds one result per change, in the order given. The default calls
+    /// [`Self::provision`] once per change.
+    fn provision_batch(
+        &self,
+        changes: Vec<Change>,
+    ) -> BoxFuture<'_, CallResult<Vec<CallResult<ProvisionOutcome>>>> {
+        Box::pin(async move {
+            let mut results = Vec::with_capacity(changes.len());
+            for change in changes {
+                results.push(self.provision(change).await);
+            }
+            Ok(results)
+        })
+    }
 }
 
 /// Why a stored target's connector could not be built. The dispatcher pauses the target with

@@ -3,6 +3,10 @@
 //! Claims rotate across (tenant, target) queues and respect a per-target concurrency cap and
 //! per-tenant quotas (see [`crate::store::ClaimLimits`]), so one tenant's backlog or one slow
 //! target holds at most its share of the workers while other tenants' jobs keep flowing.
+//!
+//! A worker runs one connector call's jobs: one job, or for a target with a batch size above 1
+//! up to that many of its jobs at once, whose changes go out in one `provision-batch` call (see
+//! [`crate::batch`]). Caps and quotas count calls.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -16,14 +20,15 @@ use crate::clock::Clock;
 use crate::policy::RateLimitPolicy;
 use crate::store::{ClaimLimits, HeldBack, HoldReason, JobState, StoreResult};
 
+use super::batch::{self, BatchSizes};
 use super::connector::ConnectorSource;
-use super::execute::{run_job, Context, RunEnd};
+use super::execute::{Context, RunEnd};
 use super::Engine;
 
 /// How a dispatcher runs.
 #[derive(Clone, Debug)]
 pub struct DispatcherConfig {
-    /// Jobs run concurrently at most.
+    /// Connector calls (one job, or a batch of one target's jobs) run concurrently at most.
     pub workers: usize,
     /// How long a claim lasts without renewal, in milliseconds. A process that dies holding
     /// jobs releases them after this long.
@@ -35,10 +40,10 @@ pub struct DispatcherConfig {
     pub call_timeout: Duration,
     /// Identifies this dispatcher's leases; unique per process.
     pub owner: String,
-    /// Jobs of one target that run at once at most (across every process sharing the
+    /// Calls to one target that run at once at most (across every process sharing the
     /// database), for targets without a `max_concurrency` of their own; 0 means no cap.
     pub target_max_concurrency: usize,
-    /// Jobs of one tenant that run at once at most; 0 means half the workers (at least one).
+    /// Calls of one tenant that run at once at most; 0 means half the workers (at least one).
     pub tenant_max_concurrency: usize,
     /// Connector calls one tenant may start per minute; 0 means no quota.
     pub tenant_calls_per_minute: u32,
@@ -112,6 +117,7 @@ pub struct DispatchStats {
 /// Claims and runs outbox jobs.
 pub struct Dispatcher {
     ctx: Arc<Context>,
+    batch_sizes: Arc<BatchSizes>,
     config: DispatcherConfig,
     limits: ClaimLimits,
     in_flight: Arc<Mutex<HashSet<i64>>>,
@@ -125,10 +131,11 @@ impl Dispatcher {
         connectors: Arc<dyn ConnectorSource>,
         config: DispatcherConfig,
     ) -> Self {
+        let batch_sizes = Arc::new(BatchSizes::new(connectors, engine.store().clone()));
         let ctx = Context {
             store: engine.store().clone(),
             signals: engine.signals().clone(),
-            connectors,
+            connectors: batch_sizes.clone(),
             owner: config.owner.clone(),
             call_timeout: config.call_timeout,
             rate_limits: config.rate_limits,
@@ -136,6 +143,7 @@ impl Dispatcher {
         };
         Self {
             ctx: Arc::new(ctx),
+            batch_sizes,
             limits: config.claim_limits(),
             config,
             in_flight: Arc::default(),
@@ -165,11 +173,13 @@ impl Dispatcher {
             recovered: store.recover_expired_leases(now()).await?,
             ..DispatchStats::default()
         };
+        self.batch_sizes.learn().await?;
         let workers = self.config.workers.max(1);
         let maintenance_every = Duration::from_millis((self.config.lease_ms / 3).max(10) as u64);
         let mut maintenance = tokio::time::interval(maintenance_every);
         maintenance.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut tasks: JoinSet<(i64, StoreResult<RunEnd>)> = JoinSet::new();
+        // One task per connector call: a job alone, or a batch of jobs of one target.
+        let mut tasks: JoinSet<Vec<(i64, StoreResult<RunEnd>)>> = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
             let new_work = self.ctx.signals.new_work.notified();
@@ -189,16 +199,15 @@ impl Dispatcher {
                     )
                     .await?;
                 self.note_held_back(claim.held_back, &mut stats);
-                let jobs = claim.jobs;
-                claimed = jobs.len();
-                stats.claimed += claimed as u64;
-                for job in jobs {
-                    self.in_flight.lock().expect("lock").insert(job.id);
+                stats.claimed += claim.jobs.len() as u64;
+                let calls = batch::calls_of(claim.jobs, &claim.calls);
+                claimed = calls.len();
+                for jobs in calls {
+                    let mut in_flight = self.in_flight.lock().expect("lock");
+                    in_flight.extend(jobs.iter().map(|job| job.id));
+                    drop(in_flight);
                     let ctx = self.ctx.clone();
-                    tasks.spawn(async move {
-                        let id = job.id;
-                        (id, run_job(&ctx, job).await)
-                    });
+                    tasks.spawn(async move { batch::run_call(&ctx, jobs).await });
                 }
             }
             let saturated = claimed == free && claimed > 0;
@@ -261,29 +270,35 @@ impl Dispatcher {
 
     fn account(
         &self,
-        joined: Result<(i64, StoreResult<RunEnd>), tokio::task::JoinError>,
+        joined: Result<Vec<(i64, StoreResult<RunEnd>)>, tokio::task::JoinError>,
         stats: &mut DispatchStats,
     ) {
         match joined {
-            Ok((id, result)) => {
-                self.in_flight.lock().expect("lock").remove(&id);
-                match result {
-                    Ok(RunEnd::Finished(JobState::Done)) => stats.done += 1,
-                    Ok(RunEnd::Finished(JobState::Dead)) => stats.dead += 1,
-                    Ok(RunEnd::Finished(_)) => stats.superseded += 1,
-                    Ok(RunEnd::Requeued) => stats.requeued += 1,
-                    Ok(RunEnd::LeaseLost) => {
-                        tracing::warn!(job = id, "lease lost while running; result discarded")
-                    }
-                    Err(error) => {
-                        stats.errors += 1;
-                        tracing::error!(job = id, %error, "job run failed on the store; it returns after its lease expires");
-                    }
+            Ok(ended) => {
+                for (id, result) in ended {
+                    self.account_job(id, result, stats);
                 }
             }
             Err(error) => {
                 stats.errors += 1;
-                tracing::error!(%error, "job task panicked; its job returns after its lease expires");
+                tracing::error!(%error, "job task panicked; its jobs return after their lease expires");
+            }
+        }
+    }
+
+    fn account_job(&self, id: i64, result: StoreResult<RunEnd>, stats: &mut DispatchStats) {
+        self.in_flight.lock().expect("lock").remove(&id);
+        match result {
+            Ok(RunEnd::Finished(JobState::Done)) => stats.done += 1,
+            Ok(RunEnd::Finished(JobState::Dead)) => stats.dead += 1,
+            Ok(RunEnd::Finished(_)) => stats.superseded += 1,
+            Ok(RunEnd::Requeued) => stats.requeued += 1,
+            Ok(RunEnd::LeaseLost) => {
+                tracing::warn!(job = id, "lease lost while running; result discarded")
+            }
+            Err(error) => {
+                stats.errors += 1;
+                tracing::error!(job = id, %error, "job run failed on the store; it returns after its lease expires");
             }
         }
     }

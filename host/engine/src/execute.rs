@@ -174,6 +174,16 @@ struct Run<'a> {
 
 /// Runs a claimed job to its next state.
 pub(crate) async fn run_job(ctx: &Context, job: JobRecord) -> StoreResult<RunEnd> {
+    run_job_via(ctx, ctx.connectors.as_ref(), job).await
+}
+
+/// Runs a claimed job to its next state, calling the target through the connector `connectors`
+/// supplies (a batch's shared connector, see [`crate::batch`]).
+pub(crate) async fn run_job_via(
+    ctx: &Context,
+    connectors: &dyn ConnectorSource,
+    job: JobRecord,
+) -> StoreResult<RunEnd> {
     let job = ctx.store.coalesce_following(&job, &ctx.owner).await?;
     let Some(target) = ctx.store.target(&job.tenant, &job.target).await? else {
         let error = crate::store::JobError {
@@ -183,7 +193,7 @@ pub(crate) async fn run_job(ctx: &Context, job: JobRecord) -> StoreResult<RunEnd
         };
         return finish(ctx, &job, JobState::Dead, None, Some(error)).await;
     };
-    let connector = match ctx.connectors.connector(&target).await {
+    let connector = match connectors.connector(&target).await {
         Ok(connector) => connector,
         Err(ConnectorUnavailable::NotReady(why)) => {
             tracing::debug!(tenant = %job.tenant, target = %job.target, %why,

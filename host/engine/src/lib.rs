@@ -7,6 +7,7 @@
 //! remote id, a retry, a target pause or a dead letter.
 
 pub mod activity;
+mod batch;
 mod clock;
 pub mod connector;
 mod dispatcher;

@@ -471,4 +471,25 @@ impl TargetConnector for SandboxedTarget {
     fn lookup(&self, key: LookupKey) -> BoxFuture<'_, CallResult<Option<RemoteObject>>> {
         Box::pin(async move { self.0.lookup(&key).await.map_err(call_failure) })
     }
+
+    fn batch_size(&self) -> usize {
+        self.0.batch_size()
+    }
+
+    fn provision_batch(
+        &self,
+        changes: Vec<Change>,
+    ) -> BoxFuture<'_, CallResult<Vec<CallResult<ProvisionOutcome>>>> {
+        Box::pin(async move {
+            let results = self
+                .0
+                .provision_batch(&changes)
+                .await
+                .map_err(call_failure)?;
+            Ok(results
+                .into_iter()
+                .map(|result| result.map_err(CallFailure::Connector))
+                .collect())
+        })
+    }
 }

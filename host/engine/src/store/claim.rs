@@ -9,6 +9,11 @@
 //! quota, gets nothing; its ready jobs are reported as held back. Running jobs and recent calls
 //! are counted in the database inside the claim's write transaction, so the limits hold across
 //! every process sharing it.
+//!
+//! A target with a batch size above 1 (see [`Store::set_target_batch_size`]) is handed its jobs
+//! in calls: each round offers up to its batch size of its heads as one call, which counts once
+//! against the claim's limit, the target's cap and its tenant's quota; its running jobs count
+//! as calls too (running jobs / batch size, rounded up). With batch size 1 a call is a job.
 
 use std::collections::HashMap;
 
@@ -16,6 +21,7 @@ use sqlx::Row;
 
 use crate::policy;
 
+use super::batch_size::batch_sizes;
 use super::jobs::{job_from_row, COLUMNS};
 use super::{backend, placeholders, Backend, DbConn, JobRecord, JobState, Store, StoreResult};
 
@@ -25,9 +31,10 @@ const RATE_WINDOW_MS: i64 = 60_000;
 /// The limits a claim respects; 0 means no limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClaimLimits {
-    /// Running jobs per target at most, for targets without a `max_concurrency` of their own.
+    /// Running calls (jobs, for targets of batch size 1) per target at most, for targets
+    /// without a `max_concurrency` of their own.
     pub target_concurrency: i64,
-    /// Running jobs per tenant at most, across its targets.
+    /// Running calls (jobs, for targets of batch size 1) per tenant at most, across its targets.
     pub tenant_concurrency: i64,
     /// Connector calls per tenant per minute at most: calls started in the last minute plus
     /// running jobs (each about to make one).
@@ -72,6 +79,10 @@ pub struct HeldBack {
 pub struct Claim {
     /// The jobs claimed, now running under the claimer's lease, in id order.
     pub jobs: Vec<JobRecord>,
+    /// The claimed job ids grouped into the connector calls they were claimed for: each group
+    /// holds jobs of one (tenant, target), at most its batch size of them (one job per group
+    /// for targets that take one change per call).
+    pub calls: Vec<Vec<i64>>,
     /// Targets with ready jobs that a limit held back.
     pub held_back: Vec<HeldBack>,
 }
@@ -81,6 +92,22 @@ struct Queue {
     tenant: String,
     target: String,
     heads: Vec<(i64, i64)>,
+    /// Heads per call (the target's batch size).
+    batch: usize,
+}
+
+impl Queue {
+    /// The heads offered as one call in round `round`, if any are left.
+    fn call(&self, round: usize) -> Option<&[(i64, i64)]> {
+        let start = round.checked_mul(self.batch)?;
+        let rest = self.heads.get(start..).filter(|rest| !rest.is_empty())?;
+        Some(&rest[..rest.len().min(self.batch)])
+    }
+}
+
+/// Calls that `running` jobs of a target of batch size `batch` make at most.
+fn calls(running: i64, batch: i64) -> i64 {
+    (running + batch - 1) / batch.max(1)
 }
 
 /// How many more jobs a tenant may start, and which quota sets that number.
@@ -148,9 +175,11 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let claimable = backend::claimable_tenants(&mut tx).await?;
         let running = running_counts(&mut tx).await?;
+        let batches = batch_sizes(&mut tx).await?;
+        let batch_of = |key: &(String, String)| batches.get(key).copied().unwrap_or(1);
         let mut tenant_running: HashMap<&str, i64> = HashMap::new();
-        for ((tenant, _), n) in &running {
-            *tenant_running.entry(tenant.as_str()).or_default() += n;
+        for (key, n) in &running {
+            *tenant_running.entry(key.0.as_str()).or_default() += calls(*n, batch_of(key));
         }
 
         let mut rooms: HashMap<String, TenantRoom> = HashMap::new();
@@ -193,10 +222,10 @@ impl Store {
                 Availability::Recovering(ramp) => (ramp, false),
                 Availability::Normal => (base, false),
             };
-            let busy = running
-                .get(&(tenant.clone(), target.clone()))
-                .copied()
-                .unwrap_or_default();
+            let key = (tenant.clone(), target.clone());
+            // A probe is one job, even for a target that takes batches.
+            let batch = if probing { 1 } else { batch_of(&key) };
+            let busy = calls(running.get(&key).copied().unwrap_or_default(), batch);
             let target_room = if cap > 0 { cap - busy } else { i64::MAX };
             let take = target_room.min(tenant_room.left).min(limit);
             if take <= 0 {
@@ -219,7 +248,8 @@ impl Store {
             }
             // Heads past the tenant's room are offered too, so that the rounds can tell
             // when the tenant's quota (not the queue) ran out.
-            let heads = ready_heads(&mut tx, &tenant, &target, now, target_room.min(limit)).await?;
+            let wanted = target_room.min(limit).saturating_mul(batch);
+            let heads = ready_heads(&mut tx, &tenant, &target, now, wanted).await?;
             if !heads.is_empty() {
                 if probing {
                     probes.push((tenant.clone(), target.clone()));
@@ -228,6 +258,7 @@ impl Store {
                     tenant,
                     target,
                     heads,
+                    batch: usize::try_from(batch).unwrap_or(1),
                 });
             }
         }
@@ -236,7 +267,8 @@ impl Store {
             .into_iter()
             .map(|(tenant, n)| (tenant.to_owned(), n))
             .collect();
-        let chosen = pick_in_rounds(&queues, &mut rooms, &mut load, limit, &mut held_back);
+        let calls = pick_in_rounds(&queues, &mut rooms, &mut load, limit, &mut held_back);
+        let chosen: Vec<i64> = calls.iter().flatten().copied().collect();
         for queue in &queues {
             let probe = probes.contains(&(queue.tenant.clone(), queue.target.clone()));
             if let (true, Some((id, _))) = (probe, queue.heads.first()) {
@@ -278,20 +310,25 @@ impl Store {
         tx.commit().await?;
         let mut jobs = jobs;
         jobs.sort_by_key(|job| job.id);
-        Ok(Claim { jobs, held_back })
+        Ok(Claim {
+            jobs,
+            calls,
+            held_back,
+        })
     }
 }
 
-/// Picks job ids in rounds: round `r` offers the `r`-th head of every queue, tenants running
-/// fewer jobs (`load`) first, then oldest due first, to tenants with room left. Tenants whose
-/// quota runs out with heads left are held back.
+/// Picks calls (groups of job ids) in rounds: round `r` offers the `r`-th call of every queue
+/// (its `r`-th head, or its `r`-th batch of heads for a batching target), tenants running fewer
+/// calls (`load`) first, then oldest due first, to tenants with room left. Tenants whose quota
+/// runs out with heads left are held back.
 fn pick_in_rounds(
     queues: &[Queue],
     rooms: &mut HashMap<String, TenantRoom>,
     load: &mut HashMap<String, i64>,
     limit: i64,
     held_back: &mut Vec<HeldBack>,
-) -> Vec<i64> {
+) -> Vec<Vec<i64>> {
     let limit = usize::try_from(limit).unwrap_or_default();
     let mut chosen = Vec::new();
     let mut round = 0;
@@ -299,7 +336,7 @@ fn pick_in_rounds(
         let mut offers: Vec<(i64, i64, i64, &Queue)> = queues
             .iter()
             .filter_map(|queue| {
-                let (id, due) = *queue.heads.get(round)?;
+                let (id, due) = queue.call(round)?[0];
                 let busy = load.get(&queue.tenant).copied().unwrap_or_default();
                 Some((busy, due, id, queue))
             })
@@ -308,7 +345,8 @@ fn pick_in_rounds(
             break;
         }
         offers.sort_by_key(|&(busy, due, id, _)| (busy, due, id));
-        for (_, _, id, queue) in offers {
+        for (_, _, _, queue) in offers {
+            let call = queue.call(round).unwrap_or_default();
             if chosen.len() == limit {
                 break;
             }
@@ -328,7 +366,7 @@ fn pick_in_rounds(
             }
             room.left -= 1;
             *load.entry(queue.tenant.clone()).or_default() += 1;
-            chosen.push(id);
+            chosen.push(call.iter().map(|&(id, _)| id).collect());
         }
         round += 1;
     }

@@ -44,6 +44,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0006_hot_swap.sql"),
     ),
     (
+        7,
+        "batch dispatch",
+        include_str!("../../migrations/sqlite/0007_batch_dispatch.sql"),
+    ),
+    (
         8,
         "availability",
         include_str!("../../migrations/sqlite/0008_availability.sql"),

@@ -10,6 +10,7 @@
 
 mod attempts;
 mod backend;
+mod batch_size;
 mod claim;
 mod components;
 mod entities;
