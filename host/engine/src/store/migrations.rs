@@ -80,6 +80,13 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "hot swap",
         include_str!("../../migrations/postgres/0006_hot_swap.sql"),
     ),
+    SQLITE[6],
+    SQLITE[7],
+    (
+        9,
+        "queue at scale",
+        include_str!("../../migrations/postgres/0009_queue_at_scale.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.
