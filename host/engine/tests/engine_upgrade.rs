@@ -18,6 +18,18 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     let (store, _dir, url) = sqlite_store_with_url().await;
     // The database as the version before migration 3 left it, holding two such names.
     for undo in [
+        "DROP TRIGGER jobs_block_behind",
+        "DROP TRIGGER jobs_unblock_next",
+        "DROP TRIGGER jobs_block_after_reopen",
+        "DROP INDEX jobs_ready",
+        "DROP INDEX jobs_open",
+        "CREATE INDEX jobs_queue ON jobs (tenant, target, state, due_at, id)",
+        "ALTER TABLE jobs DROP COLUMN blocked",
+        "DROP INDEX attempts_target",
+        "ALTER TABLE targets DROP COLUMN probing",
+        "ALTER TABLE targets DROP COLUMN probe_job",
+        "ALTER TABLE targets DROP COLUMN circuit_opens",
+        "ALTER TABLE targets DROP COLUMN recovered_at",
         "ALTER TABLE targets DROP COLUMN batch_size",
         "DROP TABLE target_revisions",
         "DROP TABLE connector_components",
