@@ -76,19 +76,7 @@ async fn user_queries_select_and_filter_on_the_profile_name() {
 async fn the_identity_url_names_the_token_user_and_the_org_apis() {
     let ctx = Ctx::new().await;
     let c = ctx.emu.config();
-    let resp = ctx
-        .http
-        .post(ctx.emu.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", c.client_id.as_str()),
-            ("client_secret", c.client_secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, token) = status_json(resp).await;
-    assert_eq!(status, 200, "{token}");
+    let token = ctx.client_credentials_token().await;
     let identity_url = token["id"].as_str().unwrap();
     let access_token = token["access_token"].as_str().unwrap();
     let calls_before = ctx.emu.counters().api_calls;
