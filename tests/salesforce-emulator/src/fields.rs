@@ -36,6 +36,16 @@ impl FieldType {
         }
     }
 
+    /// The XML schema type describe reports as `soapType`, e.g. `xsd:string` or `tns:ID`.
+    pub fn soap_type(self) -> &'static str {
+        match self {
+            FieldType::Id | FieldType::Reference(_) => "tns:ID",
+            FieldType::Boolean => "xsd:boolean",
+            FieldType::DateTime => "xsd:dateTime",
+            FieldType::Text | FieldType::Email | FieldType::Picklist(_) => "xsd:string",
+        }
+    }
+
     /// True for types whose JSON representation is a string.
     pub fn is_textual(self) -> bool {
         !matches!(self, FieldType::Boolean)
@@ -191,6 +201,15 @@ pub const USER_FIELDS: &[FieldDef] = &[
     ),
     read_only("SystemModstamp", "System Modstamp", FieldType::DateTime),
     read_only("LastLoginDate", "Last Login", FieldType::DateTime),
+];
+
+/// The User relationship field `Profile.Name`: selectable and filterable in queries only.
+pub const PROFILE_NAME: FieldDef = read_only("Profile.Name", "Profile Name", FieldType::Text);
+
+/// The Profile fields queries may use.
+pub const PROFILE_FIELDS: &[FieldDef] = &[
+    read_only("Id", "Profile ID", FieldType::Id),
+    read_only("Name", "Name", FieldType::Text),
 ];
 
 /// Looks a field up by API name, ignoring case (Salesforce field names are case-insensitive).

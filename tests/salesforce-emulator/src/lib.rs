@@ -20,7 +20,9 @@
 //! Routes:
 //! - `POST /services/oauth2/token`: password, client-credentials and JWT bearer grants
 //!   ([`oauth`], [`jwt`]).
-//! - `/services/data/…`: versions, User sObject, query, limits ([`rest`], [`sobjects`], [`query`]).
+//! - `GET /id/{orgId}/{userId}`: the identity URL of a token ([`identity`]).
+//! - `/services/data/…`: versions, User sObject, query (User and Profile), limits, sObject
+//!   Collections and Composite ([`rest`], [`sobjects`], [`query`], [`collections`], [`composite`]).
 //! - `/__emulator__/…`: the control API ([`control`]), behind a control token generated at start
 //!   ([`Emulator::control_token`]) unless started with [`ServeOptions::open_control`]
 //!   ([`control_auth`]): `GET info`, `GET users`,
@@ -37,6 +39,7 @@ pub mod control_auth;
 pub mod counters;
 pub mod faults;
 pub mod fields;
+pub mod identity;
 pub mod ids;
 pub mod injection;
 pub mod jwt;

@@ -10,7 +10,7 @@ use axum::{
     extract::{ConnectInfo, Request, State},
     middleware::{self, Next},
     response::Response,
-    routing::post,
+    routing::{get, post},
     Router,
 };
 use tokio::net::TcpListener;
@@ -23,6 +23,7 @@ use crate::control::{self, LimitsUpdate, Seed, Settings, CONTROL_PREFIX};
 use crate::control_auth::{self, ControlAccess};
 use crate::counters::{Counters, RequestLogEntry};
 use crate::faults::{ArmedFault, FaultSpec};
+use crate::identity::{identity, IDENTITY_PATH};
 use crate::limits::ApiUsage;
 use crate::oauth::{token_endpoint, TOKEN_PATH};
 use crate::response::ApiError;
@@ -90,6 +91,7 @@ pub fn router(app: AppState, control_token: Option<&str>) -> Router {
     };
     Router::new()
         .route(TOKEN_PATH, post(token_endpoint))
+        .route(IDENTITY_PATH, get(identity))
         .merge(control)
         .fallback(rest_or_not_found)
         .layer(middleware::from_fn_with_state(app.clone(), observe))

@@ -23,6 +23,10 @@ pub const ID_LOOKUP_FIELDS: &[&str] = &[
     "Email",
 ];
 
+/// User fields whose values are unique in the org (describe's `unique`); Username across all
+/// orgs. None of the standard User fields is an `externalId` field.
+pub const UNIQUE_FIELDS: &[&str] = &["Username", "CommunityNickname"];
+
 fn external_id_error(seg: &str) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -292,6 +296,9 @@ pub fn describe(version: &str) -> Response {
                 "name": f.name,
                 "label": f.label,
                 "type": f.ty.soap_name(),
+                "soapType": f.ty.soap_type(),
+                "externalId": false,
+                "unique": UNIQUE_FIELDS.contains(&f.name),
                 "length": f.max_len.unwrap_or(0),
                 "createable": f.writable,
                 "updateable": f.writable,

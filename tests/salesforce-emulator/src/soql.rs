@@ -1,5 +1,6 @@
-//! A SOQL subset for User lookups: `SELECT f, … FROM User [WHERE c [AND|OR c …]] [ORDER BY f
-//! [ASC|DESC]] [LIMIT n] [OFFSET n]`, with `=`, `!=`, `<>`, `LIKE`, `IN (…)`, `NOT IN (…)`.
+//! A SOQL subset for User and Profile lookups: `SELECT f, … FROM User|Profile [WHERE c [AND|OR
+//! c …]] [ORDER BY f [ASC|DESC]] [LIMIT n] [OFFSET n]`, with `=`, `!=`, `<>`, `LIKE`, `IN (…)`,
+//! `NOT IN (…)`; User queries may also use the relationship field `Profile.Name`.
 
 use serde_json::Value;
 
@@ -47,9 +48,42 @@ pub struct Condition {
     pub values: Vec<Literal>,
 }
 
+/// The objects queries can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SObject {
+    /// `FROM User`.
+    User,
+    /// `FROM Profile`.
+    Profile,
+}
+
+impl SObject {
+    /// The API name.
+    pub fn name(self) -> &'static str {
+        match self {
+            SObject::User => "User",
+            SObject::Profile => "Profile",
+        }
+    }
+}
+
+/// Something a query reads fields of: a user, or a profile.
+pub trait Row {
+    /// The value of a field (canonical name); null when unset or unknown.
+    fn value(&self, field: &str) -> Value;
+}
+
+impl Row for UserRecord {
+    fn value(&self, field: &str) -> Value {
+        self.get(field)
+    }
+}
+
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
+    /// The object queried.
+    pub object: SObject,
     /// Selected fields, canonical names, in SELECT order.
     pub fields: Vec<&'static str>,
     /// `SELECT COUNT() …`.
@@ -278,13 +312,30 @@ impl Parser<'_> {
 
 const INVALID_FIELD_TAIL: &str = "If you are attempting to use a custom field, be sure to append the '__c' after the custom field name. Please reference your WSDL or the describe call for the appropriate names.";
 
-fn resolve_field(q: &str, name: &str, col: usize) -> Result<&'static FieldDef, ApiError> {
-    fields::find(name).ok_or_else(|| {
+fn resolve_field(
+    q: &str,
+    object: SObject,
+    name: &str,
+    col: usize,
+) -> Result<&'static FieldDef, ApiError> {
+    let found = match object {
+        SObject::User if name.eq_ignore_ascii_case(fields::PROFILE_NAME.name) => {
+            Some(&fields::PROFILE_NAME)
+        }
+        SObject::User => fields::find(name),
+        SObject::Profile => fields::PROFILE_FIELDS
+            .iter()
+            .find(|f| f.name.eq_ignore_ascii_case(name)),
+    };
+    found.ok_or_else(|| {
         error(
             q,
             col,
             "INVALID_FIELD",
-            &format!("No such column '{name}' on entity 'User'. {INVALID_FIELD_TAIL}"),
+            &format!(
+                "No such column '{name}' on entity '{}'. {INVALID_FIELD_TAIL}",
+                object.name()
+            ),
         )
     })
 }
@@ -409,24 +460,28 @@ pub fn parse(q: &str) -> Result<Query, ApiError> {
     if p.peek() != &Tok::Eof {
         return Err(p.unexpected());
     }
-    if !object.eq_ignore_ascii_case("User") {
+    let object = if object.eq_ignore_ascii_case("User") {
+        SObject::User
+    } else if object.eq_ignore_ascii_case("Profile") {
+        SObject::Profile
+    } else {
         return Err(error(
             q,
             object_col,
             "INVALID_TYPE",
             &format!("sObject type '{object}' is not supported. If you are attempting to use a custom object, be sure to append the '__c' after the entity name. Please reference your WSDL or the describe call for the appropriate names."),
         ));
-    }
+    };
     let mut fields = Vec::new();
     for (name, col) in raw_fields {
-        fields.push(resolve_field(q, &name, col)?.name);
+        fields.push(resolve_field(q, object, &name, col)?.name);
     }
     let mut filter = Vec::new();
     for group in raw_filter {
         let mut conds = Vec::new();
         for (name, col, op, values) in group {
             conds.push(Condition {
-                field: resolve_field(q, &name, col)?,
+                field: resolve_field(q, object, &name, col)?,
                 op,
                 values,
             });
@@ -434,10 +489,11 @@ pub fn parse(q: &str) -> Result<Query, ApiError> {
         filter.push(conds);
     }
     let order = match order {
-        Some((name, col, desc)) => Some((resolve_field(q, &name, col)?.name, desc)),
+        Some((name, col, desc)) => Some((resolve_field(q, object, &name, col)?.name, desc)),
         None => None,
     };
     Ok(Query {
+        object,
         fields,
         count_only,
         filter,
@@ -478,8 +534,8 @@ fn literal_matches(field: &FieldDef, value: &Value, lit: &Literal, case_insensit
 }
 
 impl Condition {
-    fn matches(&self, user: &UserRecord, case_insensitive: bool) -> bool {
-        let value = user.get(self.field.name);
+    fn matches(&self, row: &impl Row, case_insensitive: bool) -> bool {
+        let value = row.value(self.field.name);
         let any = |vals: &[Literal]| {
             vals.iter()
                 .any(|l| literal_matches(self.field, &value, l, case_insensitive))
@@ -496,25 +552,25 @@ impl Condition {
 }
 
 impl Query {
-    /// Whether a user satisfies the WHERE clause.
-    pub fn matches(&self, user: &UserRecord, case_insensitive: bool) -> bool {
+    /// Whether a row satisfies the WHERE clause.
+    pub fn matches(&self, row: &impl Row, case_insensitive: bool) -> bool {
         self.filter.is_empty()
             || self
                 .filter
                 .iter()
-                .any(|group| group.iter().all(|c| c.matches(user, case_insensitive)))
+                .any(|group| group.iter().all(|c| c.matches(row, case_insensitive)))
     }
 
-    /// Runs the query over users (in creation order) and returns the matching ones, ordered,
+    /// Runs the query over rows (in creation order) and returns the matching ones, ordered,
     /// offset and limited.
-    pub fn run<'u>(&self, users: &'u [UserRecord], case_insensitive: bool) -> Vec<&'u UserRecord> {
-        let mut hits: Vec<&UserRecord> = users
+    pub fn run<'r, R: Row>(&self, rows: &'r [R], case_insensitive: bool) -> Vec<&'r R> {
+        let mut hits: Vec<&R> = rows
             .iter()
-            .filter(|u| self.matches(u, case_insensitive))
+            .filter(|r| self.matches(*r, case_insensitive))
             .collect();
         if let Some((field, desc)) = self.order {
             hits.sort_by(|a, b| {
-                let key = |u: &UserRecord| match u.get(field) {
+                let key = |r: &R| match r.value(field) {
                     Value::String(s) => Some(s.to_lowercase()),
                     Value::Bool(b) => Some(b.to_string()),
                     _ => None,

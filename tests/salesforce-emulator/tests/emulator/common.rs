@@ -86,6 +86,25 @@ impl Ctx {
         body["id"].as_str().unwrap().to_string()
     }
 
+    /// A client-credentials token response, as JSON; panics unless 200.
+    pub async fn client_credentials_token(&self) -> Value {
+        let c = self.emu.config();
+        let resp = self
+            .http
+            .post(self.emu.token_url())
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &c.client_id),
+                ("client_secret", &c.client_secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_json(resp).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     pub async fn query(&self, soql: &str) -> (u16, Value) {
         let resp = self
             .req(Method::GET, "query")

@@ -4,6 +4,7 @@ mod collections;
 mod common;
 mod composite;
 mod control;
+mod discovery;
 mod faults;
 mod https;
 mod jwt;

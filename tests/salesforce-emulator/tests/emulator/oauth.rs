@@ -213,19 +213,7 @@ async fn trusted_ip_needs_no_security_token() {
 async fn client_credentials_in_body_or_basic() {
     let ctx = Ctx::new().await;
     let c = ctx.emu.config();
-    let resp = ctx
-        .http
-        .post(ctx.emu.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", &c.client_id),
-            ("client_secret", &c.client_secret),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = status_json(resp).await;
-    assert_eq!(status, 200, "{body}");
+    let body = ctx.client_credentials_token().await;
     assert_eq!(body["scope"], "id api");
     assert_eq!(body["token_type"], "Bearer");
 
