@@ -5,14 +5,16 @@
 
 mod engine_support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use engine_support::*;
 use provisioner_engine::policy::{circuit_cooldown_ms, CIRCUIT_FAILURES, RECOVERY_STEP_MS};
 use provisioner_engine::store::{
-    now_ms, ClaimLimits, JobFilter, JobState, JobUpdate, OutboundSettings, Store, TargetRecord,
+    now_ms, ClaimLimits, JobFilter, JobState, JobUpdate, OutboundSettings, Store, StoreResult,
+    TargetRecord,
 };
-use provisioner_engine::{Clock, Dispatcher, DispatcherConfig, Engine};
+use provisioner_engine::{CallFailure, Clock, DispatchStats, Dispatcher, DispatcherConfig, Engine};
 
 /// test_config's cap on one target's concurrent calls.
 const TARGET_CAP: usize = 4;
@@ -50,6 +52,48 @@ async fn end_pause(store: &Store, clock: &Clock) {
     clock.advance((until - clock.now()).max(0) + 1);
 }
 
+/// A target `crm` that fails every call with `failure`, `users` users queued for it, and a
+/// dispatcher running on a clock the test moves.
+struct Down {
+    store: Store,
+    _dir: tempfile::TempDir,
+    engine: Engine,
+    fake: Arc<FakeTarget>,
+    jobs: Vec<i64>,
+    clock: Clock,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<StoreResult<DispatchStats>>,
+}
+
+async fn down(settings: OutboundSettings, failure: CallFailure, users: usize) -> Down {
+    let (store, _dir) = store().await;
+    add_target(&store, "crm", settings).await;
+    let engine = Engine::new(store.clone());
+    let fake = FakeTarget::new(true);
+    fake.state.lock().unwrap().always = Some(failure);
+    let mut jobs = Vec::new();
+    for i in 0..users {
+        jobs.extend(create(&engine, user(&format!("u{i:03}"), "L", &[])).await);
+    }
+    let clock = Clock::system();
+    let config = DispatcherConfig {
+        clock: clock.clone(),
+        ..test_config()
+    };
+    let source = FakeSource::with(&[("crm", fake.clone())]);
+    let (stop, running) = start(Dispatcher::new(&engine, source, config));
+    Down {
+        store,
+        _dir,
+        engine,
+        fake,
+        jobs,
+        clock,
+        stop,
+        running,
+    }
+}
+
 /// What happened while a target was down.
 struct Outage {
     /// Calls before the circuit opened (and those in flight then).
@@ -64,22 +108,16 @@ struct Outage {
 /// `down_ms` of simulated time, then comes back. Checks that every user arrives exactly once,
 /// with no dead letter and no attempt spent by the outage.
 async fn ride_out(down_ms: i64) -> Outage {
-    let (store, _dir) = store().await;
-    add_target(&store, "crm", fast_settings()).await;
-    let engine = Engine::new(store.clone());
-    let fake = FakeTarget::new(true);
-    fake.state.lock().unwrap().always = Some(transient("HTTP_503", true));
-    let mut jobs = Vec::new();
-    for i in 0..200 {
-        jobs.extend(create(&engine, user(&format!("u{i:03}"), "L", &[])).await);
-    }
-    let clock = Clock::system();
-    let config = DispatcherConfig {
-        clock: clock.clone(),
-        ..test_config()
-    };
-    let source = FakeSource::with(&[("crm", fake.clone())]);
-    let (stop, running) = start(Dispatcher::new(&engine, source, config));
+    let Down {
+        store,
+        _dir,
+        engine,
+        fake,
+        jobs,
+        clock,
+        stop,
+        running,
+    } = down(fast_settings(), transient("HTTP_503", true), 200).await;
 
     wait_for(&store, "its circuit opened", |t| t.paused).await;
     wait_idle(&store).await;
@@ -184,26 +222,20 @@ async fn a_target_down_for_ten_minutes_gets_six_probes_and_every_user_once() {
 
 #[tokio::test]
 async fn refused_credentials_pause_with_the_reason_then_one_job_probes() {
-    let (store, _dir) = store().await;
     let settings = OutboundSettings {
         backoff_cap_ms: 60_000,
         ..fast_settings()
     };
-    add_target(&store, "crm", settings).await;
-    let engine = Engine::new(store.clone());
-    let fake = FakeTarget::new(true);
-    fake.state.lock().unwrap().always = Some(auth_failed());
-    let mut jobs = Vec::new();
-    for i in 0..20 {
-        jobs.extend(create(&engine, user(&format!("u{i:02}"), "L", &[])).await);
-    }
-    let clock = Clock::system();
-    let config = DispatcherConfig {
-        clock: clock.clone(),
-        ..test_config()
-    };
-    let source = FakeSource::with(&[("crm", fake.clone())]);
-    let (stop, running) = start(Dispatcher::new(&engine, source, config));
+    let Down {
+        store,
+        _dir,
+        engine,
+        fake,
+        jobs,
+        clock,
+        stop,
+        running,
+    } = down(settings, auth_failed(), 20).await;
 
     wait_for(&store, "paused", |t| t.paused).await;
     wait_idle(&store).await;
@@ -234,7 +266,7 @@ async fn refused_credentials_pause_with_the_reason_then_one_job_probes() {
     running.await.unwrap().unwrap();
     assert!(outcomes.iter().all(|o| o.state == JobState::Done));
     for i in 0..20 {
-        assert_eq!(fake.named(&format!("u{i:02}@example.com")).len(), 1);
+        assert_eq!(fake.named(&format!("u{i:03}@example.com")).len(), 1);
     }
     let filter = JobFilter {
         limit: Some(100),

@@ -41,6 +41,7 @@ enum Command {
 
 /// Parses the command line and runs the chosen command.
 pub fn run() -> anyhow::Result<()> {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -61,4 +62,23 @@ pub fn run() -> anyhow::Result<()> {
             Command::Ops(command) => ops::run(command).await,
         }
     })
+}
+
+/// Makes a closed standard output (`provisioner jobs | head`) end the process quietly, as it
+/// ends other command-line tools, instead of with a panic: Rust ignores `SIGPIPE`, so printing
+/// to a closed pipe fails, and `println!` panics on that failure.
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }

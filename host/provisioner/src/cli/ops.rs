@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use provisioner_contract::EntityKind;
-use provisioner_engine::store::{JobFilter, JobRecord, JobState, Store};
+use provisioner_engine::store::{kind_str, operation_str, JobFilter, JobRecord, JobState, Store};
 use provisioner_engine::Engine;
 
 use super::target::{self, TargetCommand};
@@ -232,13 +232,13 @@ fn print_jobs(jobs: &[JobRecord]) {
             })
             .unwrap_or_default();
         println!(
-            "{:>8} {}/{} {:?} {} {:?} {} attempts={}{}{}",
+            "{:>8} {}/{} {} {} {} {} attempts={}{}{}",
             job.id,
             job.tenant,
             job.target,
-            job.entity_kind,
+            kind_str(job.entity_kind),
             job.entity_id,
-            job.operation,
+            operation_str(job.operation),
             job.state,
             job.attempts,
             job.remote_id

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use provisioner_engine::store::{TargetRecord, TargetSpec};
+use provisioner_engine::policy;
+use provisioner_engine::store::{self, TargetRecord, TargetSpec};
 use provisioner_engine::Engine;
 use provisioner_runtime::{Runtime, RuntimeConfig};
 use provisioner_server::admission;
@@ -275,6 +276,17 @@ fn describe(t: &TargetRecord) -> String {
                 .map(|u| format!(" until {u}"))
                 .unwrap_or_default()
         )
+    } else if t.probing {
+        format!(
+            "probing with one job ({})",
+            t.pause_reason.clone().unwrap_or_default()
+        )
+    } else if let Some(allowed) = t
+        .recovered_at
+        .map(|at| policy::recovery_concurrency(store::now_ms() - at))
+        .filter(|allowed| *allowed < 64)
+    {
+        format!("active (recovering: up to {allowed} call(s) at once for now)")
     } else {
         "active".to_owned()
     };
