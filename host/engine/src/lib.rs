@@ -14,12 +14,14 @@ mod fanout;
 pub mod policy;
 pub mod scope;
 pub mod store;
+pub mod sync;
 
 pub use connector::{
     CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
     TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
+pub use sync::SyncStep;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

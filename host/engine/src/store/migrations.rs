@@ -40,6 +40,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "hot swap",
         include_str!("../../migrations/sqlite/0006_hot_swap.sql"),
     ),
+    (
+        10,
+        "sync runs",
+        include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.

@@ -17,6 +17,7 @@ mod model;
 mod scope_filter;
 mod search;
 mod seed;
+mod sync_runs;
 mod targets;
 
 pub use claim::{Claim, ClaimLimits, HeldBack, HoldReason};
@@ -28,10 +29,15 @@ pub use model::*;
 pub use scope_filter::ScopeFilter;
 pub use search::{
     group_names_with_member_in, groups_with_member_in, memberships_in, set_search_keys,
-    sync_members, users_by_ids_in, EntityCondition, EntityOrder, EntityPage, EntitySearch,
-    EntityTable, KeyMatch, TimeCmp, TimeField,
+    sync_members, users_after_in, users_by_ids_in, EntityCondition, EntityOrder, EntityPage,
+    EntitySearch, EntityTable, KeyMatch, TimeCmp, TimeField,
 };
 pub use seed::Seeded;
+pub(crate) use sync_runs::{
+    end_sync_walk_in, open_sync_run_in, record_sync_chunk_in, sync_run_in, unfinished_user_jobs_in,
+    UnfinishedJob,
+};
+pub use sync_runs::{SyncRun, SyncState};
 pub use targets::{targets_in, DeletedTarget};
 
 use std::str::FromStr;
