@@ -47,14 +47,19 @@ impl Engine {
     /// Starts a sync run of `target`, or returns its run that has not settled yet (a run
     /// stopped mid-walk is continued by [`Engine::continue_sync`], not restarted).
     pub async fn start_sync(&self, tenant: &str, target: &str) -> Result<SyncRun, EngineError> {
-        self.require_target(tenant, target).await?;
+        let record = self
+            .store()
+            .target(tenant, target)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("target `{tenant}/{target}`")))?;
         let estimate = self
             .store()
             .live_count(tenant, EntityTable::Users)
             .await?
             .min(i64::MAX as u64) as i64;
         let mut tx = self.store().begin_write().await?;
-        let (run, created) = store::open_sync_run_in(&mut tx, tenant, target, estimate).await?;
+        let (run, created) =
+            store::open_sync_run_in(&mut tx, tenant, target, record.created_at, estimate).await?;
         tx.commit().await?;
         if created {
             tracing::info!(

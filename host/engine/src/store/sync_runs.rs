@@ -139,14 +139,28 @@ pub struct UnfinishedJob {
 }
 
 /// The target's run that has not settled (running or enqueued), else a new run with `total`
-/// as its estimate; says whether it is new. The caller holds the write transaction, so two
-/// callers never open two runs of one target.
+/// as its estimate; says whether it is new. A run left unsettled by an earlier target of the
+/// same name (one created before `target_created_at`, then deleted) is ended as failed, not
+/// resumed. The caller holds the write transaction, so two callers never open two runs of one
+/// target.
 pub async fn open_sync_run_in(
     conn: &mut DbConn,
     tenant: &str,
     target: &str,
+    target_created_at: i64,
     total: i64,
 ) -> StoreResult<(SyncRun, bool)> {
+    sqlx::query(
+        "UPDATE sync_runs SET state = 'failed', finished_at = $4
+         WHERE tenant = $1 AND target = $2 AND state IN ('running', 'enqueued')
+           AND started_at < $3",
+    )
+    .bind(tenant)
+    .bind(target)
+    .bind(target_created_at)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
     let sql = format!(
         "SELECT {COLUMNS} FROM sync_runs
          WHERE tenant = $1 AND target = $2 AND state IN ('running', 'enqueued')
