@@ -16,6 +16,7 @@ mod fanout;
 pub mod policy;
 pub mod scope;
 pub mod store;
+pub mod sync;
 
 pub use clock::Clock;
 pub use connector::{
@@ -23,6 +24,7 @@ pub use connector::{
     TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
+pub use sync::SyncStep;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! ahead (into the runtime's disk cache, which the server shares), the configuration is checked
 //! against the connector's schema and by the connector's own `validate`, and only when nothing
 //! is wrong is the target written, atomically, with its component stored by digest. A refused
-//! change lists every problem and changes nothing.
+//! change lists every problem and changes nothing. A target that did not exist before starts a
+//! sync run ([`provisioner_engine::sync`]), so the tenant's existing users reach it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,8 +11,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use provisioner_engine::store::{
-    Store, StoreError, StoredComponent, TargetRecord, TargetSpec, DIGEST_PREFIX,
+    Store, StoreError, StoredComponent, SyncRun, TargetRecord, TargetSpec, DIGEST_PREFIX,
 };
+use provisioner_engine::Engine;
 use provisioner_runtime::secret_source::resolve_references;
 use provisioner_runtime::{
     ConfigIssue, EgressPolicy, LoadSource, Runtime, SecretValue, TargetInstance,
@@ -60,6 +62,9 @@ pub struct Admitted {
     /// Things worth knowing that did not stop the change (e.g. a secret this process cannot
     /// read, which the server must be able to).
     pub warnings: Vec<String>,
+    /// The sync run a new target starts, so the tenant's existing users reach it (none when
+    /// the target existed before, or when starting the run failed: see `warnings`).
+    pub sync_run: Option<SyncRun>,
 }
 
 /// Checks `spec` and, when nothing is wrong, writes it as the target's next revision. A
@@ -158,15 +163,40 @@ pub async fn admit(
     } else {
         None
     };
+    let existed = store
+        .target(&spec.tenant, &spec.name)
+        .await
+        .map_err(|e| refused(vec![format!("reading the target: {e}")]))?
+        .is_some();
     let record = store.put_target(&spec).await.map_err(|error| match error {
         StoreError::Conflict(message) => refused(vec![message]),
         other => refused(vec![format!("writing the target: {other}")]),
     })?;
+    // A new target gets the tenant's existing users through a sync run.
+    let sync_run = if existed {
+        None
+    } else {
+        match Engine::new(store.clone())
+            .sync_target(&spec.tenant, &spec.name)
+            .await
+        {
+            Ok(run) => Some(run),
+            Err(error) => {
+                warnings.push(format!(
+                    "the target is saved, but its initial sync could not be queued ({error}); \
+                     `provisioner sync --tenant {} --target {}` queues it",
+                    spec.tenant, spec.name
+                ));
+                None
+            }
+        }
+    };
     Ok(Admitted {
         record,
         component,
         load: (report.source, elapsed),
         warnings,
+        sync_run,
     })
 }
 

@@ -58,6 +58,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "queue at scale",
         include_str!("../../migrations/sqlite/0009_queue_at_scale.sql"),
     ),
+    (
+        10,
+        "sync runs",
+        include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
@@ -86,6 +91,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "queue at scale",
         include_str!("../../migrations/postgres/0009_queue_at_scale.sql"),
+    ),
+    (
+        10,
+        "sync runs",
+        include_str!("../../migrations/postgres/0010_sync_runs.sql"),
     ),
 ];
 

@@ -21,6 +21,7 @@ mod model;
 mod scope_filter;
 mod search;
 mod seed;
+mod sync_runs;
 mod targets;
 
 pub use backend::{redact, Backend};
@@ -33,10 +34,15 @@ pub use model::*;
 pub use scope_filter::ScopeFilter;
 pub use search::{
     group_names_with_member_in, groups_with_member_in, memberships_in, set_search_keys,
-    sync_members, users_by_ids_in, EntityCondition, EntityOrder, EntityPage, EntitySearch,
-    EntityTable, KeyMatch, TimeCmp, TimeField,
+    sync_members, users_after_in, users_by_ids_in, EntityCondition, EntityOrder, EntityPage,
+    EntitySearch, EntityTable, KeyMatch, TimeCmp, TimeField,
 };
 pub use seed::Seeded;
+pub(crate) use sync_runs::{
+    end_sync_walk_in, open_sync_run_in, record_sync_chunk_in, sync_run_in, unfinished_user_jobs_in,
+    UnfinishedJob,
+};
+pub use sync_runs::{SyncRun, SyncState};
 pub use targets::{targets_in, DeletedTarget};
 
 /// The database driver the store's queries run on (either [`Backend`], chosen by URL).

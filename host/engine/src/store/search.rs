@@ -442,6 +442,48 @@ pub async fn memberships_in(
     Ok(out)
 }
 
+/// Up to `limit` live users with ids after `after` (`None`: from the first), by id, inside a
+/// transaction: one step of a keyset walk over the tenant's users.
+pub async fn users_after_in(
+    conn: &mut DbConn,
+    tenant: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> StoreResult<Vec<UserRecord>> {
+    scan_in(
+        conn,
+        tenant,
+        EntityTable::Users,
+        after,
+        limit,
+        user_from_row,
+    )
+    .await
+}
+
+async fn scan_in<T>(
+    conn: &mut DbConn,
+    tenant: &str,
+    table: EntityTable,
+    after: Option<&str>,
+    limit: u64,
+    from_row: fn(&DbRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let sql = format!(
+        "SELECT {} FROM {} e WHERE e.tenant = $1 AND e.deleted = FALSE AND e.id > $2
+         ORDER BY e.id LIMIT $3",
+        prefixed(table.columns()),
+        table.table()
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(after.unwrap_or(""))
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// `columns` with every name prefixed by the alias `e.` (in a `CAST(name AS ...)` too).
 fn prefixed(columns: &str) -> String {
     columns
@@ -572,19 +614,8 @@ impl Store {
         limit: u64,
         from_row: fn(&DbRow) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        let sql = format!(
-            "SELECT {} FROM {} e WHERE e.tenant = $1 AND e.deleted = FALSE AND e.id > $2
-             ORDER BY e.id LIMIT $3",
-            prefixed(table.columns()),
-            table.table()
-        );
-        let rows = sqlx::query(&sql)
-            .bind(tenant)
-            .bind(after.unwrap_or(""))
-            .bind(limit.min(i64::MAX as u64) as i64)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(from_row).collect()
+        let mut conn = self.pool.acquire().await?;
+        scan_in(&mut conn, tenant, table, after, limit, from_row).await
     }
 
     /// The live users among `ids` (any order; unknown ids are left out).

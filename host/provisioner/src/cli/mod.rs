@@ -9,6 +9,7 @@ mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;
 mod serve;
+mod sync;
 mod target;
 mod users;
 
@@ -35,6 +36,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Add, list or delete users without SCIM (same engine path as the SCIM API).
     Users(users::UsersArgs),
+    /// Sync every in-scope user to a target (an initial or full sync): resumable, with
+    /// progress; exits non-zero when some users ended as dead letters.
+    Sync(sync::SyncArgs),
     #[command(flatten)]
     Ops(ops::OpsCommand),
 }
@@ -59,6 +63,7 @@ pub fn run() -> anyhow::Result<()> {
             Command::Dispatch(args) => dispatch::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Users(args) => users::run(args).await,
+            Command::Sync(args) => sync::run(args).await,
             Command::Ops(command) => ops::run(command).await,
         }
     })

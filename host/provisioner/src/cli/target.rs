@@ -31,7 +31,27 @@ pub struct ServerStoreArgs {
 }
 
 impl ServerStoreArgs {
-    async fn engine(&self) -> anyhow::Result<Engine> {
+    /// The server's configuration, when given by file.
+    pub(super) fn server_config(&self) -> anyhow::Result<Option<provisioner_server::ServerConfig>> {
+        Ok(match &self.config {
+            Some(path) => Some(provisioner_server::config::load(path)?),
+            None => None,
+        })
+    }
+
+    /// The database URL, given directly or by the configuration file.
+    pub(super) fn db_url(&self) -> anyhow::Result<String> {
+        match (self.server_config()?, &self.db) {
+            (Some(config), _) => Ok(config.database.url),
+            (None, Some(db)) => Ok(db.clone()),
+            (None, None) => {
+                bail!("say where the server's database is: --config <file> or --db <url>")
+            }
+        }
+    }
+
+    /// The engine over the server's database.
+    pub(super) async fn engine(&self) -> anyhow::Result<Engine> {
         match (&self.config, &self.db) {
             (Some(path), _) => {
                 let config = provisioner_server::config::load(path)?;
@@ -44,7 +64,8 @@ impl ServerStoreArgs {
         }
     }
 
-    fn runtime(&self) -> anyhow::Result<Runtime> {
+    /// The connector runtime with the server's compilation cache.
+    pub(super) fn runtime(&self) -> anyhow::Result<Runtime> {
         match &self.config {
             Some(path) => {
                 let config = provisioner_server::config::load(path)?;
@@ -101,7 +122,8 @@ pub enum TargetCommand {
     /// atomically, with its component stored in the database by digest. Secrets are
     /// `env:VAR` / `file:/path` references; `"egress": {"allow_loopback": true,
     /// "allow_private": false}` opens non-public destinations. A running server switches within
-    /// a second, and keeps this version across restarts.
+    /// a second, and keeps this version across restarts. A new target starts a sync run that
+    /// queues the tenant's existing users for it (`provisioner sync` shows its progress).
     Put {
         #[command(flatten)]
         store: ServerStoreArgs,
@@ -336,6 +358,13 @@ async fn put(store: ServerStoreArgs, file: PathBuf) -> anyhow::Result<()> {
          {} {}` switches back",
         record.spec.tenant, record.spec.name
     );
+    if let Some(run) = &admitted.sync_run {
+        println!(
+            "new target: sync run {} queued {} existing user(s) for it; `provisioner sync \
+             --tenant {} --target {}` shows its progress",
+            run.id, run.enqueued, record.spec.tenant, record.spec.name
+        );
+    }
     Ok(())
 }
 
