@@ -1,7 +1,9 @@
 //! Cost of one provisioning call: the Salesforce connector's logic called natively vs. through
-//! the sandbox (a fresh instance per call), both answered by the same canned responses so no
-//! network time is measured; and the cost of loading a cached compiled component vs. compiling
-//! it. Prints medians and ratios measured in one run.
+//! the sandbox, with a fresh instance per call (the default) and with the target's instance
+//! reused (`calls_per_instance`), all answered by the same canned responses so no network time
+//! is measured; the mean time of each phase of a sandboxed call (store setup, instantiation, the
+//! typed call, the host HTTP import, teardown); and the cost of loading a cached compiled
+//! component vs. compiling it. Prints medians and ratios measured in one run.
 //!
 //! Run: `cargo bench -p provisioner-tests --bench connector_call`
 
@@ -187,17 +189,6 @@ fn main() {
     });
 
     // One create call, sandboxed: fresh Store and instance per call.
-    let runtime = Runtime::builder(RuntimeConfig::new(cache.path()))
-        .transport(Arc::new(CannedTransport))
-        .build()
-        .unwrap();
-    let (connector, _) = rt.block_on(runtime.load_bytes(wasm)).unwrap();
-    let target = TargetInstance::new(
-        &runtime,
-        connector,
-        tutorial::tutorial_target(&org(), EgressPolicy::default()),
-    )
-    .unwrap();
     let entity = tutorial::user(
         Operation::Create,
         tutorial::TUTORIAL_USER_NAME,
@@ -205,15 +196,27 @@ fn main() {
         &tutorial::samuel_claims(),
         &[],
     );
-    // Warm up (obtains the canned token once).
-    rt.block_on(target.provision(&entity)).unwrap();
+    let fresh_target = sandboxed_target(&rt, cache.path(), 1);
     let sandboxed = median_per_call(7, 300, || {
-        let outcome = rt.block_on(target.provision(black_box(&entity))).unwrap();
+        let outcome = rt
+            .block_on(fresh_target.provision(black_box(&entity)))
+            .unwrap();
         black_box(outcome);
     });
+    let fresh_phases = phases(&rt, &fresh_target, &entity, 2000);
+
+    // The same, with the target's instance kept warm between calls (reuse on).
+    let warm_target = sandboxed_target(&rt, cache.path(), u32::MAX);
+    let reused = median_per_call(7, 300, || {
+        let outcome = rt
+            .block_on(warm_target.provision(black_box(&entity)))
+            .unwrap();
+        black_box(outcome);
+    });
+    let warm_phases = phases(&rt, &warm_target, &entity, 2000);
 
     // The same logic, natively.
-    let config = native_config(&target);
+    let config = native_config(&fresh_target);
     let native_entity = native_entity();
     salesforce_connector::provision(&CannedHost, &config, &native_entity).unwrap();
     let native = median_per_call(7, 3000, || {
@@ -239,6 +242,16 @@ fn main() {
         ratio(sandboxed, native)
     );
     println!(
+        "one create call, sandboxed (reused inst):{:>10.1} µs",
+        micros(reused)
+    );
+    println!(
+        "  reused sandbox / native:               {:>10.1}x",
+        ratio(reused, native)
+    );
+    fresh_phases.print("fresh instance");
+    warm_phases.print("reused instance");
+    println!(
         "load component, compile:                 {:>10.1} ms",
         millis(compile)
     );
@@ -250,6 +263,95 @@ fn main() {
         "  compile / cached:                      {:>10.1}x",
         ratio(compile, cached)
     );
+}
+
+/// A runtime with the canned transport and the tutorial target on the Salesforce connector,
+/// warmed by one call (which obtains the canned token). `calls_per_instance` 1 is a fresh
+/// instance per call.
+fn sandboxed_target(
+    rt: &tokio::runtime::Runtime,
+    cache: &std::path::Path,
+    calls_per_instance: u32,
+) -> TargetInstance {
+    let mut config = RuntimeConfig::new(cache);
+    config.calls_per_instance = calls_per_instance;
+    let runtime = Runtime::builder(config)
+        .transport(Arc::new(CannedTransport))
+        .build()
+        .unwrap();
+    let (connector, _) = rt
+        .block_on(runtime.load_bytes(builtin_connectors::SALESFORCE.bytes))
+        .unwrap();
+    let target = TargetInstance::new(
+        &runtime,
+        connector,
+        tutorial::tutorial_target(&org(), EgressPolicy::default()),
+    )
+    .unwrap();
+    let entity = tutorial::user(
+        Operation::Create,
+        tutorial::TUTORIAL_USER_NAME,
+        None,
+        &tutorial::samuel_claims(),
+        &[],
+    );
+    rt.block_on(target.provision(&entity)).unwrap();
+    target
+}
+
+/// Mean time per call in each phase the runtime reports ([`provisioner_runtime::CallStats`]).
+struct Phases {
+    setup: Duration,
+    instantiation: Duration,
+    call: Duration,
+    host: Duration,
+    teardown: Duration,
+    calls: u32,
+}
+
+/// Runs `calls` creates and averages their phases.
+fn phases(
+    rt: &tokio::runtime::Runtime,
+    target: &TargetInstance,
+    entity: &provisioner_contract::Change,
+    calls: u32,
+) -> Phases {
+    let mut sum = Phases {
+        setup: Duration::ZERO,
+        instantiation: Duration::ZERO,
+        call: Duration::ZERO,
+        host: Duration::ZERO,
+        teardown: Duration::ZERO,
+        calls,
+    };
+    for _ in 0..calls {
+        rt.block_on(target.provision(entity)).unwrap();
+        let stats = target.last_call_stats().unwrap();
+        sum.setup += stats.setup;
+        sum.instantiation += stats.instantiation;
+        sum.host += stats.host_time;
+        sum.call += stats
+            .elapsed
+            .saturating_sub(stats.setup + stats.instantiation + stats.host_time);
+        sum.teardown += stats.teardown;
+    }
+    sum
+}
+
+impl Phases {
+    fn print(&self, what: &str) {
+        let n = self.calls;
+        println!("phases, {what} (mean of {n} calls):");
+        for (name, total) in [
+            ("store + WASI context", self.setup),
+            ("instantiation", self.instantiation),
+            ("call: lower args, guest, lift result", self.call),
+            ("host http import", self.host),
+            ("teardown (store drop)", self.teardown),
+        ] {
+            println!("  {name:<38} {:>10.1} µs", micros(total / n));
+        }
+    }
 }
 
 fn micros(d: Duration) -> f64 {

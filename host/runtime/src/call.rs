@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWrite;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, ResourceLimiter, Store, UpdateDeadline};
+use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::http::HttpCapability;
 use crate::capabilities::log::LogCapability;
+use crate::reuse::LiveInstance;
+use crate::runtime::RuntimeInner;
 use crate::settings::RuntimeConfig;
 use futures::future::BoxFuture;
 use provisioner_contract::latest::provisioning::connector as imports;
@@ -94,6 +96,16 @@ pub struct CallStats {
     pub host_time: Duration,
     /// Linear memory the instance held at its peak, in bytes (wasm memories never shrink).
     pub peak_memory_bytes: u64,
+    /// Part of `elapsed` spent creating the store and its WASI context (or re-arming a reused
+    /// sandbox).
+    pub setup: Duration,
+    /// Part of `elapsed` spent instantiating the component (zero for a reused instance).
+    pub instantiation: Duration,
+    /// Time after `elapsed` spent dropping the store and returning its memory to the allocator
+    /// (zero when the instance is kept for another call).
+    pub teardown: Duration,
+    /// Whether the call ran in an instance that had served an earlier call of the same target.
+    pub reused: bool,
 }
 
 impl CallStats {
@@ -176,6 +188,12 @@ impl OutputCapture {
     fn contents(&self) -> (Vec<u8>, usize) {
         let buffer = self.buffer.lock().unwrap().clone();
         (buffer, self.dropped.load(Ordering::Relaxed))
+    }
+
+    /// Forgets what was captured, for the next call of a reused sandbox.
+    fn clear(&mut self) {
+        self.buffer.lock().unwrap().clear();
+        self.dropped.store(0, Ordering::Relaxed);
     }
 }
 
@@ -267,91 +285,212 @@ pub(crate) struct CallContext {
     pub stats: Option<StatsSink>,
 }
 
-/// What a typed call returns: the future of one export's result, borrowing the instance and
-/// its store.
+/// What a typed call returns: the future of one export's result, borrowing the instance, its
+/// store and the call's arguments.
 pub(crate) type GuestFuture<'a, R> = BoxFuture<'a, wasmtime::Result<R>>;
 
-/// Runs one typed call in a fresh store: `call` gets the instantiated connector and its store.
-pub(crate) async fn invoke<R, F>(
-    engine: &Engine,
-    config: &RuntimeConfig,
+/// One sandbox: a `Store` with its limits and locked-down WASI context, and (once instantiated)
+/// the connector instance living in it. Fresh per call unless the runtime lets a target reuse
+/// its instances ([`RuntimeConfig::calls_per_instance`]).
+pub(crate) struct Sandbox {
+    store: Store<HostState>,
+    instance: Option<ConnectorInstance>,
+    stdout: OutputCapture,
+    stderr: OutputCapture,
+    /// Calls this sandbox has served.
+    calls: u32,
+    /// Counts the sandbox as live in its runtime while it exists.
+    _live: LiveInstance,
+}
+
+impl Sandbox {
+    /// A new store; the instance is created by the first call.
+    fn new(runtime: &RuntimeInner, context: &CallContext) -> Self {
+        let config = &runtime.config;
+        let stdout = OutputCapture::new(config.guest_output_limit_bytes);
+        let stderr = OutputCapture::new(config.guest_output_limit_bytes);
+        let wasi = WasiCtx::builder()
+            .stdin(tokio::io::empty())
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .max_random_size(MAX_RANDOM_BYTES)
+            .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        let state = HostState {
+            wasi,
+            table,
+            limiter: MemoryLimiter {
+                limit: usize::try_from(config.memory_limit_bytes).unwrap_or(usize::MAX),
+                total: 0,
+                hit: false,
+            },
+            deadline: Instant::now() + config.call_deadline,
+            host_time: Duration::ZERO,
+            http: context.http.clone(),
+            log: context.log.clone(),
+        };
+        let mut store = Store::new(&runtime.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::Error::new(DeadlineExceeded))
+            } else {
+                Ok(UpdateDeadline::YieldCustom(
+                    1,
+                    Box::pin(tokio::task::yield_now()),
+                ))
+            }
+        });
+        Self {
+            store,
+            instance: None,
+            stdout,
+            stderr,
+            calls: 0,
+            _live: LiveInstance::new(&runtime.counts),
+        }
+    }
+
+    /// Arms the sandbox for one call: the call's own capabilities, a full execution budget and
+    /// no host time yet. The memory the instance already holds still counts against the limit.
+    fn arm(&mut self, config: &RuntimeConfig, context: &CallContext) {
+        let state = self.store.data_mut();
+        state.http = context.http.clone();
+        state.log = context.log.clone();
+        state.deadline = Instant::now() + config.call_deadline;
+        state.host_time = Duration::ZERO;
+        self.store.set_epoch_deadline(1);
+    }
+}
+
+/// Runs one typed call in a fresh sandbox: `call` gets the instantiated connector, its store and
+/// `args`.
+pub(crate) async fn invoke<A, R, F>(
+    runtime: &RuntimeInner,
     connector: &ConnectorPre<HostState>,
     context: CallContext,
+    args: &A,
     call: F,
 ) -> Result<R, CallError>
 where
-    F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> GuestFuture<'a, R> + Send,
+    A: Sync + ?Sized,
+    F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>, &'a A) -> GuestFuture<'a, R>
+        + Send,
 {
-    let stdout = OutputCapture::new(config.guest_output_limit_bytes);
-    let stderr = OutputCapture::new(config.guest_output_limit_bytes);
-    let wasi = WasiCtx::builder()
-        .stdin(tokio::io::empty())
-        .stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false)
-        .max_random_size(MAX_RANDOM_BYTES)
-        .build();
-    let mut table = ResourceTable::new();
-    table.set_max_capacity(MAX_RESOURCES);
-    let log = context.log.clone();
-    let state = HostState {
-        wasi,
-        table,
-        limiter: MemoryLimiter {
-            limit: usize::try_from(config.memory_limit_bytes).unwrap_or(usize::MAX),
-            total: 0,
-            hit: false,
-        },
-        deadline: Instant::now() + config.call_deadline,
-        host_time: Duration::ZERO,
-        http: context.http,
-        log: context.log,
-    };
-    let mut store = Store::new(engine, state);
-    store.limiter(|state| &mut state.limiter);
-    store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(|ctx| {
-        if Instant::now() >= ctx.data().deadline {
-            Err(wasmtime::Error::new(DeadlineExceeded))
-        } else {
-            Ok(UpdateDeadline::YieldCustom(
-                1,
-                Box::pin(tokio::task::yield_now()),
-            ))
-        }
-    });
+    invoke_in(runtime, connector, None, context, args, call)
+        .await
+        .0
+}
 
+/// Runs one typed call in `sandbox` (a warm one, already instantiated, of the same target) or,
+/// without one, in a fresh sandbox. Gives the sandbox back when the call completed and it may
+/// serve another; a sandbox whose call failed in any way (trap, deadline, memory limit,
+/// timeout) is dropped, since its instance may be left in any state.
+pub(crate) async fn invoke_in<A, R, F>(
+    runtime: &RuntimeInner,
+    connector: &ConnectorPre<HostState>,
+    sandbox: Option<Sandbox>,
+    context: CallContext,
+    args: &A,
+    call: F,
+) -> (Result<R, CallError>, Option<Sandbox>)
+where
+    A: Sync + ?Sized,
+    F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>, &'a A) -> GuestFuture<'a, R>
+        + Send,
+{
+    let config = &runtime.config;
+    let started = Instant::now();
+    let reused = sandbox.is_some();
+    let mut sandbox = match sandbox {
+        Some(mut warm) => {
+            warm.arm(config, &context);
+            warm
+        }
+        None => {
+            let mut fresh = Sandbox::new(runtime, &context);
+            fresh.store.set_epoch_deadline(1);
+            fresh
+        }
+    };
+    let setup = started.elapsed();
+
+    let mut instantiation = Duration::ZERO;
     let run = async {
-        let instance = connector
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| (Stage::Instantiate, e))?;
-        call(&instance, &mut store)
+        let Sandbox {
+            store, instance, ..
+        } = &mut sandbox;
+        let instance = match instance {
+            Some(instance) => instance,
+            None => {
+                let begun = Instant::now();
+                let created = connector
+                    .instantiate_async(store)
+                    .await
+                    .map_err(|e| (Stage::Instantiate, e))?;
+                instantiation = begun.elapsed();
+                instance.insert(created)
+            }
+        };
+        call(instance, store, args)
             .await
             .map_err(|e| (Stage::Call, e))
     };
-    let started = Instant::now();
     let outcome = tokio::time::timeout(config.outer_timeout, run).await;
-    if let Some(sink) = &context.stats {
-        *sink.lock().unwrap() = Some(CallStats {
-            elapsed: started.elapsed(),
-            host_time: store.data().host_time,
-            peak_memory_bytes: store.data().limiter.total as u64,
-        });
-    }
+    let elapsed = started.elapsed();
+    sandbox.calls += 1;
+    let state = sandbox.store.data();
+    let mut stats = CallStats {
+        elapsed,
+        host_time: state.host_time,
+        peak_memory_bytes: state.limiter.total as u64,
+        setup,
+        instantiation,
+        teardown: Duration::ZERO,
+        reused,
+    };
 
-    emit_output(&log, "stdout", &stdout);
-    emit_output(&log, "stderr", &stderr);
-    let stderr_tail = tail_of(&stderr);
-    match outcome {
-        Err(_) => Err(CallError::Timeout {
-            timeout: config.outer_timeout,
-        }),
-        Ok(Ok(result)) => Ok(result),
-        Ok(Err((stage, error))) => Err(classify(error, stage, store.data(), config, stderr_tail)),
+    emit_output(&context.log, "stdout", &sandbox.stdout);
+    emit_output(&context.log, "stderr", &sandbox.stderr);
+    let stderr_tail = tail_of(&sandbox.stderr);
+    let (result, keep) = match outcome {
+        Err(_) => (
+            Err(CallError::Timeout {
+                timeout: config.outer_timeout,
+            }),
+            false,
+        ),
+        Ok(Ok(result)) => (Ok(result), true),
+        Ok(Err((stage, error))) => (
+            Err(classify(
+                error,
+                stage,
+                sandbox.store.data(),
+                config,
+                stderr_tail,
+            )),
+            false,
+        ),
+    };
+    let sandbox = if keep && sandbox.calls < config.calls_per_instance {
+        sandbox.stdout.clear();
+        sandbox.stderr.clear();
+        Some(sandbox)
+    } else {
+        // Dropping the store returns its memories, tables and instances to the allocator.
+        let begun = Instant::now();
+        drop(sandbox);
+        stats.teardown = begun.elapsed();
+        None
+    };
+    if let Some(sink) = &context.stats {
+        *sink.lock().unwrap() = Some(stats);
     }
+    (result, sandbox)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

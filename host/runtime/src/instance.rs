@@ -13,15 +13,19 @@ use provisioner_contract::{
 use wasmtime::Store;
 
 use crate::call::{self, CallContext, CallError, CallStats, GuestFuture, HostState, StatsSink};
+use crate::reuse::WarmInstances;
 use crate::runtime::{Connector, Runtime};
 
-/// A connector configured for one tenant's target. Each call runs in a fresh sandbox.
+/// A connector configured for one tenant's target. Each call runs in a fresh sandbox, unless
+/// the runtime lets targets reuse instances ([`crate::RuntimeConfig::calls_per_instance`]).
 pub struct TargetInstance {
     runtime: Runtime,
     connector: Arc<Connector>,
     connector_config: ConnectorConfig,
     egress: Arc<TargetEgress>,
     last_stats: StatsSink,
+    /// This target's idle warm instances (always empty unless the runtime reuses instances).
+    warm: WarmInstances,
 }
 
 impl std::fmt::Debug for TargetInstance {
@@ -61,6 +65,7 @@ impl TargetInstance {
             connector_config: resolved.connector_config,
             egress,
             last_stats: StatsSink::default(),
+            warm: WarmInstances::new(runtime),
         })
     }
 
@@ -116,17 +121,18 @@ impl TargetInstance {
         &self,
         config: ConnectorConfig,
     ) -> Result<Vec<ConfigProblem>, CallError> {
-        self.call(move |guest, store| Box::pin(async move { guest.validate(store, &config).await }))
-            .await
+        self.call(&config, |guest, store, config| {
+            Box::pin(guest.validate(store, config))
+        })
+        .await
     }
 
     /// Applies one local change to the target.
     pub async fn provision(&self, change: &Change) -> Result<ProvisionOutcome, CallError> {
-        let config = self.connector_config.clone();
-        let change = change.clone();
-        self.call(move |guest, store| {
-            Box::pin(async move { guest.provision(store, &config, &change).await })
-        })
+        self.call(
+            &(&self.connector_config, change),
+            |guest, store, (config, change)| Box::pin(guest.provision(store, config, change)),
+        )
         .await?
         .map_err(CallError::Connector)
     }
@@ -147,12 +153,13 @@ impl TargetInstance {
     ) -> Result<Vec<Result<ProvisionOutcome, ProvisionError>>, CallError> {
         let mut results = Vec::with_capacity(changes.len());
         for chunk in changes.chunks(self.batch_size()) {
-            let config = self.connector_config.clone();
-            let batch = chunk.to_vec();
             let answered = self
-                .call(move |guest, store| {
-                    Box::pin(async move { guest.provision_batch(store, &config, &batch).await })
-                })
+                .call(
+                    &(&self.connector_config, chunk),
+                    |guest, store, (config, batch)| {
+                        Box::pin(guest.provision_batch(store, config, batch))
+                    },
+                )
                 .await?;
             if answered.len() != chunk.len() {
                 return Err(CallError::InvalidAnswer {
@@ -170,31 +177,35 @@ impl TargetInstance {
 
     /// Finds a remote entity.
     pub async fn lookup(&self, key: &LookupKey) -> Result<Option<RemoteObject>, CallError> {
-        let config = self.connector_config.clone();
-        let key = key.clone();
-        self.call(move |guest, store| {
-            Box::pin(async move { guest.lookup(store, &config, &key).await })
-        })
+        self.call(
+            &(&self.connector_config, key),
+            |guest, store, (config, key)| Box::pin(guest.lookup(store, config, key)),
+        )
         .await?
         .map_err(CallError::Connector)
     }
 
     /// Reads one page of remote entities (for reconciliation).
     pub async fn list_entities(&self, request: &ListRequest) -> Result<RemotePage, CallError> {
-        let config = self.connector_config.clone();
-        let request = request.clone();
-        self.call(move |guest, store| {
-            Box::pin(async move { guest.list_entities(store, &config, &request).await })
-        })
+        self.call(
+            &(&self.connector_config, request),
+            |guest, store, (config, request)| Box::pin(guest.list_entities(store, config, request)),
+        )
         .await?
         .map_err(CallError::Connector)
     }
 
-    /// Runs one call in a fresh sandbox and bounds its answer ([`crate::answers`]).
-    async fn call<R, F>(&self, call: F) -> Result<R, CallError>
+    /// Runs one call and bounds its answer ([`crate::answers`]): in a fresh sandbox, or, when
+    /// the runtime lets targets reuse instances, in one of this target's warm ones.
+    async fn call<A, R, F>(&self, args: &A, call: F) -> Result<R, CallError>
     where
+        A: Sync + ?Sized,
         R: Bounded,
-        F: for<'a> FnOnce(&'a ConnectorInstance, &'a mut Store<HostState>) -> GuestFuture<'a, R>
+        F: for<'a> FnOnce(
+                &'a ConnectorInstance,
+                &'a mut Store<HostState>,
+                &'a A,
+            ) -> GuestFuture<'a, R>
             + Send,
     {
         let context = CallContext {
@@ -207,15 +218,15 @@ impl TargetInstance {
             stats: Some(self.last_stats.clone()),
         };
         let inner = &self.runtime.inner;
-        call::invoke(
-            &inner.engine,
-            &inner.config,
-            &self.connector.pre,
-            context,
-            call,
-        )
-        .await?
-        .bounded()
-        .map_err(|message| CallError::InvalidAnswer { message })
+        let warm = self.warm.take();
+        let (result, sandbox) =
+            call::invoke_in(inner, &self.connector.pre, warm, context, args, call).await;
+        let answer = result?
+            .bounded()
+            .map_err(|message| CallError::InvalidAnswer { message });
+        if let (Ok(_), Some(sandbox)) = (&answer, sandbox) {
+            self.warm.keep(sandbox);
+        }
+        answer
     }
 }

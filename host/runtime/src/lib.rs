@@ -3,7 +3,9 @@
 //! Connectors are WebAssembly components of the `provisioning:connector` contract (`wit/`, any
 //! version in [`provisioner_contract::SUPPORTED`]). The runtime loads them into one shared
 //! wasmtime engine ([`Runtime`]), configures them per tenant's target ([`TargetInstance`]) and
-//! runs every call in a fresh sandbox with a deadline, a memory limit and no ambient authority.
+//! runs every call in a fresh sandbox with a deadline, a memory limit and no ambient authority
+//! (or, only when [`RuntimeConfig::calls_per_instance`] asks for it, in a warm instance of the
+//! same target, under the same limits).
 //! Connectors reach the network only through the host's [`http`](capabilities::http) capability,
 //! which enforces the target's egress allow-list and attaches credentials the connector can name
 //! but never read.
@@ -26,6 +28,7 @@ pub mod config;
 pub mod imports;
 pub mod instance;
 mod load;
+mod reuse;
 mod runtime;
 pub mod secret_source;
 mod settings;
@@ -45,6 +48,6 @@ pub use imports::{ImportsError, RefusedImport};
 pub use instance::TargetInstance;
 pub use load::{LoadError, LoadReport, LoadSource};
 pub use provisioner_contract as contract;
-pub use runtime::{Connector, Runtime, RuntimeBuilder, RuntimeError};
+pub use runtime::{Connector, PoolUsage, Runtime, RuntimeBuilder, RuntimeError};
 pub use secret_source::{SecretError, SecretSource};
 pub use settings::RuntimeConfig;

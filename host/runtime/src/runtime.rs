@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::Linker;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    Strategy,
 };
 
 use crate::answers::Bounded;
@@ -22,6 +23,7 @@ use crate::capabilities::tokens::TokenManager;
 use crate::capabilities::transport::{ReqwestTransport, Transport};
 use crate::imports::ImportsError;
 use crate::load::{LoadError, LoadReport, LoadSource};
+use crate::reuse::InstanceCounts;
 use crate::settings::RuntimeConfig;
 use provisioner_contract::{ConnectorMetadata, ConnectorPre, ContractVersion};
 
@@ -65,6 +67,20 @@ impl std::fmt::Debug for Connector {
     }
 }
 
+/// Slots of the pooling allocator in use, and the memory it keeps resident for free slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Component instances allocated (one per live connector instance).
+    pub component_instances: u64,
+    /// Linear memory slots allocated.
+    pub memories: usize,
+    /// Fiber stacks allocated (one per call running now).
+    pub stacks: usize,
+    /// Bytes kept resident in free memory slots, ready for the next instance (bounded by the
+    /// per-slot keep-resident size times the slots ever used).
+    pub unused_memory_bytes_resident: usize,
+}
+
 /// The connector runtime; cheap to clone, shared by every target.
 #[derive(Clone)]
 pub struct Runtime {
@@ -79,6 +95,8 @@ pub(crate) struct RuntimeInner {
     fingerprint: String,
     pooling: bool,
     connectors: Mutex<HashMap<String, Arc<Connector>>>,
+    /// Sandboxes alive now, and the idle warm ones among them.
+    pub counts: Arc<InstanceCounts>,
 }
 
 /// Builds a [`Runtime`] with a custom transport, observer or token manager.
@@ -137,6 +155,7 @@ impl RuntimeBuilder {
                 fingerprint,
                 pooling,
                 connectors: Mutex::default(),
+                counts: Arc::default(),
             }),
         })
     }
@@ -171,6 +190,29 @@ impl Runtime {
     /// Whether the pooling allocator is in use.
     pub fn uses_pooling(&self) -> bool {
         self.inner.pooling
+    }
+
+    /// Connector instances alive now: one per call in flight, plus the idle warm instances kept
+    /// for reuse ([`RuntimeConfig::calls_per_instance`]). With the pooling allocator each holds
+    /// a pool slot, so this never exceeds [`RuntimeConfig::max_live_instances`].
+    pub fn live_instances(&self) -> usize {
+        self.inner.counts.live()
+    }
+
+    /// What the pooling allocator holds now; `None` with on-demand allocation.
+    pub fn pool_usage(&self) -> Option<PoolUsage> {
+        let metrics = self.inner.engine.pooling_allocator_metrics()?;
+        Some(PoolUsage {
+            component_instances: metrics.component_instances(),
+            memories: metrics.memories(),
+            stacks: metrics.stacks(),
+            unused_memory_bytes_resident: metrics.unused_memory_bytes_resident(),
+        })
+    }
+
+    /// Idle warm instances kept for reuse over all targets (0 unless reuse is on).
+    pub fn idle_instances(&self) -> usize {
+        self.inner.counts.idle()
     }
 
     /// A connector already loaded by this runtime, by digest.
@@ -315,11 +357,11 @@ impl Runtime {
             stats: None,
         };
         connector.metadata = call::invoke(
-            &self.inner.engine,
-            &self.inner.config,
+            &self.inner,
             &connector.pre,
             context,
-            |guest, store| Box::pin(async move { guest.metadata(store).await }),
+            &(),
+            |guest, store, _| Box::pin(guest.metadata(store)),
         )
         .await
         .and_then(|metadata| {
@@ -383,6 +425,9 @@ fn base_config() -> Config {
         .epoch_interruption(true)
         .strategy(Strategy::Cranelift)
         .cranelift_opt_level(OptLevel::Speed)
+        // Data segments are mapped copy-on-write from an image made at load, not copied in at
+        // every instantiation.
+        .memory_init_cow(true)
         .async_stack_zeroing(true);
     wasm
 }
@@ -390,25 +435,8 @@ fn base_config() -> Config {
 /// Creates the engine, with the pooling allocator when asked and possible.
 fn create_engine(config: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError> {
     if config.pooling {
-        let n = config.max_concurrent_calls.max(1);
-        let memory = usize::try_from(config.memory_limit_bytes).unwrap_or(usize::MAX);
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_component_instances(n)
-            .total_core_instances(n.saturating_mul(8))
-            .total_memories(n.saturating_mul(2))
-            .total_tables(n.saturating_mul(8))
-            .total_stacks(n)
-            .max_core_instances_per_component(50)
-            .max_memories_per_component(8)
-            .max_tables_per_component(32)
-            .max_memories_per_module(1)
-            .max_tables_per_module(8)
-            .table_elements(20_000)
-            .max_memory_size(memory)
-            .linear_memory_keep_resident(2 * 1024 * 1024)
-            .table_keep_resident(512 * 1024);
         let mut wasm = base_config();
-        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config)));
         match Engine::new(&wasm) {
             Ok(engine) => return Ok((engine, true)),
             Err(e) => {
@@ -418,6 +446,41 @@ fn create_engine(config: &RuntimeConfig) -> Result<(Engine, bool), RuntimeError>
     }
     let engine = Engine::new(&base_config()).map_err(|e| RuntimeError(format!("{e:#}")))?;
     Ok((engine, false))
+}
+
+/// Bytes of a fiber stack's top zeroed with `memset` when a call ends (the rest is returned to
+/// the kernel): a call's stack rarely goes deeper, so those pages stay resident and the next
+/// call takes no page faults on them.
+const STACK_KEEP_RESIDENT: usize = 128 * 1024;
+
+/// Bytes of each linear memory (and table) kept resident when an instance is dropped: reset in
+/// place to the component's initial image instead of being unmapped and faulted in again.
+const MEMORY_KEEP_RESIDENT: usize = 2 * 1024 * 1024;
+
+/// The pool: one slot per instance that may be alive at once, each memory capped at the
+/// per-call memory limit.
+fn pooling_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
+    let n = config.max_live_instances();
+    let memory = usize::try_from(config.memory_limit_bytes).unwrap_or(usize::MAX);
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(8))
+        .total_memories(n.saturating_mul(2))
+        .total_tables(n.saturating_mul(8))
+        .total_stacks(config.max_concurrent_calls.max(1))
+        .max_core_instances_per_component(50)
+        .max_memories_per_component(8)
+        .max_tables_per_component(32)
+        .max_memories_per_module(1)
+        .max_tables_per_module(8)
+        .table_elements(20_000)
+        .max_memory_size(memory)
+        .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(512 * 1024)
+        .async_stack_keep_resident(STACK_KEEP_RESIDENT)
+        // Reset only the pages a call dirtied (Linux 6.7+), not the whole resident prefix.
+        .pagemap_scan(Enabled::Auto);
+    pool
 }
 
 /// Advances the engine's epoch every `tick` on a background thread, until the engine is dropped.

@@ -30,6 +30,16 @@ pub struct RuntimeConfig {
     pub epoch_tick: Duration,
     /// Most changes in one `provision-batch` call, whatever a connector declares.
     pub max_batch_size: usize,
+    /// Calls one connector instance may serve, all for the same target, before it is dropped.
+    /// `1` (the default) gives every call a fresh instance, so nothing a connector keeps in
+    /// memory survives a call. Above 1 a target keeps its instances warm between calls (never
+    /// shared with another target or tenant; dropped after any failed call), which saves the
+    /// instantiation but lets a connector carry state from one call of its target to the next.
+    pub calls_per_instance: u32,
+    /// With `calls_per_instance` above 1: warm instances kept idle across all targets (each
+    /// holds its linear memory); the pooling allocator reserves this many slots beyond
+    /// `max_concurrent_calls` for them.
+    pub max_idle_instances: u32,
 }
 
 /// `$XDG_CACHE_HOME/provisioner/components`, else `$HOME/.cache/provisioner/components`, else
@@ -55,11 +65,28 @@ impl Default for RuntimeConfig {
             max_concurrent_calls: 64,
             epoch_tick: Duration::from_millis(10),
             max_batch_size: 200,
+            calls_per_instance: 1,
+            max_idle_instances: 16,
         }
     }
 }
 
 impl RuntimeConfig {
+    /// Whether targets keep warm instances between calls (`calls_per_instance` above 1).
+    pub fn reuses_instances(&self) -> bool {
+        self.calls_per_instance > 1 && self.max_idle_instances > 0
+    }
+
+    /// Instances that may be alive at once: calls in flight and, with reuse, idle warm ones.
+    pub fn max_live_instances(&self) -> u32 {
+        let idle = if self.reuses_instances() {
+            self.max_idle_instances
+        } else {
+            0
+        };
+        self.max_concurrent_calls.max(1).saturating_add(idle)
+    }
+
     /// Defaults, with artifacts cached in `cache_dir`.
     pub fn new(cache_dir: impl Into<PathBuf>) -> Self {
         Self {

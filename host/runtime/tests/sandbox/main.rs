@@ -6,6 +6,7 @@ mod common;
 mod cache;
 mod egress;
 mod exfiltration;
+mod instances;
 mod limits;
 mod overreach;
 mod tokens;
