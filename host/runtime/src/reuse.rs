@@ -1,10 +1,10 @@
 //! Instance reuse within one target, and the counts of live and idle instances.
 //!
-//! By default every call gets a fresh instance ([`crate::RuntimeConfig::calls_per_instance`] is
-//! 1) and nothing here keeps any. With reuse on, a [`crate::TargetInstance`] keeps the instances
-//! of its completed calls warm for its next calls; they never serve another target, a failed
-//! call's instance is never kept, and the runtime holds at most
-//! [`crate::RuntimeConfig::max_idle_instances`] idle instances over all targets.
+//! By default every call gets a fresh instance (`calls_per_instance` of
+//! [`crate::RuntimeConfig`] is one) and nothing here keeps any. With reuse on, a
+//! [`crate::TargetInstance`] keeps the instances of its completed calls warm for its next calls;
+//! they never serve another target, a failed call's instance is never kept, and the runtime holds
+//! at most [`crate::RuntimeConfig::max_idle_instances`] idle instances over all targets.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -7,9 +7,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::DbRow;
 use provisioner_contract::Operation;
 use serde::{Deserialize, Serialize};
-use super::DbRow;
 use sqlx::Row;
 
 use super::{now_ms, parse_operation, placeholders, DbConn, Store, StoreError, StoreResult};
