@@ -78,7 +78,7 @@ async fn paused_target(
 async fn under_injected_faults_every_user_is_provisioned_exactly_once() {
     let emulator = Emulator::start(roomy_org()).await.unwrap();
     let (store, dir) = store().await;
-    salesforce_target(&store, &emulator, "sf", settings(), dir.path()).await;
+    salesforce_single_call_target(&store, &emulator, "sf", settings(), dir.path()).await;
     let engine = Engine::new(store.clone());
     // About a fifth of the data calls fail, each way a real org or its edge fails.
     for op in [Operation::Create, Operation::Update, Operation::Query] {
@@ -310,7 +310,7 @@ async fn total_requests_exhaustion_pauses_the_target_and_resumes_after_the_windo
         backoff_cap_ms: 1_500,
         ..settings()
     };
-    salesforce_target(&store, &emulator, "sf", quota_settings, dir.path()).await;
+    salesforce_single_call_target(&store, &emulator, "sf", quota_settings, dir.path()).await;
     let engine = Engine::new(store.clone());
     let used = emulator.api_usage().used;
     emulator.set_limits(LimitsUpdate {

@@ -41,6 +41,22 @@ pub async fn salesforce_target(
         .unwrap()
 }
 
+/// Registers a Salesforce target like [`salesforce_target`] that sends one call per change
+/// (`sf-batch-size` 1), for tests about the per-call economics: faults drawn per request, the
+/// org's API-call quota.
+pub async fn salesforce_single_call_target(
+    store: &Store,
+    emulator: &Emulator,
+    name: &str,
+    settings: OutboundSettings,
+    dir: &Path,
+) -> TargetRecord {
+    let mut spec = salesforce_spec(emulator, name, settings, dir);
+    spec.properties
+        .insert("sf-batch-size".into(), serde_json::Value::from(1));
+    store.put_target(&spec).await.unwrap()
+}
+
 /// The target specification [`salesforce_target`] registers.
 pub fn salesforce_spec(
     emulator: &Emulator,
