@@ -88,7 +88,13 @@ async fn put_target(
 
 fn registry() -> Arc<Registry> {
     let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("hostile-tenants-cache");
-    let runtime = Runtime::new(RuntimeConfig::new(cache)).unwrap();
+    // One change per call: the tests count a hanging target's requests as its calls in flight
+    // (a batch would send its changes' requests one after another within one call).
+    let config = RuntimeConfig {
+        max_batch_size: 1,
+        ..RuntimeConfig::new(cache)
+    };
+    let runtime = Runtime::new(config).unwrap();
     Arc::new(Registry::with_runtime(runtime, EgressPolicy::loopback()))
 }
 
