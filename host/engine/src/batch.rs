@@ -143,21 +143,30 @@ async fn send(target: Arc<dyn TargetConnector>, queued: Vec<Queued>) {
     let size = target.batch_size().max(1);
     let mut queued = queued.into_iter().peekable();
     while queued.peek().is_some() {
-        let (changes, replies): (Vec<Change>, Vec<_>) = queued
+        let (changes, mut replies): (Vec<Change>, Vec<_>) = queued
             .by_ref()
             .take(size)
             .map(|queued| (queued.change, queued.reply))
             .unzip();
-        let results = if changes.len() == 1 {
-            let change = changes.into_iter().next().expect("one change");
-            vec![target.provision(change).await]
-        } else {
-            let sent = changes.len();
-            match target.provision_batch(changes).await {
-                Ok(results) if results.len() == sent => results,
-                Ok(results) => vec![Err(wrong_count(results.len(), sent)); sent],
-                Err(failure) => vec![Err(failure); sent],
+        let call = async {
+            if changes.len() == 1 {
+                let change = changes.into_iter().next().expect("one change");
+                vec![target.provision(change).await]
+            } else {
+                let sent = changes.len();
+                match target.provision_batch(changes).await {
+                    Ok(results) if results.len() == sent => results,
+                    Ok(results) => vec![Err(wrong_count(results.len(), sent)); sent],
+                    Err(failure) => vec![Err(failure); sent],
+                }
             }
+        };
+        // The call is dropped (as a single call's is on its timeout) once every job waiting for
+        // it has given up, so a hung target never holds more calls than its cap.
+        let abandoned = futures::future::join_all(replies.iter_mut().map(|reply| reply.closed()));
+        let results = tokio::select! {
+            results = call => results,
+            _ = abandoned => continue,
         };
         for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
