@@ -9,7 +9,7 @@
 //! connector refuses keys it does not declare) and both rows run one call per user; the
 //! output says so.
 //!
-//! Run: `cargo bench -p provisioner-tests --bench initial_sync [-- --users N]`
+//! Run: `cargo bench -p provisioner-tests --bench initial_sync [-- --users N] [--batch-sizes 200,1]`
 
 #[path = "../../host/engine/tests/engine_support/mod.rs"]
 mod engine_support;
@@ -30,15 +30,35 @@ use salesforce_support::{salesforce_spec, sf_user};
 
 /// The connector property that sets how many users one call carries.
 const BATCH_SIZE_PROPERTY: &str = "sf-batch-size";
-/// The batch sizes compared.
+/// The batch sizes compared, unless `--batch-sizes 200,1` says otherwise.
 const BATCH_SIZES: [i64; 2] = [1, 200];
 
 fn main() -> anyhow::Result<()> {
     let users = users_arg()?;
+    let batch_sizes = batch_sizes_arg()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(bench(users))
+    runtime.block_on(bench(users, batch_sizes))
+}
+
+/// `--batch-sizes a,b,...` from the command line; the default compares one call per user with
+/// batches of 200.
+fn batch_sizes_arg() -> anyhow::Result<Vec<i64>> {
+    let args: Vec<String> = std::env::args().collect();
+    match args.iter().position(|a| a == "--batch-sizes") {
+        Some(i) => args
+            .get(i + 1)
+            .context("--batch-sizes needs a list, e.g. --batch-sizes 200,1")?
+            .split(',')
+            .map(|size| {
+                size.trim()
+                    .parse()
+                    .context("--batch-sizes takes numbers from 1 to 200, e.g. 200,1")
+            })
+            .collect(),
+        None => Ok(BATCH_SIZES.to_vec()),
+    }
 }
 
 /// `--users N` from the command line (other arguments, such as cargo's `--bench`, are
@@ -55,7 +75,7 @@ fn users_arg() -> anyhow::Result<usize> {
     }
 }
 
-async fn bench(users: usize) -> anyhow::Result<()> {
+async fn bench(users: usize, batch_sizes: Vec<i64>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let base = dir.path().join("base.db");
     let started = Instant::now();
@@ -81,7 +101,7 @@ async fn bench(users: usize) -> anyhow::Result<()> {
         );
     }
     println!("batch-size  users    wall s   users/s  API calls  (queueing s)");
-    for batch in BATCH_SIZES {
+    for batch in batch_sizes {
         let row = dir.path().join(format!("batch-{batch}.db"));
         std::fs::copy(&base, &row)?;
         let url = format!("sqlite:{}", row.display());
@@ -145,6 +165,11 @@ async fn sync_once(
         ..OutboundSettings::default()
     };
     let mut spec = salesforce_spec(&emulator, "sf", settings, dir);
+    // A Collections call of 200 records takes longer than the tests' 2 s request timeout.
+    spec.properties.insert(
+        "sf-request-timeout-ms".into(),
+        serde_json::Value::from(60_000),
+    );
     if let Some(batch) = batch {
         spec.properties
             .insert(BATCH_SIZE_PROPERTY.into(), serde_json::Value::from(batch));
