@@ -102,6 +102,12 @@ pub fn attributes(version: &str, id: &str) -> Value {
 pub struct Directory {
     users: Vec<UserRecord>,
     index: HashMap<String, usize>,
+    /// Users by lower-cased Username, so a uniqueness check does not scan the org.
+    by_username: LowerIndex,
+    /// Users by lower-cased CommunityNickname.
+    by_nickname: LowerIndex,
+    /// Active users (licences in use), kept on every write.
+    active: u32,
     ids: IdGenerator,
     /// Profiles that exist.
     pub profiles: Vec<Profile>,
@@ -121,6 +127,9 @@ impl Directory {
         let mut dir = Self {
             users: Vec::new(),
             index: HashMap::new(),
+            by_username: LowerIndex::default(),
+            by_nickname: LowerIndex::default(),
+            active: 0,
             ids,
             profiles: config.profiles.clone(),
             other_org_usernames: config.other_org_usernames.clone(),
@@ -163,7 +172,15 @@ impl Directory {
 
     fn insert(&mut self, user: UserRecord) {
         let key = user.id[..15].to_string();
-        self.index.insert(key, self.users.len());
+        let at = self.users.len();
+        self.index.insert(key, at);
+        self.by_username.add(user.username(), at);
+        if let Some(nick) = user.text("CommunityNickname") {
+            self.by_nickname.add(nick, at);
+        }
+        if user.is_active() {
+            self.active += 1;
+        }
         self.users.push(user);
     }
 
@@ -180,7 +197,7 @@ impl Directory {
 
     /// Number of active users.
     pub fn active_count(&self) -> u32 {
-        self.users.iter().filter(|u| u.is_active()).count() as u32
+        self.active
     }
 
     /// Licences not in use (never negative).
@@ -253,9 +270,25 @@ impl Directory {
         }
         normalise_references(&mut fields);
         let user = &mut self.users[idx];
+        let old_username = user.username().to_owned();
+        let old_nickname = user.text("CommunityNickname").map(str::to_owned);
         for (k, v) in fields {
             user.fields.insert(k, v);
         }
+        let user = &self.users[idx];
+        self.by_username.moved(&old_username, user.username(), idx);
+        match (old_nickname.as_deref(), user.text("CommunityNickname")) {
+            (Some(old), Some(new)) => self.by_nickname.moved(old, new, idx),
+            (Some(old), None) => self.by_nickname.remove(old, idx),
+            (None, Some(new)) => self.by_nickname.add(new, idx),
+            (None, None) => {}
+        }
+        match (was_active, user.is_active()) {
+            (false, true) => self.active += 1,
+            (true, false) => self.active = self.active.saturating_sub(1),
+            _ => {}
+        }
+        let user = &mut self.users[idx];
         user.modified_ms = now_ms().max(user.created_ms);
         user.modified_by = self.integration_user_id.clone();
         Ok(())
@@ -322,15 +355,19 @@ impl Directory {
                 a == b
             }
         };
-        let others = || {
-            self.users
+        // Candidates share the lower-cased key; `eq` then applies the org's case rule.
+        let others = |index: &LowerIndex, key: &str| {
+            index
+                .get(key)
                 .iter()
-                .enumerate()
-                .filter(move |(i, _)| Some(*i) != me)
-                .map(|(_, u)| u)
+                .filter(move |i| Some(**i) != me)
+                .map(|i| &self.users[*i])
+                .collect::<Vec<_>>()
         };
         if let Some(Value::String(name)) = fields.get("Username") {
-            let taken = others().any(|u| eq(u.username(), name))
+            let taken = others(&self.by_username, name)
+                .iter()
+                .any(|u| eq(u.username(), name))
                 || self.other_org_usernames.iter().any(|o| eq(o, name));
             if taken {
                 return Err(ApiError::field(
@@ -342,12 +379,7 @@ impl Directory {
             }
         }
         if let Some(Value::String(nick)) = fields.get("CommunityNickname") {
-            if !nick.is_empty()
-                && others().any(|u| {
-                    u.text("CommunityNickname")
-                        .is_some_and(|n| n.to_lowercase() == nick.to_lowercase())
-                })
-            {
+            if !nick.is_empty() && !others(&self.by_nickname, nick).is_empty() {
                 return Err(ApiError::field(
                     "DUPLICATE_COMM_NICKNAME",
                     "Duplicate Nickname.<br>Another user has already selected this nickname.<br>Please select another.",
@@ -366,12 +398,7 @@ impl Directory {
             .chars()
             .take(40)
             .collect();
-        let taken = |n: &str| {
-            self.users.iter().any(|u| {
-                u.text("CommunityNickname")
-                    .is_some_and(|x| x.to_lowercase() == n.to_lowercase())
-            })
-        };
+        let taken = |n: &str| !self.by_nickname.get(n).is_empty();
         if !taken(&base) {
             return base;
         }
@@ -414,6 +441,40 @@ fn normalise_references(fields: &mut Map<String, Value>) {
             if let Some(long) = ids::to18(v) {
                 *v = long;
             }
+        }
+    }
+}
+
+/// Positions of users by a lower-cased text field.
+#[derive(Debug, Clone, Default)]
+struct LowerIndex(HashMap<String, Vec<usize>>);
+
+impl LowerIndex {
+    fn get(&self, key: &str) -> &[usize] {
+        self.0
+            .get(&key.to_lowercase())
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    fn add(&mut self, key: &str, at: usize) {
+        self.0.entry(key.to_lowercase()).or_default().push(at);
+    }
+
+    fn remove(&mut self, key: &str, at: usize) {
+        let key = key.to_lowercase();
+        if let Some(positions) = self.0.get_mut(&key) {
+            positions.retain(|p| *p != at);
+            if positions.is_empty() {
+                self.0.remove(&key);
+            }
+        }
+    }
+
+    fn moved(&mut self, old: &str, new: &str, at: usize) {
+        if old.to_lowercase() != new.to_lowercase() {
+            self.remove(old, at);
+            self.add(new, at);
         }
     }
 }
