@@ -13,6 +13,7 @@ pub mod connector;
 mod dispatcher;
 mod execute;
 mod fanout;
+pub mod mapping;
 pub mod policy;
 pub mod scope;
 pub mod store;
