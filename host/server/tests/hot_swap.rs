@@ -345,7 +345,10 @@ async fn a_restart_keeps_the_run_time_version_and_says_so() {
     restarted.shutdown().await.unwrap();
 
     // --reseed applies the file's version; the run-time one stays in the history.
-    let options = server::StartOptions { reseed: true };
+    let options = server::StartOptions {
+        reseed: true,
+        ..server::StartOptions::default()
+    };
     let reseeded = server::start_with(config, options).await.unwrap();
     assert!(reseeded.notices().is_empty());
     let now = stored(reseeded.engine().store()).await;
