@@ -726,24 +726,7 @@ impl ServerConfig {
                         ),
                     ));
                 }
-                match (&basic.password, &basic.password_hash) {
-                    (Some(p), None) => {
-                        resolve_secret(p).map_err(|m| err(format!("{at}.password"), m))?;
-                    }
-                    (None, Some(h)) if h.starts_with("$argon2") => {}
-                    (None, Some(_)) => {
-                        return Err(err(
-                            format!("{at}.password_hash"),
-                            "must be an argon2 PHC string (`$argon2id$...`)".into(),
-                        ))
-                    }
-                    _ => {
-                        return Err(err(
-                            at,
-                            "give exactly one of `password` and `password_hash`".into(),
-                        ))
-                    }
-                }
+                check_password(&at, &basic.password, &basic.password_hash, &err)?;
             }
             for (bi, bearer) in tenant.bearer.iter().enumerate() {
                 let at = format!("{at}.bearer[{bi}]");
@@ -866,24 +849,7 @@ impl ServerConfig {
                     format!("`{}` is already an admin user", user.username),
                 ));
             }
-            match (&user.password, &user.password_hash) {
-                (Some(p), None) => {
-                    resolve_secret(p).map_err(|m| err(format!("{at}.password"), m))?;
-                }
-                (None, Some(h)) if h.starts_with("$argon2") => {}
-                (None, Some(_)) => {
-                    return Err(err(
-                        format!("{at}.password_hash"),
-                        "must be an argon2 PHC string (`$argon2id$...`)".into(),
-                    ))
-                }
-                _ => {
-                    return Err(err(
-                        at,
-                        "give exactly one of `password` and `password_hash`".into(),
-                    ))
-                }
-            }
+            check_password(&at, &user.password, &user.password_hash, err)?;
             known(&at, &user.tenant)?;
         }
         for (i, token) in self.admin.tokens.iter().enumerate() {
@@ -898,6 +864,30 @@ impl ServerConfig {
             known(&at, &token.tenant)?;
         }
         Ok(())
+    }
+}
+
+/// Checks a password entry (`at` names it): exactly one of a resolvable `password` source and
+/// an argon2 `password_hash`.
+fn check_password(
+    at: &str,
+    password: &Option<String>,
+    password_hash: &Option<String>,
+    err: &dyn Fn(String, String) -> ConfigError,
+) -> Result<(), ConfigError> {
+    match (password, password_hash) {
+        (Some(p), None) => resolve_secret(p)
+            .map(drop)
+            .map_err(|m| err(format!("{at}.password"), m)),
+        (None, Some(h)) if h.starts_with("$argon2") => Ok(()),
+        (None, Some(_)) => Err(err(
+            format!("{at}.password_hash"),
+            "must be an argon2 PHC string (`$argon2id$...`)".into(),
+        )),
+        _ => Err(err(
+            at.into(),
+            "give exactly one of `password` and `password_hash`".into(),
+        )),
     }
 }
 
@@ -1019,6 +1009,36 @@ mod tests {
         .unwrap();
         let e = c.validate("p.toml").unwrap_err();
         assert_eq!(e.key, "scim.max_page_size", "{e}");
+    }
+
+    #[test]
+    fn admin_section_names_what_is_wrong() {
+        let text = "[[tenants]]\nname = \"t\"\n\n[[admin.users]]\nusername = \"root\"\npassword = \"pw\"\n\n[[admin.users]]\nusername = \"x\"\npassword = \"pw\"\ntenant = \"nope\"\n";
+        let e = parse("p.toml", text)
+            .unwrap()
+            .validate("p.toml")
+            .unwrap_err();
+        assert_eq!(e.key, "admin.users[1].tenant", "{e}");
+        assert!(
+            e.message.contains("`nope`") && e.message.contains("configured: t"),
+            "{e}"
+        );
+        let text = "[[admin.tokens]]\nlabel = \"ci\"\ntoken = \"short\"\n";
+        let e = parse("p.toml", text)
+            .unwrap()
+            .validate("p.toml")
+            .unwrap_err();
+        assert_eq!(e.key, "admin.tokens[0].token", "{e}");
+        let text = "[[admin.users]]\nusername = \"root\"\n";
+        let e = parse("p.toml", text)
+            .unwrap()
+            .validate("p.toml")
+            .unwrap_err();
+        assert!(e.message.contains("exactly one of"), "{e}");
+        let text = "[[admin.users]]\nusername = \"root\"\npassword = \"pw\"\n[secrets]\nkey_file = \"k\"\n";
+        let c = parse("p.toml", text).unwrap();
+        c.validate("p.toml").unwrap();
+        assert_eq!(c.admin.users[0].tenant, None);
     }
 
     #[test]
