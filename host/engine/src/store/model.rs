@@ -219,6 +219,7 @@ pub struct TargetSpec {
     pub properties: BTreeMap<String, serde_json::Value>,
     /// Where each secret property's value comes from: `env:VAR`, `file:/path` or `stored:<key>`
     /// (a sealed secret of this target written through the admin API).
+    #[serde(default)]
     pub secret_refs: BTreeMap<String, String>,
     /// Target fields and the local claims they are filled from.
     #[serde(default)]
