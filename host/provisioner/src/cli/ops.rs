@@ -202,7 +202,7 @@ async fn list_jobs(
                     detail.open_jobs, detail.dead_letters
                 ));
             }
-            jobs.sort_by(|a, b| b.job.id.cmp(&a.job.id));
+            jobs.sort_by_key(|j| std::cmp::Reverse(j.job.id));
             jobs.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
             Ok((jobs, format!("jobs: {}", summary.join(" "))))
         }
