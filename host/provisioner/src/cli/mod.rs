@@ -1,6 +1,8 @@
 //! Command-line interface: one module per command group.
 
+mod access;
 mod admin;
+mod admin_client;
 mod connector;
 mod dispatch;
 #[cfg(feature = "quickstart")]

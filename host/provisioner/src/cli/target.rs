@@ -7,12 +7,15 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use provisioner_engine::policy;
-use provisioner_engine::store::{self, TargetRecord, TargetSpec};
+use provisioner_engine::store::{self, TargetSpec};
 use provisioner_engine::Engine;
 use provisioner_runtime::{Runtime, RuntimeConfig};
+use provisioner_server::admin::targets::{PauseRequest, TargetView};
 use provisioner_server::admission;
+use serde::Serialize;
 
-use super::ops::{engine, DbArg};
+use super::access::{Access, Via};
+use super::ops::{api_tenants, engine, DbArg};
 
 /// Where the server's database and compilation cache are: its configuration file, or both
 /// given directly.
@@ -98,7 +101,7 @@ pub enum TargetCommand {
     /// List targets with their revision, origin, egress and pause state.
     List {
         #[command(flatten)]
-        db: DbArg,
+        access: Access,
         /// Only this tenant's.
         #[arg(long)]
         tenant: Option<String>,
@@ -165,7 +168,7 @@ pub enum TargetCommand {
     /// Pause a target until it is resumed.
     Pause {
         #[command(flatten)]
-        db: DbArg,
+        access: Access,
         #[command(flatten)]
         name: TargetName,
         /// Why, for other operators.
@@ -175,7 +178,7 @@ pub enum TargetCommand {
     /// Resume a paused target.
     Resume {
         #[command(flatten)]
-        db: DbArg,
+        access: Access,
         #[command(flatten)]
         name: TargetName,
     },
@@ -184,17 +187,17 @@ pub enum TargetCommand {
 /// Runs a target command.
 pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
     match command {
-        TargetCommand::List { db, tenant, json } => {
-            let targets = engine(&db)
-                .await?
-                .store()
-                .targets(tenant.as_deref())
-                .await?;
+        TargetCommand::List {
+            access,
+            tenant,
+            json,
+        } => {
+            let targets = list_targets(&access.open().await?, tenant).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&targets)?);
             } else {
                 for t in &targets {
-                    println!("{}", describe(t));
+                    println!("{}", describe(&t.tenant, &t.target));
                 }
             }
         }
@@ -267,29 +270,96 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             }
         }
         TargetCommand::Pause {
-            db,
+            access,
             name: TargetName { tenant, target },
             reason,
         } => {
-            engine(&db)
-                .await?
-                .pause_target(&tenant, &target, &reason)
-                .await?;
+            match access.open().await? {
+                Via::Offline(engine) => engine.pause_target(&tenant, &target, &reason).await?,
+                Via::Api(client) => {
+                    let _: TargetView = client
+                        .post(
+                            &[
+                                "tenants",
+                                tenant.as_str(),
+                                "targets",
+                                target.as_str(),
+                                "pause",
+                            ],
+                            &PauseRequest {
+                                reason: Some(reason),
+                            },
+                        )
+                        .await?;
+                }
+            }
             println!("paused {tenant}/{target}");
         }
         TargetCommand::Resume {
-            db,
+            access,
             name: TargetName { tenant, target },
         } => {
-            engine(&db).await?.resume_target(&tenant, &target).await?;
+            match access.open().await? {
+                Via::Offline(engine) => engine.resume_target(&tenant, &target).await?,
+                Via::Api(client) => {
+                    let _: TargetView = client
+                        .post(
+                            &[
+                                "tenants",
+                                tenant.as_str(),
+                                "targets",
+                                target.as_str(),
+                                "resume",
+                            ],
+                            &serde_json::json!({}),
+                        )
+                        .await?;
+                }
+            }
             println!("resumed {tenant}/{target}");
         }
     }
     Ok(())
 }
 
+/// A target with its tenant, as every mode prints it.
+#[derive(Debug, Serialize)]
+struct TenantTarget {
+    tenant: String,
+    #[serde(flatten)]
+    target: TargetView,
+}
+
+async fn list_targets(via: &Via, tenant: Option<String>) -> anyhow::Result<Vec<TenantTarget>> {
+    Ok(match via {
+        Via::Offline(engine) => engine
+            .store()
+            .targets(tenant.as_deref())
+            .await?
+            .into_iter()
+            .map(|t| TenantTarget {
+                tenant: t.spec.tenant.clone(),
+                target: t.into(),
+            })
+            .collect(),
+        Via::Api(client) => {
+            let mut all = Vec::new();
+            for tenant in api_tenants(client, tenant).await? {
+                let targets: Vec<TargetView> = client
+                    .get(&["tenants", tenant.as_str(), "targets"], &[])
+                    .await?;
+                all.extend(targets.into_iter().map(|target| TenantTarget {
+                    tenant: tenant.clone(),
+                    target,
+                }));
+            }
+            all
+        }
+    })
+}
+
 /// One line about a target.
-fn describe(t: &TargetRecord) -> String {
+fn describe(tenant: &str, t: &TargetView) -> String {
     let state = if t.paused {
         format!(
             "paused ({}){}",
@@ -314,11 +384,11 @@ fn describe(t: &TargetRecord) -> String {
     };
     format!(
         "{}/{} {} revision {} ({}) {} egress: {}; {}",
-        t.spec.tenant,
-        t.spec.name,
+        tenant,
+        t.name,
         t.spec.connector,
         t.revision,
-        t.origin.as_str(),
+        t.origin,
         if t.spec.settings.blocking {
             "blocking"
         } else {

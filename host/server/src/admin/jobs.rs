@@ -48,8 +48,8 @@ pub struct JobView {
     pub operation: String,
     /// `pending`, `running`, `done`, `dead`, `coalesced` or `superseded`.
     pub state: String,
-    /// Failed attempts so far.
-    pub attempts: i64,
+    /// Failed attempts so far (the calls themselves are in a job's detail).
+    pub failed_attempts: i64,
     /// The remote id the target returned.
     pub remote_id: Option<String>,
     /// The last failure.
@@ -74,7 +74,7 @@ impl From<JobRecord> for JobView {
             entity_name: job.entity_name,
             operation: operation_str(job.operation).into(),
             state: job.state.as_str().into(),
-            attempts: job.attempts,
+            failed_attempts: job.attempts,
             remote_id: job.remote_id,
             error: job.error.map(|e| JobErrorView {
                 kind: e.kind,
@@ -164,7 +164,7 @@ pub struct DeadLettersParams {
 }
 
 /// Which dead letters to return to the queue: all of the tenant's when nothing is given.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     /// Only this target's.

@@ -90,6 +90,10 @@ pub struct TargetView {
     pub pause_reason: Option<String>,
     /// When a timed pause ends by itself, epoch ms.
     pub paused_until: Option<i64>,
+    /// Whether the target is being probed with one job at a time after a pause.
+    pub probing: bool,
+    /// When it last recovered from an outage, epoch ms (its concurrency ramps up from then).
+    pub recovered_at: Option<i64>,
     /// Incremented on every configuration change.
     pub revision: i64,
     /// `config` (seeded from the file) or `operator` (changed at run time).
@@ -108,6 +112,8 @@ impl From<TargetRecord> for TargetView {
             paused: t.paused,
             pause_reason: t.pause_reason,
             paused_until: t.paused_until,
+            probing: t.probing,
+            recovered_at: t.recovered_at,
             revision: t.revision,
             origin: t.origin.as_str().into(),
             created_at: t.created_at,
@@ -150,7 +156,7 @@ pub struct RefusedBody {
 }
 
 /// Why a target is paused.
-#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PauseRequest {
     /// Shown with the target's state (default: "paused by an operator").
