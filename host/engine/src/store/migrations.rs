@@ -63,7 +63,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
     ),
+    PROVISIONING_LOG,
 ];
+
+/// Migration 12, shared by both backends (named, not indexed, so that inserting another
+/// version before it in either list cannot make the other list point at the wrong one).
+const PROVISIONING_LOG: (i64, &str, &str) = (
+    12,
+    "provisioning log",
+    include_str!("../../migrations/sqlite/0012_provisioning_log.sql"),
+);
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -97,6 +106,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
     ),
+    PROVISIONING_LOG,
 ];
 
 /// Migrations compiled into the binary.
