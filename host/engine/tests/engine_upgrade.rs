@@ -22,6 +22,7 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
         "DROP INDEX attempts_log",
         "ALTER TABLE attempts DROP COLUMN fields",
         "ALTER TABLE attempts DROP COLUMN operation",
+        "DROP TABLE stored_secrets",
         "DROP TRIGGER jobs_sync_run_progress",
         "ALTER TABLE jobs DROP COLUMN sync_run",
         "DROP TABLE sync_runs",

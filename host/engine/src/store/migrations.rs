@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
     ),
+    (
+        11,
+        "stored secrets",
+        include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
+    ),
     PROVISIONING_LOG,
 ];
 
@@ -106,6 +111,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
     ),
+    SQLITE[10],
     PROVISIONING_LOG,
 ];
 
