@@ -198,9 +198,10 @@ impl Registry {
     }
 
     /// The configured connector instance of a stored target for a dry run: like
-    /// [`Registry::instance`], but every secret is the placeholder `placeholder` (the target's
-    /// real secrets are never read, so they can appear nowhere) and nothing is resolved from the
-    /// environment or files. Route its HTTP elsewhere with [`TargetInstance::with_transport`].
+    /// [`Registry::instance`], but every secret (those the target names and every one the
+    /// connector declares) is the placeholder `placeholder`: the target's real secrets are never read, so
+    /// they can appear nowhere, and nothing is resolved from the environment, files or the
+    /// secret store. Route its HTTP elsewhere with [`TargetInstance::with_transport`].
     pub async fn placeholder_instance(
         &self,
         target: &TargetRecord,
@@ -210,7 +211,19 @@ impl Registry {
         let connector =
             load_stored_connector(&self.runtime, self.store.as_ref(), &spec.connector).await?;
         let mut config = self.target_config(spec, &connector, BTreeMap::new())?;
-        let keys = spec.secret_refs.keys().chain(config.secrets.keys());
+        // Every secret the connector declares (a process without the configuration file's
+        // literal secrets, or a flow whose secrets only the connector requires, still runs).
+        let declared = connector
+            .metadata()
+            .properties
+            .iter()
+            .filter(|p| p.secret)
+            .map(|p| &p.key);
+        let keys = spec
+            .secret_refs
+            .keys()
+            .chain(config.secrets.keys())
+            .chain(declared);
         let placeholders = keys
             .map(|key| (key.clone(), SecretValue::new(placeholder.to_owned())))
             .collect();
