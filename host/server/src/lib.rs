@@ -15,6 +15,7 @@ pub mod admission;
 pub mod backend;
 pub mod config;
 pub mod egress;
+pub mod explain;
 pub mod quickstart;
 pub mod registry;
 pub mod secrets;

@@ -8,6 +8,7 @@ mod dispatch;
 #[cfg(feature = "quickstart")]
 mod emulated_org;
 mod exchanges;
+mod explain;
 mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;
@@ -37,6 +38,10 @@ enum Command {
     Quickstart(quickstart::QuickstartArgs),
     /// Run the outbox dispatcher: claim due jobs and provision them into their targets.
     Dispatch(dispatch::DispatchArgs),
+    /// Explain one user for one target: the scope decision, each mapped field with the claim
+    /// or default that produces it, and the exact requests the connector would send (a dry
+    /// run: nothing is sent, not even a token request). Reads the server's database directly.
+    Explain(explain::ExplainArgs),
     /// Run the server: inbound SCIM API, dispatcher and connectors in one process.
     Serve(serve::ServeArgs),
     /// Add, list or delete users without SCIM (same engine path as the SCIM API).
@@ -67,6 +72,7 @@ pub fn run() -> anyhow::Result<()> {
             #[cfg(feature = "quickstart")]
             Command::Quickstart(args) => quickstart::run(args).await,
             Command::Dispatch(args) => dispatch::run(args).await,
+            Command::Explain(args) => explain::run(args).await,
             Command::Serve(args) => serve::run(args).await,
             Command::Users(args) => users::run(args).await,
             Command::Sync(args) => sync::run(args).await,
