@@ -14,6 +14,7 @@ mod dispatcher;
 mod execute;
 mod fanout;
 pub mod mapping;
+pub mod observe;
 pub mod policy;
 pub mod scope;
 pub mod store;

@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
     ),
+    (
+        14,
+        "request ids",
+        include_str!("../../migrations/sqlite/0014_request_ids.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
@@ -96,6 +101,12 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "sync runs",
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
+    ),
+    // Shared: both databases accept the SQLite file.
+    (
+        14,
+        "request ids",
+        include_str!("../../migrations/sqlite/0014_request_ids.sql"),
     ),
 ];
 
