@@ -14,6 +14,7 @@ pub mod admission;
 pub mod backend;
 pub mod config;
 pub mod egress;
+pub mod observability;
 pub mod quickstart;
 pub mod registry;
 pub mod tls;
@@ -367,8 +368,9 @@ pub async fn start_with(
     let runtime = runtime(&config)?;
     let registry = Registry::with_extras(runtime, extras).with_store(engine.store().clone());
     let connectors = Arc::new(registry.clone());
+    let metrics = Arc::new(observability::Metrics::default());
     let d = &config.dispatcher;
-    let dispatcher = Dispatcher::new(
+    let dispatcher = Dispatcher::with_observer(
         &engine,
         connectors,
         DispatcherConfig {
@@ -385,6 +387,7 @@ pub async fn start_with(
             },
             ..DispatcherConfig::default()
         },
+        metrics.clone(),
     );
 
     let backend = Arc::new(EngineBackend::new(engine.clone()));
@@ -404,7 +407,26 @@ pub async fn start_with(
         unknown_members: config.scim.unknown_members,
         ..ScimConfig::default()
     };
-    let app = scim::router(backend, auth, scim_config);
+    let metrics_token = match &config.server.metrics_token {
+        Some(source) => Some(
+            config::resolve_secret(source).map_err(|message| ConfigError {
+                file: "<configuration>".into(),
+                key: "server.metrics_token".into(),
+                position: None,
+                message,
+            })?,
+        ),
+        None => None,
+    };
+    let app = scim::router(backend, auth, scim_config).merge(observability::routes(
+        observability::ObservabilityState {
+            engine: engine.clone(),
+            registry: registry.clone(),
+            metrics,
+            metrics_token,
+        },
+    ));
+    let app = observability::with_request_ids(app);
     let listen = config.listen_addr().map_err(|message| ConfigError {
         file: "<configuration>".into(),
         key: "server.listen".into(),

@@ -1,0 +1,153 @@
+//! What a metrics scrape costs the store: [`Store::queue_gauges`] (open jobs by target and
+//! state, dead letters, each target's oldest ready job) with a growing history of finished jobs,
+//! a growing backlog, and growing dead letters.
+//!
+//! `cargo bench -p provisioner-engine --bench queue_gauges`
+//!
+//! Each layout gets a fresh SQLite store (10 targets) filled with one `INSERT ... SELECT` per
+//! 100,000 rows:
+//! - `history`: N finished (`done`) jobs plus 100 pending ones: the scrape must not grow with N;
+//! - `backlog`: N pending jobs: the scrape reads the open-job index, so it grows with N;
+//! - `dead`: N dead letters plus 100 pending jobs: it grows with N (dead letters are counted).
+//!
+//! `GAUGE_BENCH_SIZES` (default `1000,100000,1000000`) and `GAUGE_BENCH_SAMPLES` (default 15)
+//! change the sizes and the samples per cell (the median is printed).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use provisioner_engine::store::{OutboundSettings, Store, TargetSpec};
+
+const NOW: i64 = 1_900_000_000_000;
+const TARGETS: usize = 10;
+
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    History,
+    Backlog,
+    Dead,
+}
+
+impl Layout {
+    const ALL: [Layout; 3] = [Layout::History, Layout::Backlog, Layout::Dead];
+
+    fn name(self) -> &'static str {
+        match self {
+            Layout::History => "history",
+            Layout::Backlog => "backlog",
+            Layout::Dead => "dead",
+        }
+    }
+}
+
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+fn spec(name: &str) -> TargetSpec {
+    TargetSpec {
+        tenant: "t".into(),
+        name: name.into(),
+        connector: "fake".into(),
+        properties: BTreeMap::new(),
+        secret_refs: BTreeMap::new(),
+        claim_mappings: vec![],
+        settings: OutboundSettings::default(),
+        egress: Default::default(),
+    }
+}
+
+/// Inserts `count` jobs numbered from `first` (one per user), spread over the targets.
+async fn insert(store: &Store, first: usize, count: usize, state: &str) {
+    const CHUNK: usize = 100_000;
+    let mut done = 0;
+    while done < count {
+        let n = CHUNK.min(count - done);
+        let start = first + done;
+        sqlx::query(
+            "WITH RECURSIVE seq(n) AS (SELECT $1 UNION ALL SELECT n + 1 FROM seq WHERE n < $2)
+             INSERT INTO jobs (tenant, target, entity_kind, entity_id, entity_name, operation,
+               changed_claims, entity_version, state, attempts, outcome_unknown, due_at,
+               created_at, updated_at, finished_at)
+             SELECT 't', 'target-' || (n % $3), 'user', 'u' || n, 'u' || n,
+               'create', '[]', 1, $4, 0, FALSE, $5, $5, $5,
+               CASE WHEN $4 IN ('done', 'dead') THEN $5 END
+             FROM seq",
+        )
+        .bind(start as i64)
+        .bind((start + n - 1) as i64)
+        .bind(TARGETS as i64)
+        .bind(state)
+        .bind(NOW - 1_000)
+        .execute(store.pool())
+        .await
+        .unwrap();
+        done += n;
+    }
+}
+
+async fn fill(layout: Layout, size: usize) -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("gauges.db").display());
+    let store = Store::open(&url).await.unwrap();
+    for t in 0..TARGETS {
+        store
+            .put_target(&spec(&format!("target-{t}")))
+            .await
+            .unwrap();
+    }
+    match layout {
+        Layout::History => {
+            insert(&store, 0, size, "done").await;
+            insert(&store, size, 100, "pending").await;
+        }
+        Layout::Backlog => insert(&store, 0, size, "pending").await,
+        Layout::Dead => {
+            insert(&store, 0, size, "dead").await;
+            insert(&store, size, 100, "pending").await;
+        }
+    }
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    (store, dir)
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    let sizes = env_list("GAUGE_BENCH_SIZES", &[1_000, 100_000, 1_000_000]);
+    let samples = env_list("GAUGE_BENCH_SAMPLES", &[15])[0].max(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!(
+        "queue gauges per scrape: median of {samples} samples per cell, SQLite, {TARGETS} targets"
+    );
+    println!("  {:<8} {:>10} {:>11}", "layout", "jobs", "scrape ms");
+    for layout in Layout::ALL {
+        for &size in &sizes {
+            let (store, _dir) = runtime.block_on(fill(layout, size));
+            let mut times = Vec::with_capacity(samples);
+            for _ in 0..samples {
+                let started = Instant::now();
+                let gauges = runtime.block_on(store.queue_gauges()).unwrap();
+                times.push(started.elapsed().as_secs_f64() * 1_000.0);
+                assert_eq!(gauges.len(), TARGETS);
+            }
+            println!(
+                "  {:<8} {:>10} {:>11.3}",
+                layout.name(),
+                size,
+                median(times)
+            );
+            runtime.block_on(store.close());
+        }
+    }
+}
