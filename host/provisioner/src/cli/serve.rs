@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// time (`target put`, `target rollback`); their run-time version stays in the history.
     #[arg(long, requires = "config")]
     reseed: bool,
+    /// Log format on standard error: `text` (the default) or `json`, one object per line
+    /// (`PROVISIONER_LOG_FORMAT` sets it when this flag is absent).
+    #[arg(long, value_enum)]
+    pub log_format: Option<super::logging::LogFormat>,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
