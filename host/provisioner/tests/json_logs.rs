@@ -43,6 +43,7 @@ fn serve(dir: &std::path::Path) -> (Child, String) {
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!(
         "the server did not start: {}",
         std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default()
