@@ -13,10 +13,13 @@
 //! `GAUGE_BENCH_SIZES` (default `1000,100000,1000000`) and `GAUGE_BENCH_SAMPLES` (default 15)
 //! change the sizes and the samples per cell (the median is printed).
 
-use std::collections::BTreeMap;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use provisioner_engine::store::{OutboundSettings, Store, TargetSpec};
+use provisioner_engine::store::Store;
+use support::{env_list, median, spec};
 
 const NOW: i64 = 1_900_000_000_000;
 const TARGETS: usize = 10;
@@ -37,26 +40,6 @@ impl Layout {
             Layout::Backlog => "backlog",
             Layout::Dead => "dead",
         }
-    }
-}
-
-fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| default.to_vec())
-}
-
-fn spec(name: &str) -> TargetSpec {
-    TargetSpec {
-        tenant: "t".into(),
-        name: name.into(),
-        connector: "fake".into(),
-        properties: BTreeMap::new(),
-        secret_refs: BTreeMap::new(),
-        claim_mappings: vec![],
-        settings: OutboundSettings::default(),
-        egress: Default::default(),
     }
 }
 
@@ -112,11 +95,6 @@ async fn fill(layout: Layout, size: usize) -> (Store, tempfile::TempDir) {
     }
     sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
     (store, dir)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 fn main() {

@@ -17,10 +17,13 @@
 //! `QUEUE_BENCH_SIZES` (default `100,100000,1000000`) and `QUEUE_BENCH_SAMPLES` (default 15)
 //! change the sizes and the samples per cell (the median is printed).
 
-use std::collections::BTreeMap;
+#[path = "support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
-use provisioner_engine::store::{ClaimLimits, OutboundSettings, Store, TargetSpec};
+use provisioner_engine::store::{ClaimLimits, Store};
+use support::{env_list, median, spec};
 
 /// The `now` every query runs at; jobs are due at `NOW - 1_000`.
 const NOW: i64 = 1_900_000_000_000;
@@ -62,26 +65,6 @@ impl Layout {
             Layout::ManyTargets => 100,
             _ => 1,
         }
-    }
-}
-
-fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
-    std::env::var(name)
-        .ok()
-        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| default.to_vec())
-}
-
-fn spec(name: &str) -> TargetSpec {
-    TargetSpec {
-        tenant: "t".into(),
-        name: name.into(),
-        connector: "fake".into(),
-        properties: BTreeMap::new(),
-        secret_refs: BTreeMap::new(),
-        claim_mappings: vec![],
-        settings: OutboundSettings::default(),
-        egress: Default::default(),
     }
 }
 
@@ -171,11 +154,6 @@ async fn fill(layout: Layout, pending: usize) -> (Store, tempfile::TempDir) {
     }
     sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
     (store, dir)
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 /// Median claim and idle-poll milliseconds, and how many jobs a claim handed out.
