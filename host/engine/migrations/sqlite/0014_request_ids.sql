@@ -5,3 +5,6 @@
 ALTER TABLE jobs ADD COLUMN request_id TEXT;
 
 CREATE INDEX jobs_request ON jobs (request_id) WHERE request_id IS NOT NULL;
+
+-- Dead letters per target, counted inside this index by a metrics scrape (and listed by it).
+CREATE INDEX jobs_dead ON jobs (tenant, target, id) WHERE state = 'dead';

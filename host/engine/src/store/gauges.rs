@@ -1,6 +1,7 @@
-//! The queue's state per target for a metrics scrape, read through the indexes of open jobs
-//! only: what a scrape costs grows with the backlog and the dead letters, never with the history
-//! of finished jobs (those are counted as they finish, by an observer).
+//! The queue's state per target for a metrics scrape, counted inside the partial indexes of
+//! open jobs, ready jobs and dead letters: what a scrape costs grows with the backlog and the
+//! dead letters (index entries only), never with the history of finished jobs (those are
+//! counted as they finish, by an observer).
 
 use std::collections::BTreeMap;
 
@@ -27,62 +28,53 @@ pub struct QueueGauge {
     pub oldest_due_at: Option<i64>,
 }
 
-/// Open jobs by target, state and whether blocked (the partial index `jobs_open`).
-const OPEN: &str = "SELECT tenant, target, state, CAST(blocked AS INTEGER) AS blocked,
-       COUNT(*) AS n
-     FROM jobs WHERE state IN ('pending', 'running')
-     GROUP BY tenant, target, state, blocked";
-
-/// Dead letters by target (the index `jobs_due`, which leads with the state).
-const DEAD: &str = "SELECT tenant, target, COUNT(*) AS n FROM jobs WHERE state = 'dead'
-     GROUP BY tenant, target";
-
-/// Each target's earliest ready due time: one seek of `jobs_ready` per target.
-const OLDEST_READY: &str = "SELECT t.tenant, t.name AS target,
-       (SELECT MIN(j.due_at) FROM jobs j
-        WHERE j.tenant = t.tenant AND j.target = t.name AND j.state = 'pending'
-          AND j.blocked = FALSE) AS due
+/// Each stored target's counts, each one index-only count: open jobs (`jobs_open`), ready
+/// ones (`jobs_ready`), dead letters (`jobs_dead`); and its earliest ready due time.
+const PER_TARGET: &str = "SELECT t.tenant, t.name AS target,
+       (SELECT COUNT(*) FROM jobs j WHERE j.tenant = t.tenant AND j.target = t.name
+          AND j.state IN ('pending', 'running')) AS open,
+       (SELECT COUNT(*) FROM jobs j WHERE j.tenant = t.tenant AND j.target = t.name
+          AND j.state = 'pending' AND j.blocked = FALSE) AS ready,
+       (SELECT COUNT(*) FROM jobs j WHERE j.tenant = t.tenant AND j.target = t.name
+          AND j.state = 'dead') AS dead,
+       (SELECT MIN(j.due_at) FROM jobs j WHERE j.tenant = t.tenant AND j.target = t.name
+          AND j.state = 'pending' AND j.blocked = FALSE) AS due
      FROM targets t";
 
+/// Running jobs by target (`jobs_lease` leads with the state; running jobs are few: at most the
+/// workers of every process).
+const RUNNING: &str = "SELECT tenant, target, COUNT(*) AS n FROM jobs WHERE state = 'running'
+     GROUP BY tenant, target";
+
 impl Store {
-    /// Every stored target's queue (targets without jobs included, all zero), plus any target
-    /// that has jobs but is no longer stored; ordered by tenant and target.
+    /// Every stored target's queue (targets without jobs included, all zero), ordered by
+    /// tenant and target. Jobs left by a deleted target are not counted.
     pub async fn queue_gauges(&self) -> StoreResult<Vec<QueueGauge>> {
-        let mut gauges: BTreeMap<(String, String), QueueGauge> = BTreeMap::new();
-        for row in sqlx::query(OPEN).fetch_all(&self.pool).await? {
-            let gauge = gauge_of(&mut gauges, row.try_get("tenant")?, row.try_get("target")?);
-            let n: i64 = row.try_get("n")?;
-            match (
-                row.try_get::<&str, _>("state")?,
-                row.try_get::<i64, _>("blocked")?,
-            ) {
-                ("running", _) => gauge.running += n,
-                (_, 0) => gauge.ready += n,
-                _ => gauge.blocked += n,
+        let mut gauges: BTreeMap<(String, String), (QueueGauge, i64)> = BTreeMap::new();
+        for row in sqlx::query(PER_TARGET).fetch_all(&self.pool).await? {
+            let gauge = QueueGauge {
+                tenant: row.try_get("tenant")?,
+                target: row.try_get("target")?,
+                ready: row.try_get("ready")?,
+                dead: row.try_get("dead")?,
+                oldest_due_at: row.try_get("due")?,
+                ..QueueGauge::default()
+            };
+            let open: i64 = row.try_get("open")?;
+            gauges.insert((gauge.tenant.clone(), gauge.target.clone()), (gauge, open));
+        }
+        for row in sqlx::query(RUNNING).fetch_all(&self.pool).await? {
+            let key: (String, String) = (row.try_get("tenant")?, row.try_get("target")?);
+            if let Some((gauge, _)) = gauges.get_mut(&key) {
+                gauge.running = row.try_get("n")?;
             }
         }
-        for row in sqlx::query(DEAD).fetch_all(&self.pool).await? {
-            let gauge = gauge_of(&mut gauges, row.try_get("tenant")?, row.try_get("target")?);
-            gauge.dead += row.try_get::<i64, _>("n")?;
-        }
-        for row in sqlx::query(OLDEST_READY).fetch_all(&self.pool).await? {
-            let gauge = gauge_of(&mut gauges, row.try_get("tenant")?, row.try_get("target")?);
-            gauge.oldest_due_at = row.try_get("due")?;
-        }
-        Ok(gauges.into_values().collect())
+        Ok(gauges
+            .into_values()
+            .map(|(gauge, open)| QueueGauge {
+                blocked: (open - gauge.ready - gauge.running).max(0),
+                ..gauge
+            })
+            .collect())
     }
-}
-
-fn gauge_of(
-    gauges: &mut BTreeMap<(String, String), QueueGauge>,
-    tenant: String,
-    target: String,
-) -> &mut QueueGauge {
-    gauges
-        .entry((tenant.clone(), target.clone()))
-        .or_insert_with(|| QueueGauge {
-            tenant,
-            target,
-            ..QueueGauge::default()
-        })
 }
