@@ -19,9 +19,8 @@ mod support;
 use std::time::Instant;
 
 use provisioner_engine::store::Store;
-use support::{env_list, median, spec};
+use support::{env_list, insert, median, spec, NOW};
 
-const NOW: i64 = 1_900_000_000_000;
 const TARGETS: usize = 10;
 
 #[derive(Clone, Copy, Debug)]
@@ -43,35 +42,6 @@ impl Layout {
     }
 }
 
-/// Inserts `count` jobs numbered from `first` (one per user), spread over the targets.
-async fn insert(store: &Store, first: usize, count: usize, state: &str) {
-    const CHUNK: usize = 100_000;
-    let mut done = 0;
-    while done < count {
-        let n = CHUNK.min(count - done);
-        let start = first + done;
-        sqlx::query(
-            "WITH RECURSIVE seq(n) AS (SELECT $1 UNION ALL SELECT n + 1 FROM seq WHERE n < $2)
-             INSERT INTO jobs (tenant, target, entity_kind, entity_id, entity_name, operation,
-               changed_claims, entity_version, state, attempts, outcome_unknown, due_at,
-               created_at, updated_at, finished_at)
-             SELECT 't', 'target-' || (n % $3), 'user', 'u' || n, 'u' || n,
-               'create', '[]', 1, $4, 0, FALSE, $5, $5, $5,
-               CASE WHEN $4 IN ('done', 'dead') THEN $5 END
-             FROM seq",
-        )
-        .bind(start as i64)
-        .bind((start + n - 1) as i64)
-        .bind(TARGETS as i64)
-        .bind(state)
-        .bind(NOW - 1_000)
-        .execute(store.pool())
-        .await
-        .unwrap();
-        done += n;
-    }
-}
-
 async fn fill(layout: Layout, size: usize) -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("gauges.db").display());
@@ -84,13 +54,13 @@ async fn fill(layout: Layout, size: usize) -> (Store, tempfile::TempDir) {
     }
     match layout {
         Layout::History => {
-            insert(&store, 0, size, "done").await;
-            insert(&store, size, 100, "pending").await;
+            insert(&store, 0, size, TARGETS, 1, "done", NOW - 1_000).await;
+            insert(&store, size, 100, TARGETS, 1, "pending", NOW - 1_000).await;
         }
-        Layout::Backlog => insert(&store, 0, size, "pending").await,
+        Layout::Backlog => insert(&store, 0, size, TARGETS, 1, "pending", NOW - 1_000).await,
         Layout::Dead => {
-            insert(&store, 0, size, "dead").await;
-            insert(&store, size, 100, "pending").await;
+            insert(&store, 0, size, TARGETS, 1, "dead", NOW - 1_000).await;
+            insert(&store, size, 100, TARGETS, 1, "pending", NOW - 1_000).await;
         }
     }
     sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();

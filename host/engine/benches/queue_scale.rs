@@ -23,10 +23,7 @@ mod support;
 use std::time::Instant;
 
 use provisioner_engine::store::{ClaimLimits, Store};
-use support::{env_list, median, spec};
-
-/// The `now` every query runs at; jobs are due at `NOW - 1_000`.
-const NOW: i64 = 1_900_000_000_000;
+use support::{env_list, insert, median, spec, NOW};
 
 /// One way of filling the queue.
 #[derive(Clone, Copy, Debug)]
@@ -65,48 +62,6 @@ impl Layout {
             Layout::ManyTargets => 100,
             _ => 1,
         }
-    }
-}
-
-/// Inserts `count` jobs numbered from `first`: job `n` goes to target `n % targets`, for user
-/// `n / per_user`, in `state`, due at `due`.
-async fn insert(
-    store: &Store,
-    first: usize,
-    count: usize,
-    targets: usize,
-    per_user: usize,
-    state: &str,
-    due: i64,
-) {
-    const CHUNK: usize = 100_000;
-    let mut done = 0;
-    while done < count {
-        let n = CHUNK.min(count - done);
-        let start = first + done;
-        sqlx::query(
-            "WITH RECURSIVE seq(n) AS (SELECT $1 UNION ALL SELECT n + 1 FROM seq WHERE n < $2)
-             INSERT INTO jobs (tenant, target, entity_kind, entity_id, entity_name, operation,
-               changed_claims, entity_version, state, attempts, outcome_unknown, due_at,
-               lease_owner, lease_until, created_at, updated_at, finished_at)
-             SELECT 't', 'target-' || (n % $3), 'user', 'u' || (n / $4), 'u' || (n / $4),
-               'create', '[]', 1, $5, 0, FALSE, $6,
-               CASE WHEN $5 = 'running' THEN 'other' END,
-               CASE WHEN $5 = 'running' THEN $7 + 600000 END,
-               $7, $7, CASE WHEN $5 = 'done' THEN $7 END
-             FROM seq",
-        )
-        .bind(start as i64)
-        .bind((start + n - 1) as i64)
-        .bind(targets as i64)
-        .bind(per_user as i64)
-        .bind(state)
-        .bind(due)
-        .bind(NOW - 2_000)
-        .execute(store.pool())
-        .await
-        .unwrap();
-        done += n;
     }
 }
 
