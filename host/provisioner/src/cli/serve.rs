@@ -53,6 +53,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!("SCIM API listening on {base}");
             println!("  SCIM 2.0:  {base}/scim/v2/Users");
             println!("  WSO2 1.x:  {base}/wso2/scim/Users");
+            println!("  metrics:   {base}/metrics  (health: {base}/healthz, {base}/readyz)");
             wait_for_signal().await;
             eprintln!("shutting down: finishing in-flight requests and jobs...");
             let stats = handle.shutdown().await?;
@@ -84,6 +85,7 @@ async fn run_quickstart(listen: String) -> anyhow::Result<()> {
     let addr = handle.addr();
     println!("Quickstart provisioning server");
     println!("  SCIM API:            http://{addr}/scim/v2  and  http://{addr}/wso2/scim/Users");
+    println!("  metrics:             http://{addr}/metrics  (health: /healthz, /readyz)");
     println!("  tenant:              {}", quickstart::TENANT);
     println!("  Basic credentials:   {} / {password}", quickstart::ADMIN);
     println!(
