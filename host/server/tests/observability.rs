@@ -310,9 +310,13 @@ async fn readyz_until(s: &Setup, status: u16, done: impl Fn(&Value) -> bool) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_metrics_token_closes_metrics_but_not_health() {
-    std::env::set_var("OBSERVABILITY_TEST_METRICS_TOKEN", "scrape-token-123");
+    // The token as an operator gives it: a secret source, here a file.
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = secrets.path().join("metrics-token");
+    std::fs::write(&token_file, "scrape-token-123\n").unwrap();
+    let source = format!("file:{}", token_file.display());
     let s = scim_support::start(PASSWORD, |config| {
-        config.server.metrics_token = Some("env:OBSERVABILITY_TEST_METRICS_TOKEN".into());
+        config.server.metrics_token = Some(source);
     })
     .await;
     let url = format!("{}/metrics", s.base);
