@@ -23,6 +23,7 @@ use crate::store::{ClaimLimits, HeldBack, HoldReason, JobState, StoreResult};
 use super::batch::{self, BatchSizes};
 use super::connector::ConnectorSource;
 use super::execute::{Context, RunEnd};
+use super::observe::{NoObserver, Observer};
 use super::Engine;
 
 /// How a dispatcher runs.
@@ -131,6 +132,17 @@ impl Dispatcher {
         connectors: Arc<dyn ConnectorSource>,
         config: DispatcherConfig,
     ) -> Self {
+        Self::with_observer(engine, connectors, config, Arc::new(NoObserver))
+    }
+
+    /// [`Dispatcher::new`], telling `observer` of every call, finished job and held-back
+    /// target (see [`crate::observe`]).
+    pub fn with_observer(
+        engine: &Engine,
+        connectors: Arc<dyn ConnectorSource>,
+        config: DispatcherConfig,
+        observer: Arc<dyn Observer>,
+    ) -> Self {
         let batch_sizes = Arc::new(BatchSizes::new(connectors, engine.store().clone()));
         let ctx = Context {
             store: engine.store().clone(),
@@ -140,6 +152,7 @@ impl Dispatcher {
             call_timeout: config.call_timeout,
             rate_limits: config.rate_limits,
             clock: config.clock.clone(),
+            observer,
         };
         Self {
             ctx: Arc::new(ctx),
@@ -249,6 +262,9 @@ impl Dispatcher {
     fn note_held_back(&self, held_back: Vec<HeldBack>, stats: &mut DispatchStats) {
         let now: HashSet<HeldBack> = held_back.into_iter().collect();
         for held in &now {
+            self.ctx
+                .observer
+                .held_back(&held.tenant, &held.target, held.reason);
             match held.reason {
                 HoldReason::TargetConcurrency => stats.held_by_target_cap += 1,
                 HoldReason::TenantConcurrency | HoldReason::TenantCallRate => {

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use crate::store::{
     now_ms, AttemptRecord, GroupRecord, JobRecord, JobState, JobUpdate, Store, StoreResult,
     TargetRecord, UserRecord,
@@ -28,6 +30,7 @@ use super::connector::{
     CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
     TargetConnector,
 };
+use super::observe::{CallEvent, Observer};
 use super::policy::{self, Decision};
 use super::{activity, logged_fields, scope, Signals, USERNAME_CLAIM};
 
@@ -41,6 +44,8 @@ pub(crate) struct Context {
     pub(crate) rate_limits: policy::RateLimitPolicy,
     /// Now, for due times and pauses.
     pub(crate) clock: crate::Clock,
+    /// Told of every call and every finished job.
+    pub(crate) observer: Arc<dyn Observer>,
 }
 
 /// How a job run ended, for statistics.
@@ -186,6 +191,21 @@ pub(crate) async fn run_job_via(
     connectors: &dyn ConnectorSource,
     job: JobRecord,
 ) -> StoreResult<RunEnd> {
+    // Log lines of the run carry the job and the request that queued it.
+    let span = tracing::info_span!("job", job = job.id, tenant = %job.tenant,
+        target_name = %job.target, request_id = tracing::field::Empty);
+    if let Some(request_id) = &job.request_id {
+        span.record("request_id", request_id.as_str());
+    }
+    run_claimed(ctx, connectors, job).instrument(span).await
+}
+
+/// [`run_job_via`] inside the job's span.
+async fn run_claimed(
+    ctx: &Context,
+    connectors: &dyn ConnectorSource,
+    job: JobRecord,
+) -> StoreResult<RunEnd> {
     let job = ctx.store.coalesce_following(&job, &ctx.owner).await?;
     let Some(target) = ctx.store.target(&job.tenant, &job.target).await? else {
         let error = crate::store::JobError {
@@ -250,6 +270,7 @@ async fn finish(
         attempts: job.attempts,
     };
     let end = if ctx.store.update_job(job.id, &ctx.owner, &update).await? {
+        ctx.observer.job_finished(job, state);
         RunEnd::Finished(state)
     } else {
         RunEnd::LeaseLost
@@ -734,6 +755,15 @@ impl Run<'_> {
             remote_id,
             fields,
         } = called;
+        let duration = clock.elapsed();
+        self.ctx.observer.call_finished(&CallEvent {
+            tenant: &self.job.tenant,
+            target: &self.job.target,
+            call,
+            outcome: &outcome,
+            failure,
+            duration,
+        });
         let error = failure.map(policy::job_error);
         let attempt = AttemptRecord {
             id: 0,
@@ -749,7 +779,7 @@ impl Run<'_> {
             message: error.map(|e| e.message),
             remote_id,
             started_at,
-            duration_ms: clock.elapsed().as_millis() as i64,
+            duration_ms: duration.as_millis() as i64,
             fields,
         };
         if let Err(error) = self.store().record_attempt(&attempt).await {

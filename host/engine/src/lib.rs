@@ -15,6 +15,7 @@ mod execute;
 mod fanout;
 pub mod logged_fields;
 pub mod mapping;
+pub mod observe;
 mod on_demand;
 pub mod policy;
 pub mod preview;

@@ -167,6 +167,10 @@ pub struct ListenConfig {
     /// HTTPS: serve the SCIM API over TLS with this certificate and key (plain HTTP when absent).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// A bearer token `GET /metrics` requires (a secret source: `env:VAR`, `file:path` or a
+    /// literal); without one the metrics are open, like `/healthz` and `/readyz`.
+    #[serde(default)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ListenConfig {
@@ -176,6 +180,7 @@ impl Default for ListenConfig {
             base_url: None,
             max_body_bytes: default_max_body(),
             tls: None,
+            metrics_token: None,
         }
     }
 }

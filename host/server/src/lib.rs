@@ -16,6 +16,7 @@ pub mod backend;
 pub mod config;
 pub mod egress;
 pub mod explain;
+pub mod observability;
 pub mod quickstart;
 pub mod registry;
 pub mod secrets;
@@ -385,8 +386,9 @@ pub async fn start_with(
         .with_store(engine.store().clone())
         .with_secrets(sealed.clone());
     let connectors = Arc::new(registry.clone());
+    let metrics = Arc::new(observability::Metrics::default());
     let d = &config.dispatcher;
-    let dispatcher = Dispatcher::new(
+    let dispatcher = Dispatcher::with_observer(
         &engine,
         connectors,
         DispatcherConfig {
@@ -403,6 +405,7 @@ pub async fn start_with(
             },
             ..DispatcherConfig::default()
         },
+        metrics.clone(),
     );
 
     let backend = Arc::new(EngineBackend::new(engine.clone()));
@@ -431,7 +434,26 @@ pub async fn start_with(
         secrets: sealed,
         tenants: Arc::new(config.tenants.iter().map(|t| t.name.clone()).collect()),
     };
-    let app = scim::router(backend, auth, scim_config).merge(admin::router(admin_state));
+    let metrics_token = match &config.server.metrics_token {
+        Some(source) => Some(
+            config::resolve_secret(source).map_err(|message| ConfigError {
+                file: "<configuration>".into(),
+                key: "server.metrics_token".into(),
+                position: None,
+                message,
+            })?,
+        ),
+        None => None,
+    };
+    let app = scim::router(backend, auth, scim_config)
+        .merge(admin::router(admin_state))
+        .merge(observability::routes(observability::ObservabilityState {
+            engine: engine.clone(),
+            registry: registry.clone(),
+            metrics,
+            metrics_token,
+        }));
+    let app = observability::with_request_ids(app);
     let listen = config.listen_addr().map_err(|message| ConfigError {
         file: "<configuration>".into(),
         key: "server.listen".into(),

@@ -296,6 +296,20 @@ impl Registry {
         }
     }
 
+    /// Why preparing the connector of `target`'s current revision failed, if it did.
+    pub fn preparation_failure(&self, target: &TargetRecord) -> Option<String> {
+        let key = (target.spec.tenant.clone(), target.spec.name.clone());
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        match &slots
+            .get(&key)
+            .filter(|s| s.revision == target.revision)?
+            .state
+        {
+            SlotState::Failed(reason) => Some(reason.to_string()),
+            _ => None,
+        }
+    }
+
     /// Whether the connector of `target`'s current revision is prepared and ready to call.
     pub fn is_ready(&self, target: &TargetRecord) -> bool {
         let key = (target.spec.tenant.clone(), target.spec.name.clone());

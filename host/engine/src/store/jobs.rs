@@ -22,7 +22,7 @@ pub(super) const COLUMNS: &str =
     changed_claims, entity_version, state, attempts,
     CAST(outcome_unknown AS INTEGER) AS outcome_unknown, rate_limited_ms, due_at,
     lease_owner, lease_until, coalesced_into, remote_id, error_kind, error_code, error_message,
-    created_at, updated_at, finished_at";
+    created_at, updated_at, finished_at, request_id";
 
 /// Reads a job from a row of [`COLUMNS`].
 pub(super) fn job_from_row(row: &DbRow) -> StoreResult<JobRecord> {
@@ -60,6 +60,7 @@ pub(super) fn job_from_row(row: &DbRow) -> StoreResult<JobRecord> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         finished_at: row.try_get("finished_at")?,
+        request_id: row.try_get("request_id")?,
     })
 }
 
@@ -76,13 +77,15 @@ pub async fn insert_jobs(
         .map(|job| (tenant, kind_str(job.entity_kind), job.entity_id.as_str()))
         .collect();
     backend::serialize_entity_jobs(conn, &entities).await?;
+    // The request the change came from, if it came from one (see `crate::observe`).
+    let request_id = crate::observe::current_request_id();
     let mut ids = Vec::with_capacity(jobs.len());
     for job in jobs {
         let row = sqlx::query(
             "INSERT INTO jobs (tenant, target, entity_kind, entity_id, entity_name, operation,
                changed_claims, entity_version, state, attempts, outcome_unknown, due_at,
-               created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, FALSE, $9, $9, $9)
+               created_at, updated_at, request_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, FALSE, $9, $9, $9, $10)
              RETURNING id",
         )
         .bind(tenant)
@@ -94,6 +97,7 @@ pub async fn insert_jobs(
         .bind(serde_json::to_string(&job.changed_claims)?)
         .bind(job.entity_version)
         .bind(now)
+        .bind(request_id.as_deref())
         .fetch_one(&mut *conn)
         .await?;
         ids.push(row.try_get("id")?);
@@ -379,6 +383,22 @@ impl Store {
             query = query.bind(id);
         }
         let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// The jobs queued by the changes of one request (see [`crate::observe`]), in id order; at
+    /// most `limit`.
+    pub async fn jobs_of_request(
+        &self,
+        request_id: &str,
+        limit: i64,
+    ) -> StoreResult<Vec<JobRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE request_id = $1 ORDER BY id LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(request_id)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(job_from_row).collect()
     }
 

@@ -69,6 +69,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
     ),
     PROVISIONING_LOG,
+    REQUEST_IDS,
 ];
 
 /// Migration 12, shared by both backends (named, not indexed, so that inserting another
@@ -80,6 +81,13 @@ const PROVISIONING_LOG: (i64, &str, &str) = (
 );
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
+/// Migration 14, shared by both backends.
+const REQUEST_IDS: (i64, &str, &str) = (
+    14,
+    "request ids",
+    include_str!("../../migrations/sqlite/0014_request_ids.sql"),
+);
+
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
         1,
@@ -113,6 +121,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     ),
     SQLITE[10],
     PROVISIONING_LOG,
+    REQUEST_IDS,
 ];
 
 /// Migrations compiled into the binary.

@@ -456,6 +456,9 @@ pub struct JobRecord {
     pub updated_at: i64,
     /// When the job reached a final state, epoch milliseconds.
     pub finished_at: Option<i64>,
+    /// The id of the request whose change queued the job (see [`crate::observe`]).
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 /// Selects jobs to list.

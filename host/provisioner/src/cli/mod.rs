@@ -9,6 +9,7 @@ mod dispatch;
 mod emulated_org;
 mod exchanges;
 mod explain;
+mod logging;
 mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;
@@ -57,13 +58,14 @@ enum Command {
 pub fn run() -> anyhow::Result<()> {
     exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let flag = match &cli.command {
+        Command::Serve(args) => args.log_format,
+        _ => None,
+    };
+    logging::init(logging::choose(
+        flag,
+        std::env::var(logging::ENV_LOG_FORMAT).ok(),
+    )?);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         match cli.command {

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// time (`target put`, `target rollback`); their run-time version stays in the history.
     #[arg(long, requires = "config")]
     reseed: bool,
+    /// Log format on standard error: `text` (the default) or `json`, one object per line
+    /// (`PROVISIONER_LOG_FORMAT` sets it when this flag is absent).
+    #[arg(long, value_enum)]
+    pub log_format: Option<super::logging::LogFormat>,
 }
 
 /// Runs the server until SIGINT or SIGTERM, then shuts down gracefully.
@@ -50,6 +54,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!("SCIM API listening on {base}");
             println!("  SCIM 2.0:  {base}/scim/v2/Users");
             println!("  WSO2 1.x:  {base}/wso2/scim/Users");
+            println!("  metrics:   {base}/metrics  (health: {base}/healthz, {base}/readyz)");
             wait_for_signal().await;
             eprintln!("shutting down: finishing in-flight requests and jobs...");
             let stats = handle.shutdown().await?;
@@ -85,6 +90,7 @@ async fn run_quickstart(listen: String) -> anyhow::Result<()> {
     let addr = handle.addr();
     println!("Quickstart provisioning server");
     println!("  SCIM API:            http://{addr}/scim/v2  and  http://{addr}/wso2/scim/Users");
+    println!("  metrics:             http://{addr}/metrics  (health: /healthz, /readyz)");
     println!("  tenant:              {}", quickstart::TENANT);
     println!("  Basic credentials:   {} / {password}", quickstart::ADMIN);
     println!(
