@@ -15,6 +15,7 @@ mod execute;
 mod fanout;
 pub mod mapping;
 pub mod policy;
+pub mod reconcile;
 pub mod scope;
 pub mod store;
 pub mod sync;
@@ -25,6 +26,7 @@ pub use connector::{
     TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
+pub use reconcile::{ReconcileOptions, ReconcileReport};
 pub use sync::SyncStep;
 
 use std::collections::BTreeSet;

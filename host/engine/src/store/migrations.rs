@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
     ),
+    (
+        13,
+        "reconciliation",
+        include_str!("../../migrations/sqlite/0013_reconciliation.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
@@ -96,6 +101,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "sync runs",
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
+    ),
+    (
+        13,
+        "reconciliation",
+        include_str!("../../migrations/postgres/0013_reconciliation.sql"),
     ),
 ];
 
