@@ -23,6 +23,7 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
         "DROP TABLE reconcile_runs",
         "ALTER TABLE targets DROP COLUMN reconcile_every_minutes",
         "ALTER TABLE targets DROP COLUMN reconcile_policy",
+        "DROP TABLE stored_secrets",
         "DROP TRIGGER jobs_sync_run_progress",
         "ALTER TABLE jobs DROP COLUMN sync_run",
         "DROP TABLE sync_runs",

@@ -64,6 +64,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
     ),
     (
+        11,
+        "stored secrets",
+        include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
+    ),
+    (
         13,
         "reconciliation",
         include_str!("../../migrations/sqlite/0013_reconciliation.sql"),
@@ -102,6 +107,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
     ),
+    SQLITE[10],
     (
         13,
         "reconciliation",
