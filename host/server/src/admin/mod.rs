@@ -11,6 +11,7 @@ pub mod auth;
 pub mod connectors;
 pub mod error;
 pub mod jobs;
+pub mod reconcile;
 pub mod secrets;
 pub mod targets;
 pub mod tenants;
@@ -96,7 +97,7 @@ impl AdminState {
     info(
         title = "provisioner admin API",
         description = "Operate the provisioning server: tenants, targets, connectors, secrets, \
-                       jobs, dead letters, users and groups. Authenticate with HTTP Basic or a \
+                       jobs, dead letters, users and groups, reconciliation. Authenticate with HTTP Basic or a \
                        Bearer token from the server's [admin] section, or the console's session \
                        cookie."
     ),
@@ -140,6 +141,7 @@ pub fn api() -> OpenApiRouter<AdminState> {
         .merge(auth::routes())
         .merge(connectors::routes())
         .merge(jobs::routes())
+        .merge(reconcile::routes())
         .merge(secrets::routes())
         .merge(targets::routes())
         .merge(tenants::routes())
