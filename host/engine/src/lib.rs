@@ -19,6 +19,7 @@ pub mod observe;
 mod on_demand;
 pub mod policy;
 pub mod preview;
+pub mod reconcile;
 pub mod scope;
 pub mod store;
 pub mod sync;
@@ -29,6 +30,7 @@ pub use connector::{
     TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
+pub use reconcile::{ReconcileOptions, ReconcileReport};
 pub use sync::SyncStep;
 
 use std::collections::BTreeSet;

@@ -69,6 +69,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
     ),
     PROVISIONING_LOG,
+    (
+        13,
+        "reconciliation",
+        include_str!("../../migrations/sqlite/0013_reconciliation.sql"),
+    ),
     REQUEST_IDS,
 ];
 
@@ -121,6 +126,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     ),
     SQLITE[10],
     PROVISIONING_LOG,
+    (
+        13,
+        "reconciliation",
+        include_str!("../../migrations/postgres/0013_reconciliation.sql"),
+    ),
     REQUEST_IDS,
 ];
 
