@@ -13,6 +13,7 @@
 pub mod admission;
 pub mod backend;
 pub mod config;
+pub mod console;
 pub mod egress;
 pub mod quickstart;
 pub mod registry;
@@ -404,7 +405,7 @@ pub async fn start_with(
         unknown_members: config.scim.unknown_members,
         ..ScimConfig::default()
     };
-    let app = scim::router(backend, auth, scim_config);
+    let app = scim::router(backend, auth, scim_config).merge(console::router());
     let listen = config.listen_addr().map_err(|message| ConfigError {
         file: "<configuration>".into(),
         key: "server.listen".into(),
