@@ -64,7 +64,14 @@ class Quickstart:
             return match
 
         self.console = find(r"(https?://\S+/console/)", "console URL").group(1)
-        creds = find(r"^\s*Admin(?:istrator)?(?: API| console)? credentials:\s*(\S+)\s*/\s*(\S+)\s*$", "admin credentials line")
+        # Admin credentials of their own, or the Basic ones when the admin API says it takes
+        # the same credentials.
+        admin = re.search(r"^\s*admin(?:istrator)?(?: API| console)? credentials:\s*(\S+)\s*/\s*(\S+)\s*$", text, re.MULTILINE | re.IGNORECASE)
+        if admin is None and re.search(r"admin API:.*same credentials", text):
+            admin = re.search(r"^\s*Basic credentials:\s*(\S+)\s*/\s*(\S+)\s*$", text, re.MULTILINE)
+        if admin is None:
+            raise SystemExit(f"the quickstart output names no admin credentials:\n{text}")
+        creds = admin
         self.username, self.password = creds.group(1), creds.group(2)
         self.emulator = find(r"^\s*Salesforce emulator:\s*(\S+)\s*$", "emulator URL").group(1).rstrip("/")
         token = re.search(r'Authorization: Bearer ([^"\s]+)"\s+\S+/__emulator__/users', text)

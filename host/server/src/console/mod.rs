@@ -64,6 +64,25 @@ async fn not_found() -> Response {
         .into_response()
 }
 
+/// Every admin API path the console calls, as `(name, template)` pairs read from the `PATHS`
+/// table of `app.js` (templates relative to `/admin/v1`, e.g.
+/// `/tenants/{tenant}/users/{id}`), so tests can hold them against the OpenAPI document.
+pub fn api_paths() -> Vec<(&'static str, &'static str)> {
+    let table = APP_JS
+        .split_once("const PATHS = {")
+        .and_then(|(_, rest)| rest.split_once("};"))
+        .map(|(table, _)| table)
+        .unwrap_or_default();
+    table
+        .lines()
+        .filter_map(|line| {
+            let (name, template) = line.trim().split_once(':')?;
+            let template = template.trim().trim_end_matches(',').trim_matches('"');
+            Some((name.trim(), template))
+        })
+        .collect()
+}
+
 /// One embedded asset with its type and the console's security headers. `no-cache` makes a
 /// browser revalidate, so an upgraded server's console is picked up at once.
 fn asset(content_type: &'static str, body: &'static str) -> Response {
@@ -81,4 +100,37 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_paths_are_read_from_the_script() {
+        let paths = api_paths();
+        assert!(paths.contains(&("session", "/session")), "{paths:?}");
+        assert!(
+            paths.contains(&("explain", "/tenants/{tenant}/users/{id}/explain")),
+            "{paths:?}"
+        );
+        for (name, template) in &paths {
+            assert!(
+                template.starts_with('/') && !template.contains('"'),
+                "{name}: {template}"
+            );
+        }
+        assert_eq!(
+            paths.len(),
+            APP_JS
+                .split_once("const PATHS = {")
+                .unwrap()
+                .1
+                .split_once("};")
+                .unwrap()
+                .0
+                .matches(": \"/")
+                .count()
+        );
+    }
 }
