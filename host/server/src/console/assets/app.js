@@ -227,7 +227,9 @@ async function loadSession() {
   const select = document.getElementById("tenant-select");
   select.replaceChildren(...state.tenants.map((t) => h("option", { value: t, selected: t === state.tenant }, t)));
   select.disabled = state.tenants.length < 2;
-  document.getElementById("whoami").textContent = state.me.username + (state.me.tenant ? ` (${state.me.tenant})` : " (server administrator)");
+  const who = document.getElementById("whoami");
+  who.textContent = state.me.username;
+  who.title = state.me.tenant ? `administrator of ${state.me.tenant}` : "server administrator";
   showChrome(true);
 }
 
@@ -294,10 +296,21 @@ function countCards(id, counts) {
 }
 
 async function overviewPage() {
-  const [tenant, targets] = await Promise.all([api("GET", path("tenant")), api("GET", path("targets"))]);
+  const [tenant, targets, dead, pending, running] = await Promise.all([
+    api("GET", path("tenant")),
+    api("GET", path("targets")),
+    api("GET", path("deadLetters")),
+    api("GET", path("jobs", {}, { state: "pending", limit: 1000 })),
+    api("GET", path("jobs", {}, { state: "running", limit: 1000 })),
+  ]);
   const counts = tenant.counts || tenant;
+  const perTarget = (jobs) => items(jobs).reduce((acc, j) => acc.set(j.target, (acc.get(j.target) || 0) + 1), new Map());
+  const deadBy = perTarget(dead);
+  const openBy = perTarget([...items(pending), ...items(running)]);
   const rows = items(targets).map((t) => {
     const name = targetName(t);
+    t.open_jobs = t.open_jobs ?? openBy.get(name) ?? 0;
+    t.dead_letters = t.dead_letters ?? deadBy.get(name) ?? 0;
     const paused = !!t.paused;
     return h(
       "tr",
@@ -306,7 +319,7 @@ async function overviewPage() {
       h("td", {}, h("code", {}, (t.spec || t).connector || "")),
       h("td", {}, targetState(t), t.pause_reason ? h("div", { class: "muted" }, t.pause_reason) : null),
       h("td", { class: "num" }, t.open_jobs ?? ""),
-      h("td", { class: "num" }, t.dead_letters ?? ""),
+      h("td", { class: "num" }, t.dead_letters ? h("a", { href: `#/dead-letters?target=${encodeURIComponent(name)}` }, t.dead_letters) : 0),
       h(
         "td",
         {},
