@@ -162,7 +162,9 @@ async fn authenticate<B: ScimBackend>(State(st): St<B>, mut req: Request, next: 
     }
 }
 
-fn base_url(cfg: &ScimConfig, headers: &HeaderMap, suffix: &str) -> String {
+/// The public base URL of `suffix` (`/scim/v2` or `/wso2/scim`): the configured base URL, or
+/// derived from the request's `Host` header.
+pub fn base_url(cfg: &ScimConfig, headers: &HeaderMap, suffix: &str) -> String {
     if let Some(b) = &cfg.base_url {
         return match suffix {
             "/scim/v2" => b.trim_end_matches('/').to_string(),

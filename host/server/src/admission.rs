@@ -20,6 +20,7 @@ use provisioner_runtime::{
 };
 
 use crate::registry::Registry;
+use crate::secrets::{Secrets, STORED_PREFIX};
 
 /// Stands in for a secret the checking process cannot read (the server resolves it).
 const PLACEHOLDER_SECRET: &str = "placeholder-secret-for-validation-only";
@@ -67,90 +68,52 @@ pub struct Admitted {
     pub sync_run: Option<SyncRun>,
 }
 
+/// What a check found acceptable: the component's bytes and how they were loaded.
+#[derive(Debug)]
+pub struct Checked {
+    /// The component's bytes.
+    pub bytes: Vec<u8>,
+    /// Whether they came from a file (and must be stored by digest on admission).
+    pub from_file: bool,
+    /// Where the compiled code came from, and how long loading took.
+    pub load: (LoadSource, Duration),
+    /// Things worth knowing that would not stop the change.
+    pub warnings: Vec<String>,
+}
+
 /// Checks `spec` and, when nothing is wrong, writes it as the target's next revision. A
 /// relative component path is taken from `base_dir` (the directory of the specification file).
 /// `progress` receives a line before and after compiling.
 pub async fn admit(
     store: &Store,
     runtime: &Runtime,
+    spec: TargetSpec,
+    base_dir: Option<&Path>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Admitted, Refused> {
+    admit_with(store, runtime, None, spec, base_dir, progress).await
+}
+
+/// [`admit`], opening `stored:` secret references from `secrets` for the check.
+pub async fn admit_with(
+    store: &Store,
+    runtime: &Runtime,
+    secrets: Option<&Secrets>,
     mut spec: TargetSpec,
     base_dir: Option<&Path>,
-    progress: &dyn Fn(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Admitted, Refused> {
     let target = format!("{}/{}", spec.tenant, spec.name);
     let refused = |problems: Vec<String>| Refused {
         target: target.clone(),
         problems,
     };
-
-    // The component: bytes from a file, the binary or the store.
-    let (bytes, from_file) = component_bytes(store, &spec.connector, base_dir)
-        .await
-        .map_err(|problem| refused(vec![problem]))?;
-    progress(&format!(
-        "loading {} ({} bytes) for {target}: compiling ahead unless cached...",
-        spec.connector,
-        bytes.len()
-    ));
-    let started = Instant::now();
-    let (connector, report) = runtime
-        .load_bytes(bytes.clone())
-        .await
-        .map_err(|error| refused(vec![format!("connector `{}`: {error}", spec.connector)]))?;
-    let elapsed = started.elapsed();
-    let how = match report.source {
-        LoadSource::Compiled => "compiled",
-        LoadSource::DiskCache => "loaded from the compilation cache",
-        LoadSource::Memory => "already loaded",
-    };
-    progress(&format!(
-        "{how} in {:.2} s: {} {} (contract {}, sha256:{})",
-        elapsed.as_secs_f64(),
-        connector.metadata().id,
-        connector.metadata().version,
-        connector.contract_version(),
-        connector.digest()
-    ));
-
-    // The configuration, against the schema and the connector's own checks.
-    let mut warnings = Vec::new();
-    let secrets = checkable_secrets(&spec.secret_refs, &mut warnings);
-    let registry = Registry::with_runtime(runtime.clone(), EgressPolicy::default());
-    let config = registry
-        .target_config(&spec, &connector, secrets)
-        .map_err(|error| refused(vec![error.to_string()]))?;
-    let known: Vec<&str> = connector
-        .metadata()
-        .properties
-        .iter()
-        .map(|p| p.key.as_str())
-        .collect();
-    let instance = match TargetInstance::new(runtime, connector.clone(), config) {
-        Ok(instance) => instance,
-        Err(error) => {
-            let problems = error
-                .issues
-                .iter()
-                .map(|issue| describe(issue, &known))
-                .collect();
-            return Err(refused(problems));
-        }
-    };
-    let answers = instance
-        .validate()
-        .await
-        .map_err(|error| refused(vec![format!("the connector's validate() failed: {error}")]))?;
-    if !answers.is_empty() {
-        let problems = answers
-            .iter()
-            .map(|p| match &p.key {
-                Some(key) => format!("`{key}`: {} (the connector's validate)", p.message),
-                None => format!("{} (the connector's validate)", p.message),
-            })
-            .collect();
-        return Err(refused(problems));
-    }
-    drop(instance);
+    let Checked {
+        bytes,
+        from_file,
+        load,
+        mut warnings,
+    } = check(store, runtime, secrets, &spec, base_dir, progress).await?;
 
     // Atomically switch: the component first (idempotent), then the target's next revision.
     let component = if from_file || spec.connector.starts_with(DIGEST_PREFIX) {
@@ -194,9 +157,105 @@ pub async fn admit(
     Ok(Admitted {
         record,
         component,
-        load: (report.source, elapsed),
+        load,
         warnings,
         sync_run,
+    })
+}
+
+/// Checks `spec` without writing anything: loads (compiles) its component, checks the
+/// configuration against the connector's schema and runs the connector's `validate`. Secrets
+/// this process cannot read are checked with a placeholder (and a warning); `stored:` ones are
+/// opened from `secrets` when given.
+pub async fn check(
+    store: &Store,
+    runtime: &Runtime,
+    secrets: Option<&Secrets>,
+    spec: &TargetSpec,
+    base_dir: Option<&Path>,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<Checked, Refused> {
+    let target = format!("{}/{}", spec.tenant, spec.name);
+
+    let refused = |problems: Vec<String>| Refused {
+        target: target.clone(),
+        problems,
+    };
+
+    // The component: bytes from a file, the binary or the store.
+    let (bytes, from_file) = component_bytes(store, &spec.connector, base_dir)
+        .await
+        .map_err(|problem| refused(vec![problem]))?;
+    progress(&format!(
+        "loading {} ({} bytes) for {target}: compiling ahead unless cached...",
+        spec.connector,
+        bytes.len()
+    ));
+    let started = Instant::now();
+    let (connector, report) = runtime
+        .load_bytes(bytes.clone())
+        .await
+        .map_err(|error| refused(vec![format!("connector `{}`: {error}", spec.connector)]))?;
+    let elapsed = started.elapsed();
+    let how = match report.source {
+        LoadSource::Compiled => "compiled",
+        LoadSource::DiskCache => "loaded from the compilation cache",
+        LoadSource::Memory => "already loaded",
+    };
+    progress(&format!(
+        "{how} in {:.2} s: {} {} (contract {}, sha256:{})",
+        elapsed.as_secs_f64(),
+        connector.metadata().id,
+        connector.metadata().version,
+        connector.contract_version(),
+        connector.digest()
+    ));
+
+    // The configuration, against the schema and the connector's own checks.
+    let mut warnings = Vec::new();
+    let secret_values = checkable_secrets(spec, secrets, &mut warnings).await;
+    let registry = Registry::with_runtime(runtime.clone(), EgressPolicy::default());
+    let config = registry
+        .target_config(spec, &connector, secret_values)
+        .map_err(|error| refused(vec![error.to_string()]))?;
+    let known: Vec<&str> = connector
+        .metadata()
+        .properties
+        .iter()
+        .map(|p| p.key.as_str())
+        .collect();
+    let instance = match TargetInstance::new(runtime, connector.clone(), config) {
+        Ok(instance) => instance,
+        Err(error) => {
+            let problems = error
+                .issues
+                .iter()
+                .map(|issue| describe(issue, &known))
+                .collect();
+            return Err(refused(problems));
+        }
+    };
+    let answers = instance
+        .validate()
+        .await
+        .map_err(|error| refused(vec![format!("the connector's validate() failed: {error}")]))?;
+    if !answers.is_empty() {
+        let problems = answers
+            .iter()
+            .map(|p| match &p.key {
+                Some(key) => format!("`{key}`: {} (the connector's validate)", p.message),
+                None => format!("{} (the connector's validate)", p.message),
+            })
+            .collect();
+        return Err(refused(problems));
+    }
+    drop(instance);
+
+    Ok(Checked {
+        bytes,
+        from_file,
+        load: (report.source, elapsed),
+        warnings,
     })
 }
 
@@ -246,16 +305,25 @@ async fn component_bytes(
 
 /// Secret values to check the configuration with: the real ones where this process can
 /// resolve them, a placeholder (and a warning) where it cannot.
-fn checkable_secrets(
-    refs: &BTreeMap<String, String>,
+async fn checkable_secrets(
+    spec: &TargetSpec,
+    stored: Option<&Secrets>,
     warnings: &mut Vec<String>,
 ) -> BTreeMap<String, SecretValue> {
     let mut secrets = BTreeMap::new();
-    for (key, reference) in refs {
+    for (key, reference) in &spec.secret_refs {
         let one = BTreeMap::from([(key.clone(), reference.clone())]);
-        match resolve_references(&one) {
+        let resolved = match (reference.strip_prefix(STORED_PREFIX), stored) {
+            (Some(name), Some(stored)) => stored
+                .get(&spec.tenant, &spec.name, name)
+                .await
+                .map(|value| BTreeMap::from([(key.clone(), value)]))
+                .map_err(|error| error.to_string()),
+            _ => resolve_references(&one).map_err(|(_, error)| error.to_string()),
+        };
+        match resolved {
             Ok(resolved) => secrets.extend(resolved),
-            Err((_, error)) => {
+            Err(error) => {
                 warnings.push(format!(
                     "secret `{key}` ({reference}) cannot be read here ({error}); the server \
                      must be able to read it"

@@ -80,6 +80,75 @@ pub struct ServerConfig {
     /// The tenants served.
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
+    /// Who may use the admin API (`/admin/v1`) and the console.
+    #[serde(default)]
+    pub admin: AdminSection,
+    /// Where the key sealing stored target secrets comes from.
+    #[serde(default)]
+    pub secrets: SecretsSection,
+}
+
+/// `[admin]`: the admin API's own credentials (SCIM credentials never work there).
+///
+/// ```toml
+/// [[admin.users]]
+/// username = "root"
+/// password = "env:ROOT_PASSWORD"     # or password_hash = "$argon2id$..."
+/// # tenant = "carbon.super"          # present: administers only that tenant
+///
+/// [[admin.tokens]]
+/// label = "ci"
+/// token = "env:ADMIN_TOKEN"
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// Users who log in with HTTP Basic or through the console.
+    #[serde(default)]
+    pub users: Vec<AdminUser>,
+    /// Bearer tokens.
+    #[serde(default)]
+    pub tokens: Vec<AdminToken>,
+}
+
+/// `[[admin.users]]`: an administrator with a password.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminUser {
+    /// User name (unique among administrators).
+    pub username: String,
+    /// The password as a secret source: `env:VAR`, `file:/path` or a literal.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// An argon2 PHC string (`$argon2id$...`).
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    /// The only tenant this administrator sees; absent for a server administrator.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// `[[admin.tokens]]`: a bearer token for the admin API.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminToken {
+    /// Name used in logs and `whoami`.
+    pub label: String,
+    /// The token as a secret source: `env:VAR`, `file:/path` or a literal.
+    pub token: String,
+    /// The only tenant this token sees; absent for a server administrator.
+    #[serde(default)]
+    pub tenant: Option<String>,
+}
+
+/// `[secrets]`: the 32-byte key that seals target secrets written through the admin API.
+/// `PROVISIONER_SECRET_KEY` (hex or base64) takes precedence over `key_file`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsSection {
+    /// File holding the key, hex or base64 (relative to the configuration file).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// `[server]`: the inbound SCIM API.
@@ -566,6 +635,9 @@ impl ServerConfig {
             rebase(&mut tls.certificate);
             rebase(&mut tls.private_key);
         }
+        if let Some(key_file) = &mut self.secrets.key_file {
+            rebase(key_file);
+        }
         for target in self.tenants.iter_mut().flat_map(|t| t.targets.iter_mut()) {
             if !target.connector.starts_with(builtin_connectors::PREFIX)
                 && !target.connector.starts_with("sha256:")
@@ -628,6 +700,7 @@ impl ServerConfig {
         }
         let mut tenants = BTreeSet::new();
         let mut usernames = BTreeSet::new();
+        self.validate_admin(&err)?;
         for (ti, tenant) in self.tenants.iter().enumerate() {
             let at = format!("tenants[{ti}]");
             if tenant.name.trim().is_empty() {
@@ -755,6 +828,74 @@ impl ServerConfig {
                     ));
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl ServerConfig {
+    /// Checks `[admin]`: unique user names, one password source each, resolvable secrets,
+    /// long enough tokens, and tenants that exist.
+    fn validate_admin(
+        &self,
+        err: &dyn Fn(String, String) -> ConfigError,
+    ) -> Result<(), ConfigError> {
+        let known = |at: &str, tenant: &Option<String>| match tenant {
+            Some(name) if !self.tenants.iter().any(|t| &t.name == name) => Err(err(
+                format!("{at}.tenant"),
+                format!(
+                    "no tenant `{name}` is configured (configured: {})",
+                    self.tenants
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        };
+        let mut usernames = BTreeSet::new();
+        for (i, user) in self.admin.users.iter().enumerate() {
+            let at = format!("admin.users[{i}]");
+            if user.username.is_empty() {
+                return Err(err(format!("{at}.username"), "must not be empty".into()));
+            }
+            if !usernames.insert(user.username.as_str()) {
+                return Err(err(
+                    format!("{at}.username"),
+                    format!("`{}` is already an admin user", user.username),
+                ));
+            }
+            match (&user.password, &user.password_hash) {
+                (Some(p), None) => {
+                    resolve_secret(p).map_err(|m| err(format!("{at}.password"), m))?;
+                }
+                (None, Some(h)) if h.starts_with("$argon2") => {}
+                (None, Some(_)) => {
+                    return Err(err(
+                        format!("{at}.password_hash"),
+                        "must be an argon2 PHC string (`$argon2id$...`)".into(),
+                    ))
+                }
+                _ => {
+                    return Err(err(
+                        at,
+                        "give exactly one of `password` and `password_hash`".into(),
+                    ))
+                }
+            }
+            known(&at, &user.tenant)?;
+        }
+        for (i, token) in self.admin.tokens.iter().enumerate() {
+            let at = format!("admin.tokens[{i}]");
+            let value = resolve_secret(&token.token).map_err(|m| err(format!("{at}.token"), m))?;
+            if value.expose().len() < 16 {
+                return Err(err(
+                    format!("{at}.token"),
+                    "an admin token needs at least 16 characters".into(),
+                ));
+            }
+            known(&at, &token.tenant)?;
         }
         Ok(())
     }

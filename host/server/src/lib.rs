@@ -10,6 +10,7 @@
 //! stops accepting, in-flight requests complete, jobs in flight finish (or return to the queue
 //! when their lease lapses), and queued jobs stay in the database for the next start.
 
+pub mod admin;
 pub mod admission;
 pub mod backend;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod console;
 pub mod egress;
 pub mod quickstart;
 pub mod registry;
+pub mod secrets;
 pub mod tls;
 pub mod tutorial;
 
@@ -343,11 +345,14 @@ pub fn runtime(config: &ServerConfig) -> Result<Runtime, ServerError> {
 const CONNECTOR_SYNC_EVERY: Duration = Duration::from_secs(1);
 
 /// Choices made when starting, beyond the configuration file.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct StartOptions {
     /// Apply the configuration file's version of every configured target even where an
     /// operator changed it at run time (that version stays in the history for rollback).
     pub reseed: bool,
+    /// The key sealing stored secrets when neither `PROVISIONER_SECRET_KEY` nor
+    /// `[secrets] key_file` gives one (the quickstart's in-memory key).
+    pub secret_key: Option<secrets::SecretKey>,
 }
 
 /// Starts the server described by `config` (already validated, e.g. by [`config::load`]).
@@ -364,9 +369,21 @@ pub async fn start_with(
     let engine = open_engine(&config).await?;
     let (extras, notices) = seed_targets(engine.store(), &config, options.reseed).await?;
     let auth = Arc::new(credentials(&config)?);
+    let admin_credentials = Arc::new(admin::AdminCredentials::from_config(&config)?);
+    let secret_key = secrets::SecretKey::from_config(&config.secrets, |k| std::env::var(k).ok())
+        .map_err(|e| ConfigError {
+            file: "<configuration>".into(),
+            key: "secrets.key_file".into(),
+            position: None,
+            message: e.to_string(),
+        })?
+        .or(options.secret_key);
+    let sealed = secrets::Secrets::new(engine.store().clone(), secret_key);
 
     let runtime = runtime(&config)?;
-    let registry = Registry::with_extras(runtime, extras).with_store(engine.store().clone());
+    let registry = Registry::with_extras(runtime, extras)
+        .with_store(engine.store().clone())
+        .with_secrets(sealed.clone());
     let connectors = Arc::new(registry.clone());
     let d = &config.dispatcher;
     let dispatcher = Dispatcher::new(
@@ -405,7 +422,18 @@ pub async fn start_with(
         unknown_members: config.scim.unknown_members,
         ..ScimConfig::default()
     };
-    let app = scim::router(backend, auth, scim_config).merge(console::router());
+    let admin_state = admin::AdminState {
+        engine: engine.clone(),
+        registry: registry.clone(),
+        backend: backend.clone(),
+        scim: scim_config.clone(),
+        credentials: admin_credentials,
+        secrets: sealed,
+        tenants: Arc::new(config.tenants.iter().map(|t| t.name.clone()).collect()),
+    };
+    let app = scim::router(backend, auth, scim_config)
+        .merge(admin::router(admin_state))
+        .merge(console::router());
     let listen = config.listen_addr().map_err(|message| ConfigError {
         file: "<configuration>".into(),
         key: "server.listen".into(),
@@ -460,7 +488,7 @@ pub async fn start_with(
                 .await
         })
     };
-    tracing::info!(%addr, https, "SCIM API listening");
+    tracing::info!(%addr, https, "SCIM and admin APIs listening");
     Ok(ServerHandle {
         addr,
         https,

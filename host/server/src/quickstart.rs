@@ -1,5 +1,7 @@
 //! The quickstart server's configuration: tenant `carbon.super` with the tutorial's Salesforce
-//! target pointed at a local (emulated) org, an `admin` Basic user, and a fresh embedded database.
+//! target pointed at a local (emulated) org, an `admin` Basic user (for SCIM and, as a server
+//! administrator, for the admin API and console, with the same password), and a fresh embedded
+//! database.
 
 use std::path::Path;
 
@@ -8,8 +10,8 @@ use provisioner_runtime::config::ConfigInput;
 use provisioner_runtime::EgressPolicy;
 
 use super::config::{
-    BasicCredential, DatabaseConfig, EgressConfig, ListenConfig, MappingEntry, PropertyValue,
-    ServerConfig, TargetEntry, TenantConfig, BUILTIN_SALESFORCE,
+    AdminSection, AdminUser, BasicCredential, DatabaseConfig, EgressConfig, ListenConfig,
+    MappingEntry, PropertyValue, ServerConfig, TargetEntry, TenantConfig, BUILTIN_SALESFORCE,
 };
 
 /// The quickstart tenant.
@@ -95,6 +97,15 @@ pub fn config(org: &SalesforceOrg, data_dir: &Path, listen: &str, password: &str
             bearer: Vec::new(),
             targets: vec![tutorial_target(org)],
         }],
+        admin: AdminSection {
+            users: vec![AdminUser {
+                username: ADMIN.into(),
+                password: Some(format!("literal:{password}")),
+                password_hash: None,
+                tenant: None,
+            }],
+            tokens: Vec::new(),
+        },
         ..ServerConfig::default()
     }
 }

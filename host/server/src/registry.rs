@@ -26,6 +26,8 @@ use provisioner_engine::connector::{
 };
 use provisioner_engine::store::{Store, TargetRecord, TargetSpec, DIGEST_PREFIX};
 use provisioner_runtime::secret_source::resolve_references;
+
+use crate::secrets::{Secrets, STORED_PREFIX};
 use provisioner_runtime::{
     CaBundle, CallError, ConfigInput, Connector, EgressPolicy, Runtime, SecretPolicy, SecretValue,
     TargetConfig, TargetInstance,
@@ -88,6 +90,7 @@ pub struct SyncReport {
 pub struct Registry {
     runtime: Runtime,
     store: Option<Store>,
+    secrets: Option<Secrets>,
     extras: Arc<HashMap<TargetKey, TargetExtras>>,
     default_egress: EgressPolicy,
     slots: Arc<Mutex<HashMap<TargetKey, Slot>>>,
@@ -100,6 +103,7 @@ impl Registry {
         Self {
             runtime,
             store: None,
+            secrets: None,
             extras: Arc::default(),
             default_egress: egress,
             slots: Arc::default(),
@@ -121,6 +125,57 @@ impl Registry {
         self
     }
 
+    /// Resolves `stored:<key>` secret references from `secrets` (see [`crate::secrets`]).
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// Forgets the prepared connector of a target, so that it is prepared afresh (e.g. with a
+    /// secret written since) before its next call.
+    pub fn invalidate(&self, tenant: &str, target: &str) {
+        let removed = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(tenant.to_string(), target.to_string()));
+        drop(removed);
+    }
+
+    /// The values of a target's secret references: `stored:<key>` opened from the sealed
+    /// secrets, `env:`/`file:` read; an error names the secret at fault.
+    pub async fn resolve_secrets(
+        &self,
+        spec: &TargetSpec,
+    ) -> Result<BTreeMap<String, SecretValue>, ConnectorUnavailable> {
+        let (stored, other): (BTreeMap<_, _>, BTreeMap<_, _>) = spec
+            .secret_refs
+            .clone()
+            .into_iter()
+            .partition(|(_, reference)| reference.starts_with(STORED_PREFIX));
+        let mut values =
+            resolve_references(&other).map_err(|(key, error)| ConnectorUnavailable::Secret {
+                key,
+                message: error.to_string(),
+            })?;
+        for (key, reference) in stored {
+            let name = &reference[STORED_PREFIX.len()..];
+            let value = match &self.secrets {
+                Some(secrets) => secrets
+                    .get(&spec.tenant, &spec.name, name)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Err("this process has no access to stored secrets".to_string()),
+            }
+            .map_err(|message| ConnectorUnavailable::Secret {
+                key: key.clone(),
+                message,
+            })?;
+            values.insert(key, value);
+        }
+        Ok(values)
+    }
+
     /// The runtime the connectors run in.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
@@ -134,12 +189,7 @@ impl Registry {
         target: &TargetRecord,
     ) -> Result<TargetInstance, ConnectorUnavailable> {
         let spec = &target.spec;
-        let secrets = resolve_references(&spec.secret_refs).map_err(|(key, error)| {
-            ConnectorUnavailable::Secret {
-                key,
-                message: error.to_string(),
-            }
-        })?;
+        let secrets = self.resolve_secrets(spec).await?;
         let connector =
             load_stored_connector(&self.runtime, self.store.as_ref(), &spec.connector).await?;
         let config = self.target_config(spec, &connector, secrets)?;

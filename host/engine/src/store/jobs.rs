@@ -12,8 +12,8 @@ use provisioner_contract::{EntityKind, Operation};
 
 use super::{
     backend, flag, kind_str, now_ms, operation_str, parse_kind, parse_operation, placeholders,
-    DbConn, DbRow, EntityHistory, JobError, JobFilter, JobRecord, JobState, NewJob, Store,
-    StoreResult,
+    DbConn, DbRow, EntityHistory, JobError, JobFilter, JobQuery, JobRecord, JobState, NewJob,
+    Store, StoreResult,
 };
 
 /// The columns of a job, in the order [`job_from_row`] reads them.
@@ -395,6 +395,28 @@ impl Store {
             .bind(filter.target.as_deref())
             .bind(filter.state.map(JobState::as_str))
             .bind(filter.limit.unwrap_or(100))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// A page of jobs matching a query, newest first (keyset by id: pass the last id as
+    /// `before` for the next page).
+    pub async fn query_jobs(&self, query: &JobQuery) -> StoreResult<Vec<JobRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs
+             WHERE ($1 IS NULL OR tenant = $1) AND ($2 IS NULL OR target = $2)
+               AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR entity_id = $4)
+               AND ($5 IS NULL OR id < $5)
+             ORDER BY id DESC LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(query.tenant.as_deref())
+            .bind(query.target.as_deref())
+            .bind(query.state.map(JobState::as_str))
+            .bind(query.entity_id.as_deref())
+            .bind(query.before)
+            .bind(query.limit.unwrap_or(100))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(job_from_row).collect()

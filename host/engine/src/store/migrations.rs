@@ -63,6 +63,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/sqlite/0010_sync_runs.sql"),
     ),
+    (
+        11,
+        "stored secrets",
+        include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
+    ),
 ];
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
@@ -97,6 +102,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         "sync runs",
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
     ),
+    SQLITE[10],
 ];
 
 /// Migrations compiled into the binary.

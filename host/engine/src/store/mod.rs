@@ -20,6 +20,7 @@ mod migrations;
 mod model;
 mod scope_filter;
 mod search;
+mod secrets;
 mod seed;
 mod sync_runs;
 mod targets;
@@ -37,6 +38,7 @@ pub use search::{
     sync_members, users_after_in, users_by_ids_in, EntityCondition, EntityOrder, EntityPage,
     EntitySearch, EntityTable, KeyMatch, TimeCmp, TimeField,
 };
+pub use secrets::SealedSecret;
 pub use seed::Seeded;
 pub(crate) use sync_runs::{
     end_sync_walk_in, open_sync_run_in, record_sync_chunk_in, sync_run_in, unfinished_user_jobs_in,

@@ -217,8 +217,8 @@ pub struct TargetSpec {
     /// Non-secret configuration values (text, boolean or integer), by property key.
     #[serde(default)]
     pub properties: BTreeMap<String, serde_json::Value>,
-    /// Where each secret property's value comes from: `env:VAR` or `file:/path`.
-    #[serde(default)]
+    /// Where each secret property's value comes from: `env:VAR`, `file:/path` or `stored:<key>`
+    /// (a sealed secret of this target written through the admin API).
     pub secret_refs: BTreeMap<String, String>,
     /// Target fields and the local claims they are filled from.
     #[serde(default)]
@@ -467,6 +467,23 @@ pub struct JobFilter {
     /// Only jobs in this state.
     pub state: Option<JobState>,
     /// At most this many jobs (newest first); none for a default of 100.
+    pub limit: Option<i64>,
+}
+
+/// Selects a page of jobs, newest first, for the admin API.
+#[derive(Clone, Debug, Default)]
+pub struct JobQuery {
+    /// Only this tenant's jobs.
+    pub tenant: Option<String>,
+    /// Only this target's jobs.
+    pub target: Option<String>,
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// Only jobs of the entity with this local id.
+    pub entity_id: Option<String>,
+    /// Only jobs with an id below this one (the next page after a page ending there).
+    pub before: Option<i64>,
+    /// At most this many jobs; none for a default of 100.
     pub limit: Option<i64>,
 }
 

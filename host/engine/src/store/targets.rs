@@ -92,9 +92,13 @@ pub(super) fn validate(spec: &TargetSpec) -> StoreResult<()> {
         return bad("blocking_timeout_ms must be >= 0");
     }
     for (key, reference) in &spec.secret_refs {
-        if !(reference.starts_with("env:") || reference.starts_with("file:")) {
+        if !(reference.starts_with("env:")
+            || reference.starts_with("file:")
+            || reference.starts_with("stored:"))
+        {
             return bad(&format!(
-                "secret `{key}` must be a reference `env:VAR` or `file:/path`, not a value"
+                "secret `{key}` must be a reference `env:VAR`, `file:/path` or `stored:<key>` \
+                 (a secret written through the admin API), not a value"
             ));
         }
     }

@@ -1,5 +1,6 @@
 //! Command-line interface: one module per command group.
 
+mod admin;
 mod connector;
 mod dispatch;
 #[cfg(feature = "quickstart")]
@@ -25,6 +26,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The admin API: print its OpenAPI document.
+    Admin(admin::AdminArgs),
     /// Work with connector components.
     Connector(connector::ConnectorArgs),
     /// Run the tutorial's create/update/deactivate flow against an embedded Salesforce emulator.
@@ -57,6 +60,7 @@ pub fn run() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         match cli.command {
+            Command::Admin(args) => admin::run(args).await,
             Command::Connector(args) => connector::run(args).await,
             #[cfg(feature = "quickstart")]
             Command::Quickstart(args) => quickstart::run(args).await,

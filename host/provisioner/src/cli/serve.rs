@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let config = config::load(&path)?;
             let options = server::StartOptions {
                 reseed: args.reseed,
+                ..server::StartOptions::default()
             };
             let handle = server::start_with(config, options).await?;
             for notice in handle.notices() {
@@ -76,12 +77,20 @@ async fn run_quickstart(listen: String) -> anyhow::Result<()> {
     let password = quickstart::random_password();
     let mut config = quickstart::config(&salesforce_org(&emulator), &data_dir, &listen, &password);
     config.apply_env(|key| std::env::var(key).ok());
-    let handle = server::start(config).await?;
+    let options = server::StartOptions {
+        secret_key: Some(server::secrets::SecretKey::generate()),
+        ..server::StartOptions::default()
+    };
+    let handle = server::start_with(config, options).await?;
     let addr = handle.addr();
     println!("Quickstart provisioning server");
     println!("  SCIM API:            http://{addr}/scim/v2  and  http://{addr}/wso2/scim/Users");
     println!("  tenant:              {}", quickstart::TENANT);
     println!("  Basic credentials:   {} / {password}", quickstart::ADMIN);
+    println!(
+        "  admin API:           http://{addr}/admin/v1  (same credentials, server administrator)"
+    );
+    println!("  web console:         http://{addr}/console/");
     println!(
         "  database:            {}",
         data_dir.join("provisioner.db").display()

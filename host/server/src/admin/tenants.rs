@@ -1,0 +1,90 @@
+//! Tenants: the ones the caller administers, and one tenant's counts.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use provisioner_engine::store::{EntityTable, JobState};
+
+use super::error::{ApiResult, ErrorBody};
+use super::{AdminState, Principal};
+
+/// A tenant the caller administers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantSummary {
+    /// Tenant name.
+    pub name: String,
+}
+
+/// One tenant with its counts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantDetail {
+    /// Tenant name.
+    pub name: String,
+    /// Live users.
+    pub users: u64,
+    /// Live groups.
+    pub groups: u64,
+    /// Targets.
+    pub targets: u64,
+    /// Pending or running jobs.
+    pub open_jobs: i64,
+    /// Dead letters waiting for an operator.
+    pub dead_letters: i64,
+}
+
+/// The tenants the caller administers (all of them for a server administrator).
+#[utoipa::path(get, path = "/tenants", tag = "tenants",
+    responses((status = 200, body = Vec<TenantSummary>), (status = 401, body = ErrorBody)))]
+async fn list_tenants(
+    principal: Principal,
+    State(state): State<AdminState>,
+) -> Json<Vec<TenantSummary>> {
+    Json(
+        state
+            .tenants
+            .iter()
+            .filter(|t| principal.may_see(t))
+            .map(|name| TenantSummary { name: name.clone() })
+            .collect(),
+    )
+}
+
+/// One tenant: how many users, groups and targets it has, and its open jobs and dead letters.
+#[utoipa::path(get, path = "/tenants/{tenant}", tag = "tenants",
+    params(("tenant" = String, Path, description = "tenant name")),
+    responses((status = 200, body = TenantDetail), (status = 404, body = ErrorBody)))]
+async fn get_tenant(
+    principal: Principal,
+    State(state): State<AdminState>,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<TenantDetail>> {
+    state.require_tenant(&principal, &tenant)?;
+    let store = state.engine.store();
+    let counts = store.count_jobs(Some(&tenant)).await?;
+    let count = |wanted: &[JobState]| -> i64 {
+        counts
+            .iter()
+            .filter(|(state, _)| wanted.contains(state))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    Ok(Json(TenantDetail {
+        users: store.live_count(&tenant, EntityTable::Users).await?,
+        groups: store.live_count(&tenant, EntityTable::Groups).await?,
+        targets: store.targets(Some(&tenant)).await?.len() as u64,
+        open_jobs: count(&[JobState::Pending, JobState::Running]),
+        dead_letters: count(&[JobState::Dead]),
+        name: tenant,
+    }))
+}
+
+/// The tenants routes.
+pub fn routes() -> OpenApiRouter<AdminState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tenants))
+        .routes(routes!(get_tenant))
+}
