@@ -90,3 +90,21 @@ fn the_page_loads_only_its_own_assets() {
         }
     }
 }
+
+#[test]
+fn every_admin_path_the_console_calls_is_in_the_openapi_document() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&provisioner_server::admin::openapi_text()).unwrap();
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let called = provisioner_server::console::api_paths();
+    assert!(called.len() > 20, "{called:?}");
+    let missing: Vec<String> = called
+        .iter()
+        .map(|(_, template)| format!("{}{template}", provisioner_server::admin::PREFIX))
+        .filter(|path| !paths.contains_key(path))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the console calls admin paths the API does not have: {missing:?}"
+    );
+}

@@ -90,7 +90,9 @@ async function api(method, url, body) {
     state.me = null;
     showChrome(false);
     location.hash = "#/login";
-    throw new ApiError(401, data || { message: "log in again" });
+    const error = new ApiError(401, data || { message: "log in again" });
+    error.sentToLogin = true;
+    throw error;
   }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
@@ -147,7 +149,7 @@ async function guard(action) {
   try {
     return await action();
   } catch (error) {
-    if (!(error instanceof ApiError && error.status === 401)) flash(error.message, "error");
+    if (!error.sentToLogin) flash(error.message, "error");
     return undefined;
   }
 }
