@@ -11,6 +11,7 @@
 //! - a user's claims always carry [`crate::activity::ACCOUNT_DISABLED_CLAIM`], and its scope
 //!   counts the roles of its groups.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ use super::connector::{
     TargetConnector,
 };
 use super::policy::{self, Decision};
-use super::{activity, scope, Signals, USERNAME_CLAIM};
+use super::{activity, logged_fields, scope, Signals, USERNAME_CLAIM};
 
 /// What a worker needs to run jobs.
 pub(crate) struct Context {
@@ -114,19 +115,11 @@ impl Snapshot {
         };
         let entity = match self {
             Snapshot::User(record, _) => {
-                let mut claims = Vec::new();
-                if with_claims {
-                    claims = activity::sent_claims(&record.claims)
-                        .into_iter()
-                        .map(|(uri, values)| Claim { uri, values })
-                        .collect();
-                    if !record.claims.contains_key(USERNAME_CLAIM) {
-                        claims.push(Claim {
-                            uri: USERNAME_CLAIM.to_owned(),
-                            values: vec![record.user_name.clone()],
-                        });
-                    }
-                }
+                let claims = if with_claims {
+                    user_claims(record)
+                } else {
+                    Vec::new()
+                };
                 user(record.user_name.clone(), claims)
             }
             Snapshot::Group(record, members) => {
@@ -148,17 +141,26 @@ impl Snapshot {
     /// URIs of every claim, for an update that must bring every field in line.
     fn all_claims(&self) -> Vec<String> {
         match self {
-            Snapshot::User(user, _) => {
-                let mut all: Vec<String> =
-                    activity::sent_claims(&user.claims).into_keys().collect();
-                if !user.claims.contains_key(USERNAME_CLAIM) {
-                    all.push(USERNAME_CLAIM.to_owned());
-                }
-                all
-            }
+            Snapshot::User(user, _) => user_claims(user).into_iter().map(|c| c.uri).collect(),
             _ => Vec::new(),
         }
     }
+}
+
+/// The claims a connector receives for `user`: its own, the account-disabled claim always
+/// ([`activity::sent_claims`]), and its user name as [`USERNAME_CLAIM`] unless it has one.
+pub(crate) fn user_claims(user: &UserRecord) -> Vec<Claim> {
+    let mut claims: Vec<Claim> = activity::sent_claims(&user.claims)
+        .into_iter()
+        .map(|(uri, values)| Claim { uri, values })
+        .collect();
+    if !user.claims.contains_key(USERNAME_CLAIM) {
+        claims.push(Claim {
+            uri: USERNAME_CLAIM.to_owned(),
+            values: vec![user.user_name.clone()],
+        });
+    }
+    claims
 }
 
 /// How long a job whose connector is still being prepared waits before it is claimed again.
@@ -649,8 +651,19 @@ impl Run<'_> {
         finish(self.ctx, &job, JobState::Dead, None, Some(error)).await
     }
 
+    /// The mapped fields `entity` carries, as the provisioning log records them.
+    fn logged_fields(&self, entity: &Entity) -> Option<BTreeMap<String, String>> {
+        match entity {
+            Entity::User(user) => {
+                logged_fields::for_claims(&self.target.spec.claim_mappings, &user.claims)
+            }
+            Entity::Group(_) => None,
+        }
+    }
+
     async fn provision(&self, change: Change) -> CallResult<ProvisionOutcome> {
         let call = crate::store::operation_str(change.operation);
+        let fields = self.logged_fields(&change.entity);
         let started_at = now_ms();
         let clock = Instant::now();
         let result =
@@ -664,15 +677,14 @@ impl Run<'_> {
             Ok(outcome) => ("ok".to_owned(), outcome.remote_id.clone()),
             Err(failure) => (policy::failure_kind(failure).to_owned(), None),
         };
-        self.record(
+        let call = Called {
             call,
             outcome,
-            result.as_ref().err(),
             remote_id,
-            started_at,
-            clock,
-        )
-        .await;
+            fields,
+        };
+        self.record(call, result.as_ref().err(), started_at, clock)
+            .await;
         result
     }
 
@@ -682,6 +694,10 @@ impl Run<'_> {
                 .change(&self.job, self.job.operation, None, Vec::new(), true)
                 .entity,
         );
+        let fields = match &key {
+            LookupKey::Entity(entity) => self.logged_fields(entity),
+            _ => None,
+        };
         let started_at = now_ms();
         let clock = Instant::now();
         let result =
@@ -694,27 +710,30 @@ impl Run<'_> {
             Ok(None) => ("absent".to_owned(), None),
             Err(failure) => (policy::failure_kind(failure).to_owned(), None),
         };
-        self.record(
-            "lookup",
+        let call = Called {
+            call: "lookup",
             outcome,
-            result.as_ref().err(),
             remote_id,
-            started_at,
-            clock,
-        )
-        .await;
+            fields,
+        };
+        self.record(call, result.as_ref().err(), started_at, clock)
+            .await;
         result
     }
 
     async fn record(
         &self,
-        call: &str,
-        outcome: String,
+        called: Called<'_>,
         failure: Option<&CallFailure>,
-        remote_id: Option<String>,
         started_at: i64,
         clock: Instant,
     ) {
+        let Called {
+            call,
+            outcome,
+            remote_id,
+            fields,
+        } = called;
         let error = failure.map(policy::job_error);
         let attempt = AttemptRecord {
             id: 0,
@@ -723,6 +742,7 @@ impl Run<'_> {
             target: self.job.target.clone(),
             entity_kind: self.job.entity_kind,
             entity_id: self.job.entity_id.clone(),
+            operation: Some(crate::store::operation_str(self.job.operation).to_owned()),
             call: call.to_owned(),
             outcome,
             target_code: error.as_ref().and_then(|e| e.code.clone()),
@@ -730,11 +750,24 @@ impl Run<'_> {
             remote_id,
             started_at,
             duration_ms: clock.elapsed().as_millis() as i64,
+            fields,
         };
         if let Err(error) = self.store().record_attempt(&attempt).await {
             tracing::error!(%error, job = self.job.id, "could not record an attempt");
         }
     }
+}
+
+/// What one connector call was and answered, for its attempt record.
+struct Called<'a> {
+    /// `create`, `update`, `delete` or `lookup`.
+    call: &'a str,
+    /// `ok`, `found`, `absent` or the error case.
+    outcome: String,
+    /// The remote id returned or found.
+    remote_id: Option<String>,
+    /// The mapped fields the call carried.
+    fields: Option<BTreeMap<String, String>>,
 }
 
 fn timeout_failure(limit: Duration) -> CallFailure {

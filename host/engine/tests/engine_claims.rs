@@ -168,6 +168,7 @@ async fn a_tenant_call_rate_quota_counts_the_last_minutes_calls() {
                 target: "ta".into(),
                 entity_kind: EntityKind::User,
                 entity_id: format!("x{i}"),
+                operation: Some("create".into()),
                 call: "create".into(),
                 outcome: "ok".into(),
                 target_code: None,
@@ -175,6 +176,7 @@ async fn a_tenant_call_rate_quota_counts_the_last_minutes_calls() {
                 remote_id: None,
                 started_at: *started_at,
                 duration_ms: 1,
+                fields: None,
             })
             .await
             .unwrap();

@@ -18,6 +18,10 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     let (store, _dir, url) = sqlite_store_with_url().await;
     // The database as the version before migration 3 left it, holding two such names.
     for undo in [
+        "DROP INDEX attempts_outcome",
+        "DROP INDEX attempts_log",
+        "ALTER TABLE attempts DROP COLUMN fields",
+        "ALTER TABLE attempts DROP COLUMN operation",
         "DROP TABLE stored_secrets",
         "DROP TRIGGER jobs_sync_run_progress",
         "ALTER TABLE jobs DROP COLUMN sync_run",

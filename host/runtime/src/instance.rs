@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use crate::answers::Bounded;
 use crate::capabilities::egress::{EgressReport, TargetEgress};
+use crate::capabilities::http::{HttpCapability, HttpObserver, HttpShared};
 use crate::capabilities::log::LogCapability;
+use crate::capabilities::transport::Transport;
 use crate::config::{self, TargetConfig, TargetConfigError};
 use provisioner_contract::{
     Change, ConfigProblem, ConnectorConfig, ConnectorInstance, ListRequest, LookupKey,
@@ -26,6 +28,8 @@ pub struct TargetInstance {
     last_stats: StatsSink,
     /// This target's idle warm instances (always empty unless the runtime reuses instances).
     warm: WarmInstances,
+    /// This instance's own HTTP parts, when they are not the runtime's ([`Self::with_transport`]).
+    http: Option<Arc<HttpShared>>,
 }
 
 impl std::fmt::Debug for TargetInstance {
@@ -66,7 +70,27 @@ impl TargetInstance {
             egress,
             last_stats: StatsSink::default(),
             warm: WarmInstances::new(runtime),
+            http: None,
         })
+    }
+
+    /// This instance with all its HTTP, token requests included, sent through `transport`
+    /// instead of the runtime's and reported to `observer`, with a token manager of its own:
+    /// nothing it sends reaches the runtime's transport, and it neither uses nor caches the
+    /// runtime's tokens. The egress allow-list, header rules and redaction still apply. (A dry
+    /// run: `transport` records each request and answers it without the network.)
+    pub fn with_transport(
+        mut self,
+        transport: Arc<dyn Transport>,
+        observer: Arc<dyn HttpObserver>,
+    ) -> Self {
+        self.http = Some(Arc::new(HttpShared {
+            transport,
+            observer: Some(observer),
+            tokens: Arc::default(),
+            limits: self.runtime.config().http.clone(),
+        }));
+        self
     }
 
     /// What the most recent call of this instance to finish cost (with concurrent calls, any
@@ -209,7 +233,13 @@ impl TargetInstance {
             + Send,
     {
         let context = CallContext {
-            http: self.runtime.http_capability(self.egress.clone()),
+            http: match &self.http {
+                Some(shared) => HttpCapability {
+                    egress: self.egress.clone(),
+                    shared: shared.clone(),
+                },
+                None => self.runtime.http_capability(self.egress.clone()),
+            },
             log: LogCapability::new(
                 &self.egress.tenant,
                 &self.egress.target,

@@ -16,6 +16,7 @@ pub mod backend;
 pub mod config;
 pub mod console;
 pub mod egress;
+pub mod explain;
 pub mod quickstart;
 pub mod registry;
 pub mod secrets;

@@ -197,6 +197,28 @@ impl Registry {
             .map_err(|error| ConnectorUnavailable::Config(error.to_string()))
     }
 
+    /// The configured connector instance of a stored target for a dry run: like
+    /// [`Registry::instance`], but every secret is the placeholder `placeholder` (the target's
+    /// real secrets are never read, so they can appear nowhere) and nothing is resolved from the
+    /// environment or files. Route its HTTP elsewhere with [`TargetInstance::with_transport`].
+    pub async fn placeholder_instance(
+        &self,
+        target: &TargetRecord,
+        placeholder: &str,
+    ) -> Result<TargetInstance, ConnectorUnavailable> {
+        let spec = &target.spec;
+        let connector =
+            load_stored_connector(&self.runtime, self.store.as_ref(), &spec.connector).await?;
+        let mut config = self.target_config(spec, &connector, BTreeMap::new())?;
+        let keys = spec.secret_refs.keys().chain(config.secrets.keys());
+        let placeholders = keys
+            .map(|key| (key.clone(), SecretValue::new(placeholder.to_owned())))
+            .collect();
+        config.secrets = placeholders;
+        TargetInstance::new(&self.runtime, connector, config)
+            .map_err(|error| ConnectorUnavailable::Config(error.to_string()))
+    }
+
     /// The runtime configuration of `spec` for `connector`, with the given secret values plus
     /// the configuration file's literal ones; its egress is the stored policy (widened by the
     /// registry's own, if any).

@@ -6,8 +6,8 @@ use provisioner_contract::EntityKind;
 
 use super::{kind_str, parse_kind, AttemptRecord, DbRow, Store, StoreResult};
 
-const COLUMNS: &str = "id, job_id, tenant, target, entity_kind, entity_id, call, outcome,
-    target_code, message, remote_id, started_at, duration_ms";
+const COLUMNS: &str = "id, job_id, tenant, target, entity_kind, entity_id, operation, call,
+    outcome, target_code, message, remote_id, started_at, duration_ms, fields";
 
 pub(super) fn attempt_from_row(row: &DbRow) -> StoreResult<AttemptRecord> {
     Ok(AttemptRecord {
@@ -17,6 +17,7 @@ pub(super) fn attempt_from_row(row: &DbRow) -> StoreResult<AttemptRecord> {
         target: row.try_get("target")?,
         entity_kind: parse_kind(row.try_get("entity_kind")?)?,
         entity_id: row.try_get("entity_id")?,
+        operation: row.try_get("operation")?,
         call: row.try_get("call")?,
         outcome: row.try_get("outcome")?,
         target_code: row.try_get("target_code")?,
@@ -24,22 +25,31 @@ pub(super) fn attempt_from_row(row: &DbRow) -> StoreResult<AttemptRecord> {
         remote_id: row.try_get("remote_id")?,
         started_at: row.try_get("started_at")?,
         duration_ms: row.try_get("duration_ms")?,
+        fields: parse_fields(row.try_get("fields")?)?,
     })
+}
+
+/// The stored `fields` column: a JSON object of target field to value, or NULL.
+fn parse_fields(
+    text: Option<String>,
+) -> StoreResult<Option<std::collections::BTreeMap<String, String>>> {
+    Ok(text.map(|text| serde_json::from_str(&text)).transpose()?)
 }
 
 impl Store {
     /// Appends one call to the attempt log (the record's `id` is ignored).
     pub async fn record_attempt(&self, attempt: &AttemptRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO attempts (job_id, tenant, target, entity_kind, entity_id, call, outcome,
-               target_code, message, remote_id, started_at, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO attempts (job_id, tenant, target, entity_kind, entity_id, operation, call,
+               outcome, target_code, message, remote_id, started_at, duration_ms, fields)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(attempt.job_id)
         .bind(&attempt.tenant)
         .bind(&attempt.target)
         .bind(kind_str(attempt.entity_kind))
         .bind(&attempt.entity_id)
+        .bind(&attempt.operation)
         .bind(&attempt.call)
         .bind(&attempt.outcome)
         .bind(&attempt.target_code)
@@ -47,6 +57,13 @@ impl Store {
         .bind(&attempt.remote_id)
         .bind(attempt.started_at)
         .bind(attempt.duration_ms)
+        .bind(
+            attempt
+                .fields
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?,
+        )
         .execute(&self.pool)
         .await?;
         Ok(())

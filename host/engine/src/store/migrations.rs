@@ -68,7 +68,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "stored secrets",
         include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
     ),
+    PROVISIONING_LOG,
 ];
+
+/// Migration 12, shared by both backends (named, not indexed, so that inserting another
+/// version before it in either list cannot make the other list point at the wrong one).
+const PROVISIONING_LOG: (i64, &str, &str) = (
+    12,
+    "provisioning log",
+    include_str!("../../migrations/sqlite/0012_provisioning_log.sql"),
+);
 
 /// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -103,6 +112,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0010_sync_runs.sql"),
     ),
     SQLITE[10],
+    PROVISIONING_LOG,
 ];
 
 /// Migrations compiled into the binary.

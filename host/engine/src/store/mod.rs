@@ -16,6 +16,7 @@ mod components;
 mod entities;
 mod identifiers;
 mod jobs;
+mod log;
 mod migrations;
 mod model;
 mod scope_filter;
@@ -31,6 +32,7 @@ pub use components::{component_reference, DIGEST_PREFIX};
 pub use entities::{group_in, put_group, put_user, user_in};
 pub use identifiers::remote_id_in;
 pub use jobs::{insert_jobs, JobUpdate};
+pub use log::{LogEntry, LogFilter, DEFAULT_LOG_PAGE, MAX_LOG_PAGE};
 pub use model::*;
 pub use scope_filter::ScopeFilter;
 pub use search::{

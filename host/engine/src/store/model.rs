@@ -502,6 +502,10 @@ pub struct AttemptRecord {
     pub entity_kind: EntityKind,
     /// Local id of the entity.
     pub entity_id: String,
+    /// The operation of the job the call was made for (`create`, `update` or `delete`; a
+    /// `lookup` call serves one of them); none for attempts recorded before the log kept it.
+    #[serde(default)]
+    pub operation: Option<String>,
     /// The call: `create`, `update`, `delete` or `lookup`.
     pub call: String,
     /// `ok`, `found`, `absent`, or the error case.
@@ -516,6 +520,10 @@ pub struct AttemptRecord {
     pub started_at: i64,
     /// How long the call took, in milliseconds.
     pub duration_ms: i64,
+    /// The mapped fields the call carried, target field to value, secret-looking values
+    /// redacted (see [`crate::logged_fields`]); none when the call carried no user fields.
+    #[serde(default)]
+    pub fields: Option<BTreeMap<String, String>>,
 }
 
 /// Provisioning history of one entity across targets.

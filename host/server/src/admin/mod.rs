@@ -10,7 +10,9 @@
 pub mod auth;
 pub mod connectors;
 pub mod error;
+pub mod explain;
 pub mod jobs;
+pub mod log;
 pub mod secrets;
 pub mod targets;
 pub mod tenants;
@@ -139,7 +141,9 @@ pub fn api() -> OpenApiRouter<AdminState> {
         .routes(routes!(openapi_json))
         .merge(auth::routes())
         .merge(connectors::routes())
+        .merge(explain::routes())
         .merge(jobs::routes())
+        .merge(log::routes())
         .merge(secrets::routes())
         .merge(targets::routes())
         .merge(tenants::routes())
