@@ -53,6 +53,10 @@ TARGET = "Salesforce.com"
 DEADLINE_S = 90
 
 
+class Skip(Exception):
+    """A step this server cannot run (the part of the API it needs is not there)."""
+
+
 class Quickstart:
     """What the quickstart server printed: console URL, admin credentials, emulator access."""
 
@@ -77,13 +81,21 @@ class Quickstart:
         token = re.search(r'Authorization: Bearer ([^"\s]+)"\s+\S+/__emulator__/users', text)
         self.control_token = token.group(1) if token else None
 
-    def org_users(self):
-        """Every user of the emulated org, read through the emulator's control API."""
-        request = urllib.request.Request(f"{self.emulator}/__emulator__/users")
+    def control(self, path):
+        """GET a control API path of the emulator, as JSON."""
+        request = urllib.request.Request(f"{self.emulator}/__emulator__/{path}")
         if self.control_token:
             request.add_header("Authorization", f"Bearer {self.control_token}")
         with urllib.request.urlopen(request, timeout=10) as response:
-            data = json.load(response)
+            return json.load(response)
+
+    def org_info(self):
+        """The emulated org's facts and the credentials it accepts."""
+        return self.control("info")
+
+    def org_users(self):
+        """Every user of the emulated org, read through the emulator's control API."""
+        data = self.control("users")
         return data if isinstance(data, list) else data.get("users") or data.get("records") or []
 
 
@@ -211,7 +223,7 @@ def run(console, quickstart):
         state["samuel"] = console.add_user(TUTORIAL_USER, "Test-25-password", "Samuel", "Gnaniah", TUTORIAL_USER, TUTORIAL_PROFILE)
         remote = wait_until(f"{TUTORIAL_USER} in the emulated org", lambda: org_user(quickstart, TUTORIAL_USER))
         assert remote.get("LastName") == "Gnaniah", remote
-        assert remote.get("ProfileId") == TUTORIAL_PROFILE, remote
+        assert str(remote.get("ProfileId", "")).startswith(TUTORIAL_PROFILE), remote  # 15- or 18-character id
         # The console's user page shows the successful attempt in its provisioning log.
         def logged():
             console.go(f"users/{state['samuel']}", "#user-log")
@@ -242,9 +254,11 @@ def run(console, quickstart):
         # Its explain view shows the Username the connector would send.
         row.find_element(By.CSS_SELECTOR, "a").click()
         console.one("#explain-form")
-        fields, bodies = console.explain(TARGET)
+        fields, _ = console.explain(TARGET)
         assert fields["Email"]["value"] == "john.doe@example.org", fields["Email"]
-        assert any(f'"Username": "{PLAIN_USER}"' in body for body in bodies), f"the body should carry the bad Username: {bodies}"
+        # The dry run meets the connector's refusal: the Username is not an email address.
+        explained = console.one("#explain").text
+        assert PLAIN_USER in explained and "email" in explained.lower(), f"the explain view should say why: {explained}"
         console.shot("user-explain-dead-letter")
 
     def fix_target_and_replay():
@@ -254,6 +268,15 @@ def run(console, quickstart):
         console.fill("#property-new-value", value)
         console.one("#property-add").click()
         console.one(f'#target-properties input[data-property="{key}"]')
+        # The quickstart's target holds its org secrets in memory only; a target changed at run
+        # time takes them from the sealed secret store, so they are stored first (write-only).
+        info = quickstart.org_info()
+        for key, secret in (("sf-client-secret", info["client_secret"]), ("sf-password", info["password"] + info["security_token"])):
+            console.fill("#secret-key", key)
+            console.fill("#secret-value", secret)
+            console.one("#secret-set").click()
+            console.one(f'#target-secrets tr[data-secret="{key}"]')
+            wait_until(f"the secret {key} stored", lambda: f"Secret {key} stored" in console.flash()[1])
         console.one("#target-save").click()
         wait_until("the target saved", lambda: console.css("#target-problems [data-saved]") or console.flash()[0] == "error")
         kind, text = console.flash()
@@ -277,24 +300,34 @@ def run(console, quickstart):
         assert len(outcomes) >= 2, f"the log of {PLAIN_USER} should hold the failure and the success, got {outcomes}"
         console.shot("provisioning-log")
 
-    def reconciliation_and_metrics():
+    def reconciliation():
+        with urllib.request.urlopen(quickstart.console.replace("/console/", "/admin/v1/openapi.json"), timeout=10) as response:
+            paths = json.load(response)["paths"]
+        if "/admin/v1/tenants/{tenant}/targets/{target}/reconcile" not in paths:
+            raise Skip("this server's admin API has no reconciliation routes")
         console.go(f"targets/{TARGET}", "#reconcile-form")
         console.one("#reconcile-run").click()
         report = console.one("#reconcile-report h3", "a reconciliation report")
         assert report.text.startswith("Run #"), report.text
         console.shot("reconciliation")
+
+    def metrics():
         console.go("metrics", "#metrics-counts")
         users = console.one('#metrics-counts [data-count="users"] .value').text
         assert users == "2", f"the tenant should count 2 users, shows {users}"
         console.shot("metrics")
 
     steps = [log_in, tutorial_user_reaches_salesforce, explain_tutorial_user, plain_user_is_dead_lettered,
-             fix_target_and_replay, provisioning_log, reconciliation_and_metrics]
-    passed = 0
+             fix_target_and_replay, provisioning_log, reconciliation, metrics]
+    passed = skipped = 0
     for step in steps:
         print(f"  {step.__name__} ...", flush=True)
         try:
             step()
+        except Skip as why:
+            skipped += 1
+            print(f"    skipped: {why}", flush=True)
+            continue
         except Exception:
             traceback.print_exc()
             try:
@@ -302,11 +335,11 @@ def run(console, quickstart):
                 print(f"    page text: {console.driver.find_element(By.TAG_NAME, 'body').text[:2000]}")
             except Exception:
                 pass
-            print(f"console: {passed} passed, 1 failed")
+            print(f"console: {passed} passed, 1 failed, {skipped} skipped")
             return False
         passed += 1
         print("    ok", flush=True)
-    print(f"console: {passed} passed, 0 failed")
+    print(f"console: {passed} passed, 0 failed, {skipped} skipped")
     return True
 
 

@@ -17,6 +17,8 @@ const PATHS = {
   targetValidate: "/tenants/{tenant}/targets/{target}/validate",
   targetPause: "/tenants/{tenant}/targets/{target}/pause",
   targetResume: "/tenants/{tenant}/targets/{target}/resume",
+  secrets: "/tenants/{tenant}/targets/{target}/secrets",
+  secret: "/tenants/{tenant}/targets/{target}/secrets/{key}",
   reconcile: "/tenants/{tenant}/targets/{target}/reconcile",
   reconciliations: "/tenants/{tenant}/targets/{target}/reconciliations",
   reconciliation: "/tenants/{tenant}/targets/{target}/reconciliations/{id}",
@@ -528,7 +530,7 @@ function renderExplain(box, x) {
     h(
       "div",
       { class: "request", "data-request": i },
-      h("h4", {}, h("code", {}, `${r.method} ${r.url}`)),
+      h("h4", {}, r.kind && r.kind !== "api" ? badge(r.kind) : null, " ", h("code", {}, `${r.method} ${r.url}`)),
       r.headers && Object.keys(r.headers).length ? h("pre", { class: "headers" }, Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join("\n")) : null,
       r.body !== undefined && r.body !== null ? h("pre", { class: "body", "data-request-body": i }, pretty(r.body)) : null,
     ),
@@ -543,9 +545,10 @@ function renderExplain(box, x) {
       h("dt", {}, "Roles"),
       h("dd", {}, `required: ${(roles.required || []).join(", ") || "none"}; held: ${(roles.held || []).join(", ") || "none"}; `, roles.matched === false ? badge("no match", "bad") : badge("matched", "ok")),
       h("dt", {}, "Filter"),
-      h("dd", {}, filter.expression ? h("code", {}, filter.expression) : "none", " ", filter.matched === false ? badge("no match", "bad") : badge("matched", "ok")),
+      h("dd", {}, filter.expression ? h("code", {}, typeof filter.expression === "string" ? filter.expression : JSON.stringify(filter.expression)) : "none", " ", filter.matched === false ? badge("no match", "bad") : badge("matched", "ok")),
       h("dt", {}, "Operation"),
-      h("dd", { id: "explain-operation" }, x.operation || ""),
+      h("dd", { id: "explain-operation" }, x.operation || "none", x.remote_id ? h("span", { class: "muted" }, ` (remote id ${x.remote_id})`) : null),
+      x.dry_run_outcome ? [h("dt", {}, "Dry run"), h("dd", { id: "explain-outcome" }, x.dry_run_outcome)] : null,
     ),
     table("explain-fields", ["Field", "Value", "Source", "Claim", "Default"], fieldRows, "No mapped fields."),
     h("h3", {}, "Requests the connector would send"),
@@ -558,6 +561,7 @@ function renderProvision(box, result) {
   const attempts = items(result).length ? items(result) : [result];
   box.replaceChildren(
     h("h3", {}, "Provision now"),
+    result.job_id ? h("p", { id: "provision-job", "data-state": result.state }, `Job ${result.job_id}: `, outcomeBadge(result.state), result.remote_id ? ` remote id ${result.remote_id}` : "") : null,
     table(
       "provision-attempts",
       ["Operation", "Outcome", "Target code / message", "Remote id"],
@@ -743,8 +747,28 @@ async function targetPage(name) {
     );
   const mappingBody = h("tbody", {}, spec.claim_mappings.map(mappingRow));
 
+  // Secrets are write-only: a value set here is stored sealed and referenced as `stored:<key>`.
+  const secretRefs = Object.assign({}, spec.secret_refs);
+  const stored = items(await guard(() => api("GET", path("secrets", { target: name }))));
+  const secretRows = () =>
+    Object.entries(secretRefs).map(([key, ref]) => h("tr", { "data-secret": key }, h("td", {}, h("code", {}, key)), h("td", {}, h("code", {}, ref)), h("td", {}, fmtTime((stored.find((x) => x.key === key) || {}).updated_at))));
+  const secretBody = h("tbody", {}, secretRows());
+  const secretKey = h("input", { id: "secret-key", placeholder: "key", "aria-label": "Secret key" });
+  const secretValue = h("input", { id: "secret-value", type: "password", autocomplete: "off", placeholder: "value (never shown again)", "aria-label": "Secret value" });
+  const setSecret = h("button", { type: "button", class: "secondary", id: "secret-set", onclick: () => guard(async () => {
+    const key = secretKey.value.trim();
+    if (!key || !secretValue.value) throw new Error("give the secret's key and value");
+    await api("PUT", path("secret", { target: name, key }), { value: secretValue.value });
+    secretRefs[key] = `stored:${key}`;
+    secretBody.replaceChildren(...secretRows());
+    secretKey.value = "";
+    secretValue.value = "";
+    flash(`Secret ${key} stored; save the target to use it`);
+  }) }, "Store secret");
+
   const collect = () => {
     const body = specOf(t);
+    body.secret_refs = Object.assign({}, secretRefs);
     body.properties = {};
     for (const input of propBody.querySelectorAll("[data-property]")) {
       if (input.tagName === "TR") continue;
@@ -771,6 +795,9 @@ async function targetPage(name) {
     h("h3", {}, "Properties"),
     h("table", { id: "target-properties" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Key"), h("th", { scope: "col" }, "Value"))), propBody),
     h("div", { class: "actions" }, newKey, newValue, addProperty),
+    h("h3", {}, "Secrets"),
+    h("table", { id: "target-secrets" }, h("thead", {}, h("tr", {}, ["Key", "Reference", "Stored"].map((x) => h("th", { scope: "col" }, x)))), secretBody),
+    h("div", { class: "actions" }, secretKey, secretValue, setSecret),
     h("h3", {}, "Claim mappings"),
     h("table", { id: "target-mappings" }, h("thead", {}, h("tr", {}, ["Target field", "Claim", "Default", ""].map((x) => h("th", { scope: "col" }, x)))), mappingBody),
     h("div", { class: "actions" }, h("button", { type: "button", class: "secondary", id: "mapping-add", onclick: () => mappingBody.append(mappingRow({})) }, "Add mapping")),
@@ -889,7 +916,9 @@ async function metricsPage() {
   let samples = null;
   let problem = null;
   try {
-    const response = await fetch("/metrics", { credentials: "same-origin" });
+    // Without credentials: the endpoint needs none (or its own token), and a 401 from a server
+    // without it must not make the browser prompt for a password.
+    const response = await fetch("/metrics", { credentials: "omit" });
     if (response.ok) samples = parseMetrics(await response.text());
     else problem = `/metrics answered ${response.status}`;
   } catch (error) {
