@@ -77,7 +77,7 @@ pub fn lookup(
     lookup::lookup(host, config, &key.into())
 }
 
-/// Reads one page of remote entities; `unsupported` for now.
+/// Reads one page of remote users (`nextRecordsUrl` paging); `unsupported` for groups.
 pub fn list_entities(
     host: &dyn Host,
     config: &ConnectorConfig,

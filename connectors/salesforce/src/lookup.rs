@@ -89,7 +89,7 @@ pub fn lookup(
         .map_err(|_| errors::unexpected_success(Action::Query, &response, "a query result"))?;
     match result.records.as_slice() {
         [] => Ok(None),
-        [record] => to_remote(record)
+        [record] => to_remote(record, &SELECTED)
             .map(Some)
             .ok_or_else(|| errors::unexpected_success(Action::Query, &response, "a record Id")),
         records => {
@@ -114,17 +114,23 @@ pub fn lookup(
 /// The part of a query response the connector reads.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct QueryResult {
+pub struct QueryResult {
+    /// How many records match the whole query.
     #[serde(default)]
-    total_size: u64,
-    records: Vec<Value>,
+    pub total_size: u64,
+    /// This batch of records.
+    pub records: Vec<Value>,
+    /// Where the next batch is (`/services/data/vXX.X/query/<locator>`), while not done.
+    #[serde(default)]
+    pub next_records_url: Option<String>,
 }
 
-/// A record as a remote object: Id, IsActive, and the other selected fields as text.
-fn to_remote(record: &Value) -> Option<RemoteObject> {
+/// A record as a remote object: Id, IsActive, and the other selected `fields` as text
+/// (booleans and numbers as JSON writes them; nulls are left out).
+pub fn to_remote(record: &Value, fields: &[&str]) -> Option<RemoteObject> {
     let remote_id = record.get("Id")?.as_str()?.to_string();
     let active = record.get("IsActive").and_then(Value::as_bool);
-    let attributes = SELECTED
+    let attributes = fields
         .iter()
         .filter(|f| !matches!(**f, "Id" | "IsActive"))
         .filter_map(|f| {

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use crate::store::TargetRecord;
-use provisioner_contract::{Change, LookupKey, ProvisionError, ProvisionOutcome, RemoteObject};
+use provisioner_contract::{
+    Change, ErrorDetail, ListRequest, LookupKey, ProvisionError, ProvisionOutcome, RemoteObject,
+    RemotePage,
+};
 
 /// How a sandboxed call failed without the connector returning a typed error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +77,22 @@ pub trait TargetConnector: Send + Sync + 'static {
     /// 1, means the target takes one change per call.
     fn batch_size(&self) -> usize {
         1
+    }
+
+    /// Reads one page of remote entities, for reconciliation. The default answers
+    /// `unsupported`: a target that cannot be listed cannot be reconciled.
+    fn list_entities(&self, request: ListRequest) -> BoxFuture<'_, CallResult<RemotePage>> {
+        let _ = request;
+        Box::pin(async {
+            Err(CallFailure::Connector(ProvisionError::Unsupported(
+                ErrorDetail {
+                    message: "this connector cannot list remote entities".into(),
+                    target_code: None,
+                    fields: Vec::new(),
+                    http_status: None,
+                },
+            )))
+        })
     }
 
     /// Applies several local changes to the target in one call. `Err` means the whole call

@@ -18,6 +18,7 @@ pub mod mapping;
 mod on_demand;
 pub mod policy;
 pub mod preview;
+pub mod reconcile;
 pub mod scope;
 pub mod store;
 pub mod sync;
@@ -28,6 +29,7 @@ pub use connector::{
     TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
+pub use reconcile::{ReconcileOptions, ReconcileReport};
 pub use sync::SyncStep;
 
 use std::collections::BTreeSet;

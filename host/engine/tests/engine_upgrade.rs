@@ -18,6 +18,11 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     let (store, _dir, url) = sqlite_store_with_url().await;
     // The database as the version before migration 3 left it, holding two such names.
     for undo in [
+        "DROP TABLE reconcile_seen",
+        "DROP TABLE reconcile_drift",
+        "DROP TABLE reconcile_runs",
+        "ALTER TABLE targets DROP COLUMN reconcile_every_minutes",
+        "ALTER TABLE targets DROP COLUMN reconcile_policy",
         "DROP INDEX attempts_outcome",
         "DROP INDEX attempts_log",
         "ALTER TABLE attempts DROP COLUMN fields",

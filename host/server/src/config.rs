@@ -40,7 +40,7 @@ use scim::ScimConfig;
 use serde::Deserialize;
 
 use provisioner_contract::ClaimMapping;
-use provisioner_engine::store::OutboundSettings;
+use provisioner_engine::store::{OutboundSettings, ReconcilePolicy};
 use provisioner_runtime::{
     CaBundle, CaBundleError, EgressPolicy, SecretPolicy, SecretSource, SecretValue,
 };
@@ -471,6 +471,10 @@ pub struct OutboundConfig {
     pub backoff_cap_ms: i64,
     /// Jobs of this target that run at once at most; none takes the dispatcher's default.
     pub max_concurrency: Option<i64>,
+    /// What reconciliation does with drift: `report` (default) or `repair`.
+    pub reconcile: ReconcilePolicy,
+    /// Reconcile this target every so many minutes; absent: on demand only.
+    pub reconcile_every_minutes: Option<i64>,
 }
 
 impl Default for OutboundConfig {
@@ -484,6 +488,8 @@ impl Default for OutboundConfig {
             backoff_base_ms: d.backoff_base_ms,
             backoff_cap_ms: d.backoff_cap_ms,
             max_concurrency: d.max_concurrency,
+            reconcile: d.reconcile_policy,
+            reconcile_every_minutes: d.reconcile_every_minutes,
         }
     }
 }
@@ -500,6 +506,8 @@ impl OutboundConfig {
             backoff_base_ms: self.backoff_base_ms,
             backoff_cap_ms: self.backoff_cap_ms,
             max_concurrency: self.max_concurrency,
+            reconcile_policy: self.reconcile,
+            reconcile_every_minutes: self.reconcile_every_minutes,
         }
     }
 }
@@ -825,6 +833,12 @@ impl ServerConfig {
                     return Err(err(
                         format!("{at}.outbound.backoff_cap_ms"),
                         "needs backoff_base_ms >= 0 and backoff_cap_ms >= backoff_base_ms".into(),
+                    ));
+                }
+                if o.reconcile_every_minutes.is_some_and(|n| n < 1) {
+                    return Err(err(
+                        format!("{at}.outbound.reconcile_every_minutes"),
+                        "must be at least 1 (leave it out to reconcile on demand only)".into(),
                     ));
                 }
             }

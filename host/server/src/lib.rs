@@ -18,6 +18,7 @@ pub mod console;
 pub mod egress;
 pub mod explain;
 pub mod quickstart;
+pub mod reconcile_schedule;
 pub mod registry;
 pub mod secrets;
 pub mod tls;
@@ -474,11 +475,13 @@ pub async fn start_with(
             serve(listener, app, stopped.clone())
         }
     };
-    let sync = tokio::spawn(sync_connectors(
-        registry.clone(),
-        engine.store().clone(),
-        stopped.clone(),
-    ));
+    let sync = {
+        let connectors = sync_connectors(registry.clone(), engine.store().clone(), stopped.clone());
+        let schedule = reconcile_schedule::run(engine.clone(), registry.clone(), stopped.clone());
+        tokio::spawn(async move {
+            tokio::join!(connectors, schedule);
+        })
+    };
     let dispatcher = {
         let mut stopped = stopped;
         tokio::spawn(async move {

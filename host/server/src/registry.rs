@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use futures::future::BoxFuture;
 use tokio::sync::watch;
 
-use provisioner_contract::{Change, LookupKey, PropertyKind, ProvisionOutcome, RemoteObject};
+use provisioner_contract::{
+    Change, ListRequest, LookupKey, PropertyKind, ProvisionOutcome, RemoteObject, RemotePage,
+};
 use provisioner_engine::connector::{
     CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
     TargetConnector,
@@ -542,6 +544,10 @@ impl TargetConnector for SandboxedTarget {
 
     fn lookup(&self, key: LookupKey) -> BoxFuture<'_, CallResult<Option<RemoteObject>>> {
         Box::pin(async move { self.0.lookup(&key).await.map_err(call_failure) })
+    }
+
+    fn list_entities(&self, request: ListRequest) -> BoxFuture<'_, CallResult<RemotePage>> {
+        Box::pin(async move { self.0.list_entities(&request).await.map_err(call_failure) })
     }
 
     fn batch_size(&self) -> usize {

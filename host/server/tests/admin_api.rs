@@ -204,6 +204,75 @@ async fn tenant_administrators_see_only_their_tenant_and_credentials_do_not_cros
     .await;
     assert_eq!(status, 200);
 
+    // Connectors are server-wide: a tenant administrator may not upload one, a server
+    // administrator may; the component is stored by digest and described.
+    let bytes = builtin_connectors::lookup("builtin:salesforce")
+        .unwrap()
+        .bytes
+        .to_vec();
+    let upload = |auth: Auth<'static>, body: Vec<u8>| {
+        let request = s
+            .http
+            .post(format!("{}/admin/v1/connectors", s.base))
+            .header("content-type", "application/wasm")
+            .body(body);
+        match auth {
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password)),
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::None => request,
+        }
+        .send()
+    };
+    let refused = upload(CARBON, bytes.clone()).await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let uploaded = upload(ROOT, bytes).await.unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    let reference = uploaded["reference"].as_str().unwrap().to_owned();
+    assert!(reference.starts_with("sha256:"), "{uploaded}");
+    assert_eq!(uploaded["id"], "salesforce");
+    let (_, listed) = call(&s, Method::GET, "/admin/v1/connectors", ROOT, None).await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["reference"] == reference.as_str()),
+        "{listed}"
+    );
+    let (status, one) = call(
+        &s,
+        Method::GET,
+        &format!("/admin/v1/connectors/{reference}"),
+        ROOT,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one, uploaded);
+    let garbage = upload(ROOT, b"not a component".to_vec()).await.unwrap();
+    assert_eq!(garbage.status(), 422);
+    let (status, _) = call(&s, Method::GET, "/admin/v1/connectors", CARBON, None).await;
+    assert_eq!(status, 403);
+
+    // The tenant list and counts follow the same rule.
+    let (_, tenants) = call(&s, Method::GET, "/admin/v1/tenants", CARBON, None).await;
+    assert_eq!(tenants, json!([{"name": TENANT}]));
+    let (_, tenants) = call(&s, Method::GET, "/admin/v1/tenants", ROOT, None).await;
+    assert_eq!(tenants.as_array().unwrap().len(), 2);
+    let (status, detail) = call(&s, Method::GET, &tenant_path(""), CARBON, None).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["targets"], 1);
+    let (status, _) = call(
+        &s,
+        Method::GET,
+        "/admin/v1/tenants/other.example",
+        CARBON,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
     // SCIM credentials are not admin credentials, and admin credentials are not SCIM ones.
     let (status, body) = call(
         &s,

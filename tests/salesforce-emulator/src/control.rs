@@ -163,7 +163,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/__emulator__/info", get(info))
         .route("/__emulator__/users", get(users))
-        .route("/__emulator__/users/{id}", get(user))
+        .route("/__emulator__/users/{id}", get(user).patch(edit_user))
         .route("/__emulator__/counters", get(counters))
         .route("/__emulator__/requests", get(requests))
         .route("/__emulator__/reset", post(reset))
@@ -220,6 +220,28 @@ async fn user(State(app): State<AppState>, Path(id): Path<String>) -> Response {
     match org.directory.get(&id) {
         Some(u) => json_response(StatusCode::OK, &Value::Object(u.all_fields())),
         None => ApiError::not_found().into_response(),
+    }
+}
+
+/// Changes a user behind the integration's back, as an administrator in the org would (drift
+/// for a reconciliation to find): the body is a REST update body (`{"LastName": "Edited"}`,
+/// `{"IsActive": false}`), validated like `PATCH /sobjects/User/{id}` but not counted as an
+/// API call. Answers the user as `GET /__emulator__/users/{id}` does.
+pub fn apply_edit(org: &mut Org, id: &str, body: Map<String, Value>) -> Result<Value, ApiError> {
+    let text = Value::Object(body.clone()).to_string();
+    crate::sobjects::update_record(org, id, &text, body)?;
+    let user = org.directory.get(id).ok_or_else(ApiError::not_found)?;
+    Ok(Value::Object(user.all_fields()))
+}
+
+async fn edit_user(State(app): State<AppState>, Path(id): Path<String>, bytes: Bytes) -> Response {
+    let body: Map<String, Value> = match body(&bytes) {
+        Ok(b) => b,
+        Err(resp) => return *resp,
+    };
+    match apply_edit(&mut app.org(), &id, body) {
+        Ok(user) => json_response(StatusCode::OK, &user),
+        Err(e) => e.into_response(),
     }
 }
 

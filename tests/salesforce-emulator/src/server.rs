@@ -385,6 +385,16 @@ impl Emulator {
         control::apply_seed(&mut self.shared.org(), seed)
     }
 
+    /// Changes user `id` outside the REST API (not counted), as `PATCH /__emulator__/users/{id}`
+    /// does; returns the user's fields.
+    pub fn edit_user(
+        &self,
+        id: &str,
+        body: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, ApiError> {
+        control::apply_edit(&mut self.shared.org(), id, body)
+    }
+
     /// Flips run-time switches.
     pub fn update_settings(&self, settings: Settings) {
         control::apply_settings(&mut self.shared.org(), &settings)

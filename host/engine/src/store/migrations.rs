@@ -69,6 +69,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0011_stored_secrets.sql"),
     ),
     PROVISIONING_LOG,
+    (
+        13,
+        "reconciliation",
+        include_str!("../../migrations/sqlite/0013_reconciliation.sql"),
+    ),
 ];
 
 /// Migration 12, shared by both backends (named, not indexed, so that inserting another
@@ -113,6 +118,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     ),
     SQLITE[10],
     PROVISIONING_LOG,
+    (
+        13,
+        "reconciliation",
+        include_str!("../../migrations/postgres/0013_reconciliation.sql"),
+    ),
 ];
 
 /// Migrations compiled into the binary.

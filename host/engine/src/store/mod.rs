@@ -19,6 +19,7 @@ mod jobs;
 mod log;
 mod migrations;
 mod model;
+mod reconcile_runs;
 mod scope_filter;
 mod search;
 mod secrets;
@@ -34,6 +35,13 @@ pub use identifiers::remote_id_in;
 pub use jobs::{insert_jobs, JobUpdate};
 pub use log::{LogEntry, LogFilter, DEFAULT_LOG_PAGE, MAX_LOG_PAGE};
 pub use model::*;
+pub(crate) use reconcile_runs::{
+    mappings_seen_in, mark_seen_in, open_reconcile_run_in, record_reconcile_step_in,
+    users_mapped_to_in,
+};
+pub use reconcile_runs::{
+    Drift, DriftKind, ReconcilePolicy, ReconcileRun, ReconcileState, STALE_RUN_MS,
+};
 pub use scope_filter::ScopeFilter;
 pub use search::{
     group_names_with_member_in, groups_with_member_in, memberships_in, set_search_keys,

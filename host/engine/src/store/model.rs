@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::ScopeFilter;
+use super::{ReconcilePolicy, ScopeFilter};
 use provisioner_contract::{ClaimMapping, EntityKind, Operation};
 
 use super::{StoreError, StoreResult};
@@ -108,6 +108,11 @@ pub struct OutboundSettings {
     /// Jobs of this target that run at once at most, across every dispatcher sharing the
     /// database; none takes the dispatcher's default.
     pub max_concurrency: Option<i64>,
+    /// What a reconciliation run does with the drift it finds: report it, or also queue the
+    /// jobs that repair it.
+    pub reconcile_policy: ReconcilePolicy,
+    /// How often the server reconciles this target, in minutes; none: on demand only.
+    pub reconcile_every_minutes: Option<i64>,
 }
 
 impl Default for OutboundSettings {
@@ -121,6 +126,8 @@ impl Default for OutboundSettings {
             backoff_base_ms: 500,
             backoff_cap_ms: 300_000,
             max_concurrency: None,
+            reconcile_policy: ReconcilePolicy::Report,
+            reconcile_every_minutes: None,
         }
     }
 }

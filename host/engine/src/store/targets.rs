@@ -16,7 +16,8 @@ const COLUMNS: &str = "tenant, name, connector, properties, secret_refs, claim_m
     CAST(blocking AS INTEGER) AS blocking, blocking_timeout_ms, provisioning_roles, scope_filter,
     max_attempts, backoff_base_ms, backoff_cap_ms, max_concurrency, egress, origin,
     CAST(paused AS INTEGER) AS paused, pause_reason, paused_until, revision, created_at, updated_at,
-    CAST(probing AS INTEGER) AS probing, circuit_opens, recovered_at";
+    CAST(probing AS INTEGER) AS probing, circuit_opens, recovered_at, reconcile_policy,
+    reconcile_every_minutes";
 
 fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
     let scope_filter: Option<String> = row.try_get("scope_filter")?;
@@ -40,6 +41,8 @@ fn target_from_row(row: &DbRow) -> StoreResult<TargetRecord> {
                 backoff_base_ms: row.try_get("backoff_base_ms")?,
                 backoff_cap_ms: row.try_get("backoff_cap_ms")?,
                 max_concurrency: row.try_get("max_concurrency")?,
+                reconcile_policy: row.try_get::<&str, _>("reconcile_policy")?.parse()?,
+                reconcile_every_minutes: row.try_get("reconcile_every_minutes")?,
             },
             egress: serde_json::from_str(row.try_get("egress")?)?,
         },
@@ -90,6 +93,11 @@ pub(super) fn validate(spec: &TargetSpec) -> StoreResult<()> {
     }
     if s.blocking_timeout_ms < 0 {
         return bad("blocking_timeout_ms must be >= 0");
+    }
+    if s.reconcile_every_minutes.is_some_and(|n| n < 1) {
+        return bad(
+            "reconcile_every_minutes must be at least 1 (leave it out to reconcile on demand only)",
+        );
     }
     for (key, reference) in &spec.secret_refs {
         if !(reference.starts_with("env:")
@@ -430,9 +438,9 @@ pub(super) async fn put_target_in(
         "INSERT INTO targets (tenant, name, connector, properties, secret_refs, claim_mappings,
            blocking, blocking_timeout_ms, provisioning_roles, scope_filter, max_attempts,
            backoff_base_ms, backoff_cap_ms, max_concurrency, egress, origin, paused, revision,
-           created_at, updated_at)
+           created_at, updated_at, reconcile_policy, reconcile_every_minutes)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $16, $17, FALSE, 1,
-           $14, $14)
+           $14, $14, $18, $19)
          ON CONFLICT (tenant, name) DO UPDATE SET
            connector = excluded.connector, properties = excluded.properties,
            secret_refs = excluded.secret_refs, claim_mappings = excluded.claim_mappings,
@@ -442,6 +450,8 @@ pub(super) async fn put_target_in(
            backoff_base_ms = excluded.backoff_base_ms, backoff_cap_ms = excluded.backoff_cap_ms,
            max_concurrency = excluded.max_concurrency, egress = excluded.egress,
            origin = excluded.origin, revision = targets.revision + 1,
+           reconcile_policy = excluded.reconcile_policy,
+           reconcile_every_minutes = excluded.reconcile_every_minutes,
            updated_at = excluded.updated_at
          RETURNING {COLUMNS}"
     );
@@ -468,6 +478,8 @@ pub(super) async fn put_target_in(
         .bind(s.max_concurrency)
         .bind(serde_json::to_string(&spec.egress)?)
         .bind(origin.as_str())
+        .bind(s.reconcile_policy.as_str())
+        .bind(s.reconcile_every_minutes)
         .fetch_one(&mut *conn)
         .await?;
     let record = target_from_row(&row)?;

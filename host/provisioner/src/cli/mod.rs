@@ -9,6 +9,7 @@ mod exchanges;
 mod ops;
 #[cfg(feature = "quickstart")]
 mod quickstart;
+mod reconcile;
 mod serve;
 mod sync;
 mod target;
@@ -42,6 +43,9 @@ enum Command {
     /// Sync every in-scope user to a target (an initial or full sync): resumable, with
     /// progress; exits non-zero when some users ended as dead letters.
     Sync(sync::SyncArgs),
+    /// Compare a target's users with the local ones and print each drift; with --repair also
+    /// queue the jobs that fix it.
+    Reconcile(reconcile::ReconcileArgs),
     #[command(flatten)]
     Ops(ops::OpsCommand),
 }
@@ -68,6 +72,7 @@ pub fn run() -> anyhow::Result<()> {
             Command::Serve(args) => serve::run(args).await,
             Command::Users(args) => users::run(args).await,
             Command::Sync(args) => sync::run(args).await,
+            Command::Reconcile(args) => reconcile::run(args).await,
             Command::Ops(command) => ops::run(command).await,
         }
     })

@@ -14,7 +14,6 @@ use clap::Args;
 use provisioner_engine::store::{SyncRun, SyncState};
 use provisioner_engine::{Dispatcher, DispatcherConfig, Engine, SyncStep};
 use provisioner_runtime::EgressPolicy;
-use provisioner_server::Registry;
 
 use super::target::ServerStoreArgs;
 
@@ -127,21 +126,11 @@ type Running = (
 );
 
 async fn start_dispatcher(engine: &Engine, args: &SyncArgs) -> anyhow::Result<Running> {
-    let runtime = args.store.runtime()?;
-    let registry = match args.store.server_config()? {
-        Some(config) => {
-            let extras = provisioner_server::register_targets(engine.store(), &config).await?;
-            Registry::with_extras(runtime, extras)
-        }
-        None => Registry::with_runtime(
-            runtime,
-            EgressPolicy {
-                allow_loopback: args.allow_loopback,
-                allow_private: args.allow_private,
-            },
-        ),
+    let egress = EgressPolicy {
+        allow_loopback: args.allow_loopback,
+        allow_private: args.allow_private,
     };
-    let registry = Arc::new(registry.with_store(engine.store().clone()));
+    let registry = Arc::new(args.store.registry(engine, egress).await?);
     let dispatcher = Dispatcher::new(
         engine,
         registry,

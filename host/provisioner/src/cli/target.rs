@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 use provisioner_engine::policy;
 use provisioner_engine::store::{self, TargetRecord, TargetSpec};
 use provisioner_engine::Engine;
-use provisioner_runtime::{Runtime, RuntimeConfig};
-use provisioner_server::admission;
+use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig};
+use provisioner_server::{admission, Registry};
 
 use super::ops::{engine, DbArg};
 
@@ -62,6 +62,25 @@ impl ServerStoreArgs {
                 bail!("say where the server's database is: --config <file> or --db <url>")
             }
         }
+    }
+
+    /// The registry that builds the targets' connectors as the server does: from the
+    /// configuration file's targets (and their egress), or, with --db, with `egress` for
+    /// every target.
+    pub(super) async fn registry(
+        &self,
+        engine: &Engine,
+        egress: EgressPolicy,
+    ) -> anyhow::Result<Registry> {
+        let runtime = self.runtime()?;
+        let registry = match self.server_config()? {
+            Some(config) => {
+                let extras = provisioner_server::register_targets(engine.store(), &config).await?;
+                Registry::with_extras(runtime, extras)
+            }
+            None => Registry::with_runtime(runtime, egress),
+        };
+        Ok(registry.with_store(engine.store().clone()))
     }
 
     /// The connector runtime with the server's compilation cache.

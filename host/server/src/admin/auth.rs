@@ -265,7 +265,7 @@ pub struct Login {
 
 /// The caller's identity.
 #[utoipa::path(get, path = "/whoami", tag = "session",
-    responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "success", body = WhoAmI), (status = 401, description = "no valid admin credentials", body = super::error::ErrorBody)))]
 async fn whoami(principal: Principal) -> Json<WhoAmI> {
     Json(principal.into())
 }
@@ -273,7 +273,7 @@ async fn whoami(principal: Principal) -> Json<WhoAmI> {
 /// Logs in to the console: checks the user's password and sets the `provisioner_session`
 /// cookie (HttpOnly, SameSite=Strict, 8 hours).
 #[utoipa::path(post, path = "/session", tag = "session", request_body = Login,
-    responses((status = 200, body = WhoAmI), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, description = "success", body = WhoAmI), (status = 401, description = "no valid admin credentials", body = super::error::ErrorBody)))]
 async fn login(
     State(state): State<AdminState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,

@@ -79,8 +79,8 @@ fn not_found(reference: &str) -> ApiError {
 #[utoipa::path(post, path = "/connectors", tag = "connectors",
     request_body(content = Vec<u8>, content_type = "application/wasm",
         description = "the component's bytes"),
-    responses((status = 201, body = ConnectorView), (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "created", body = ConnectorView), (status = 403, description = "only a server administrator may do this", body = ErrorBody),
+        (status = 422, description = "refused: what is wrong and how to fix it", body = ErrorBody)))]
 async fn upload(
     principal: Principal,
     State(state): State<AdminState>,
@@ -104,7 +104,7 @@ async fn upload(
 
 /// The stored components, oldest first.
 #[utoipa::path(get, path = "/connectors", tag = "connectors",
-    responses((status = 200, body = Vec<ConnectorView>), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<ConnectorView>), (status = 403, description = "only a server administrator may do this", body = ErrorBody)))]
 async fn list(
     principal: Principal,
     State(state): State<AdminState>,
@@ -120,8 +120,8 @@ async fn list(
 /// One stored component's metadata.
 #[utoipa::path(get, path = "/connectors/{reference}", tag = "connectors",
     params(("reference" = String, Path, description = "`sha256:<hex>`")),
-    responses((status = 200, body = ConnectorView), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = ConnectorView), (status = 403, description = "only a server administrator may do this", body = ErrorBody),
+        (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn get_one(
     principal: Principal,
     State(state): State<AdminState>,

@@ -205,8 +205,8 @@ fn parse_state(state: Option<&str>) -> ApiResult<Option<JobState>> {
 /// The tenant's jobs, newest first.
 #[utoipa::path(get, path = "/tenants/{tenant}/jobs", tag = "jobs",
     params(("tenant" = String, Path, description = "tenant name"), JobsParams),
-    responses((status = 200, body = Vec<JobView>), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<JobView>), (status = 400, description = "the request is malformed", body = ErrorBody),
+        (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn list_jobs(
     principal: Principal,
     State(state): State<AdminState>,
@@ -230,7 +230,7 @@ async fn list_jobs(
 #[utoipa::path(get, path = "/tenants/{tenant}/jobs/{id}", tag = "jobs",
     params(("tenant" = String, Path, description = "tenant name"),
         ("id" = i64, Path, description = "job id")),
-    responses((status = 200, body = JobDetail), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = JobDetail), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn get_job(
     principal: Principal,
     State(state): State<AdminState>,
@@ -259,7 +259,7 @@ async fn get_job(
 /// The tenant's dead letters, newest first, with the target's error code and message.
 #[utoipa::path(get, path = "/tenants/{tenant}/dead-letters", tag = "jobs",
     params(("tenant" = String, Path, description = "tenant name"), DeadLettersParams),
-    responses((status = 200, body = Vec<JobView>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<JobView>), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn dead_letters(
     principal: Principal,
     State(state): State<AdminState>,
@@ -284,7 +284,7 @@ async fn dead_letters(
 #[utoipa::path(post, path = "/tenants/{tenant}/dead-letters/replay", tag = "jobs",
     params(("tenant" = String, Path, description = "tenant name")),
     request_body = ReplayRequest,
-    responses((status = 200, body = Replayed), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Replayed), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn replay(
     principal: Principal,
     State(state): State<AdminState>,

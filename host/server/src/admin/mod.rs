@@ -13,6 +13,7 @@ pub mod error;
 pub mod explain;
 pub mod jobs;
 pub mod log;
+pub mod reconcile;
 pub mod secrets;
 pub mod targets;
 pub mod tenants;
@@ -98,7 +99,7 @@ impl AdminState {
     info(
         title = "provisioner admin API",
         description = "Operate the provisioning server: tenants, targets, connectors, secrets, \
-                       jobs, dead letters, users and groups. Authenticate with HTTP Basic or a \
+                       jobs, dead letters, users and groups, reconciliation. Authenticate with HTTP Basic or a \
                        Bearer token from the server's [admin] section, or the console's session \
                        cookie."
     ),
@@ -144,6 +145,7 @@ pub fn api() -> OpenApiRouter<AdminState> {
         .merge(explain::routes())
         .merge(jobs::routes())
         .merge(log::routes())
+        .merge(reconcile::routes())
         .merge(secrets::routes())
         .merge(targets::routes())
         .merge(tenants::routes())

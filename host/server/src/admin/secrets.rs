@@ -66,7 +66,7 @@ fn check_key(key: &str) -> ApiResult<()> {
         ("target" = String, Path, description = "target name"),
         ("key" = String, Path, description = "secret key, e.g. sf-client-secret")),
     request_body = SecretWrite,
-    responses((status = 204, description = "stored"), (status = 404, body = ErrorBody),
+    responses((status = 204, description = "stored"), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody),
         (status = 409, description = "no key to seal with is configured", body = ErrorBody)))]
 async fn put_secret(
     principal: Principal,
@@ -89,7 +89,7 @@ async fn put_secret(
 #[utoipa::path(get, path = "/tenants/{tenant}/targets/{target}/secrets", tag = "secrets",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
-    responses((status = 200, body = Vec<SecretEntry>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<SecretEntry>), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn list_secrets(
     principal: Principal,
     State(state): State<AdminState>,
@@ -111,7 +111,7 @@ async fn list_secrets(
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name"),
         ("key" = String, Path, description = "secret key")),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn delete_secret(
     principal: Principal,
     State(state): State<AdminState>,

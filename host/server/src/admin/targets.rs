@@ -275,7 +275,7 @@ impl axum::response::IntoResponse for PutError {
 /// The tenant's targets.
 #[utoipa::path(get, path = "/tenants/{tenant}/targets", tag = "targets",
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 200, body = Vec<TargetView>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<TargetView>), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn list_targets(
     principal: Principal,
     State(state): State<AdminState>,
@@ -290,7 +290,7 @@ async fn list_targets(
 #[utoipa::path(get, path = "/tenants/{tenant}/targets/{target}", tag = "targets",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
-    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = TargetView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn get_target(
     principal: Principal,
     State(state): State<AdminState>,
@@ -307,8 +307,8 @@ async fn get_target(
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
     request_body = TargetBody,
-    responses((status = 200, body = PutOutcome), (status = 422, body = RefusedBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = PutOutcome), (status = 422, description = "refused: what is wrong and how to fix it", body = RefusedBody),
+        (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn put_target(
     principal: Principal,
     State(state): State<AdminState>,
@@ -339,7 +339,7 @@ async fn put_target(
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
     request_body = TargetBody,
-    responses((status = 200, body = Validation), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Validation), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn validate_target(
     principal: Principal,
     State(state): State<AdminState>,
@@ -376,8 +376,8 @@ async fn validate_target(
 #[utoipa::path(delete, path = "/tenants/{tenant}/targets/{target}", tag = "targets",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name"), DeleteParams),
-    responses((status = 200, body = Deleted), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Deleted), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody),
+        (status = 409, description = "conflicts with the stored state", body = ErrorBody)))]
 async fn delete_target(
     principal: Principal,
     State(state): State<AdminState>,
@@ -419,7 +419,7 @@ async fn delete_target(
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
     request_body(content = Option<PauseRequest>),
-    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = TargetView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn pause_target(
     principal: Principal,
     State(state): State<AdminState>,
@@ -439,7 +439,7 @@ async fn pause_target(
 #[utoipa::path(post, path = "/tenants/{tenant}/targets/{target}/resume", tag = "targets",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
-    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = TargetView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn resume_target(
     principal: Principal,
     State(state): State<AdminState>,
@@ -456,8 +456,8 @@ async fn resume_target(
 #[utoipa::path(get, path = "/tenants/{tenant}/targets/{target}/egress", tag = "targets",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
-    responses((status = 200, body = EgressView), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = EgressView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody),
+        (status = 422, description = "refused: what is wrong and how to fix it", body = ErrorBody)))]
 async fn target_egress(
     principal: Principal,
     State(state): State<AdminState>,
@@ -486,7 +486,7 @@ async fn target_egress(
 #[utoipa::path(get, path = "/tenants/{tenant}/targets/{target}/history", tag = "targets",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
-    responses((status = 200, body = Vec<RevisionView>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<RevisionView>), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn target_history(
     principal: Principal,
     State(state): State<AdminState>,
@@ -508,8 +508,8 @@ async fn target_history(
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
     request_body(content = Option<RollbackRequest>),
-    responses((status = 200, body = TargetView), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = TargetView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody),
+        (status = 409, description = "conflicts with the stored state", body = ErrorBody)))]
 async fn rollback_target(
     principal: Principal,
     State(state): State<AdminState>,

@@ -38,7 +38,7 @@ pub struct TenantDetail {
 
 /// The tenants the caller administers (all of them for a server administrator).
 #[utoipa::path(get, path = "/tenants", tag = "tenants",
-    responses((status = 200, body = Vec<TenantSummary>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<TenantSummary>), (status = 401, description = "no valid admin credentials", body = ErrorBody)))]
 async fn list_tenants(
     principal: Principal,
     State(state): State<AdminState>,
@@ -56,7 +56,7 @@ async fn list_tenants(
 /// One tenant: how many users, groups and targets it has, and its open jobs and dead letters.
 #[utoipa::path(get, path = "/tenants/{tenant}", tag = "tenants",
     params(("tenant" = String, Path, description = "tenant name")),
-    responses((status = 200, body = TenantDetail), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = TenantDetail), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn get_tenant(
     principal: Principal,
     State(state): State<AdminState>,

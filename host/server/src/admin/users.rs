@@ -144,7 +144,7 @@ macro_rules! resource_handlers {
         #[utoipa::path(get, path = $base, tag = $tag,
             params(("tenant" = String, Path, description = "tenant name"), ListParams),
             responses((status = 200, description = "SCIM ListResponse", body = Object),
-                (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+                (status = 400, description = "the request is malformed", body = ErrorBody), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
         async fn $list(
             principal: Principal,
             State(state): State<AdminState>,
@@ -162,7 +162,7 @@ macro_rules! resource_handlers {
             params(("tenant" = String, Path, description = "tenant name")),
             request_body(content = Object, description = "a SCIM 2.0 resource"),
             responses((status = 201, description = "the created resource", body = Object),
-                (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+                (status = 400, description = "the request is malformed", body = ErrorBody), (status = 409, description = "conflicts with the stored state", body = ErrorBody)))]
         async fn $create(
             principal: Principal,
             State(state): State<AdminState>,
@@ -180,7 +180,7 @@ macro_rules! resource_handlers {
             params(("tenant" = String, Path, description = "tenant name"),
                 ("id" = String, Path, description = "local id")),
             responses((status = 200, description = "the resource", body = Object),
-                (status = 404, body = ErrorBody)))]
+                (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
         async fn $read(
             principal: Principal,
             State(state): State<AdminState>,
@@ -198,7 +198,7 @@ macro_rules! resource_handlers {
                 ("id" = String, Path, description = "local id")),
             request_body(content = Object, description = "a SCIM 2.0 resource"),
             responses((status = 200, description = "the resource", body = Object),
-                (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+                (status = 400, description = "the request is malformed", body = ErrorBody), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
         async fn $replace(
             principal: Principal,
             State(state): State<AdminState>,
@@ -217,7 +217,7 @@ macro_rules! resource_handlers {
                 ("id" = String, Path, description = "local id")),
             request_body(content = Object, description = "a SCIM PatchOp or attributes"),
             responses((status = 200, description = "the resource", body = Object),
-                (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+                (status = 400, description = "the request is malformed", body = ErrorBody), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
         async fn $patch(
             principal: Principal,
             State(state): State<AdminState>,
@@ -234,7 +234,7 @@ macro_rules! resource_handlers {
         #[utoipa::path(delete, path = $item, tag = $tag,
             params(("tenant" = String, Path, description = "tenant name"),
                 ("id" = String, Path, description = "local id")),
-            responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody)))]
+            responses((status = 204, description = "deleted"), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
         async fn $delete(
             principal: Principal,
             State(state): State<AdminState>,

@@ -236,3 +236,48 @@ async fn control_api_needs_the_control_token_unless_open() {
         .unwrap();
     assert_eq!(info.status(), 200);
 }
+
+#[tokio::test]
+async fn editing_a_user_injects_drift_without_counting_a_call() {
+    let ctx = Ctx::new().await;
+    let id = ctx
+        .create_user("drift", json!({"LastName": "Before"}))
+        .await;
+    let used = ctx.emu.api_usage().used;
+    let resp = ctx
+        .control(Method::PATCH, &format!("/__emulator__/users/{id}"))
+        .json(&json!({"LastName": "Edited", "IsActive": false}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_json(resp).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["LastName"], "Edited");
+    assert_eq!(body["IsActive"], false);
+    let user = ctx.emu.user(&id).unwrap();
+    assert_eq!(user.get("LastName"), json!("Edited"));
+    assert!(!user.is_active());
+    assert_eq!(
+        ctx.emu.api_usage().used,
+        used,
+        "control calls are not API calls"
+    );
+
+    // Validated like a REST update; an unknown id is 404.
+    let resp = ctx
+        .control(Method::PATCH, &format!("/__emulator__/users/{id}"))
+        .json(&json!({"Alias": "waytoolong"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_json(resp).await;
+    assert_eq!(status, 400);
+    assert_eq!(body[0]["errorCode"], "STRING_TOO_LONG");
+    let resp = ctx
+        .control(Method::PATCH, "/__emulator__/users/005000000000099AAA")
+        .json(&json!({"LastName": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}

@@ -207,3 +207,50 @@ async fn paging_honours_the_batch_size_header() {
         .unwrap();
     assert_eq!(body["records"].as_array().unwrap().len(), 200);
 }
+
+#[tokio::test]
+async fn listing_every_user_in_id_order_by_pages() {
+    let ctx = Ctx::new().await;
+    seed_users(&ctx, 450).await;
+    let inactive = ctx
+        .create_user("inactive", json!({"IsActive": false}))
+        .await;
+    let mut url = None::<String>;
+    let mut ids = Vec::new();
+    let mut pages = 0;
+    loop {
+        let req = match &url {
+            None => ctx
+                .req(Method::GET, "query")
+                .query(&[(
+                    "q",
+                    "SELECT Id, Username, IsActive, LastName FROM User ORDER BY Id",
+                )])
+                .header("Sforce-Query-Options", "batchSize=200"),
+            Some(u) => ctx
+                .http
+                .get(ctx.url(u))
+                .bearer_auth(&ctx.token)
+                .header("Sforce-Query-Options", "batchSize=200"),
+        };
+        let body: Value = req.send().await.unwrap().json().await.unwrap();
+        pages += 1;
+        for r in body["records"].as_array().unwrap() {
+            assert!(r["IsActive"].is_boolean(), "{r}");
+            assert!(r["LastName"].is_string(), "{r}");
+            ids.push(r["Id"].as_str().unwrap().to_string());
+        }
+        match body["nextRecordsUrl"].as_str() {
+            Some(next) => url = Some(next.to_string()),
+            None => break,
+        }
+    }
+    // 450 seeded, the integration user and the inactive one: three pages, each user once.
+    assert_eq!(pages, 3);
+    assert_eq!(ids.len(), 452);
+    let mut sorted = ids.clone();
+    sorted.sort_by_key(|id| id.to_lowercase());
+    sorted.dedup();
+    assert_eq!(ids, sorted, "in Id order, without repeats");
+    assert!(ids.contains(&inactive), "inactive users are listed too");
+}
