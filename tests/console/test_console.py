@@ -140,7 +140,11 @@ class Console:
 
     def go(self, route, ready=None):
         """Opens `#/<route>` and waits until it has rendered (and `ready` is on the page)."""
-        self.driver.get(f"{self.q.console}#/{route}")
+        url = f"{self.q.console}#/{route}"
+        if self.driver.current_url == url:
+            self.driver.refresh()  # the same address again: load the page anew
+        else:
+            self.driver.get(url)
         name = route.split("/")[0].split("?")[0] or "overview"
         self.one(f'main[data-route="{name}"]:not([data-loading])', f"the {name} page")
         if ready:
@@ -309,7 +313,11 @@ def run(console, quickstart):
         console.one("#reconcile-run").click()
         report = console.one("#reconcile-report h3", "a reconciliation report")
         assert report.text.startswith("Run #"), report.text
+        assert not console.css("#reconcile-error"), console.one("#reconcile-error").text
         console.shot("reconciliation")
+        run_id = report.text.split("#")[1].split()[0]
+        console.go(f"targets/{TARGET}", "#reconcile-form")
+        assert console.css(f'#reconciliations tr[data-reconciliation="{run_id}"]'), "the run should be listed on the target page"
 
     def metrics():
         console.go("metrics", "#metrics-counts")

@@ -117,6 +117,11 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+/** Replaces the children of `el`, skipping absent ones (`null`, `undefined`, `false`). */
+function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 /** Items of a list response, whatever its envelope. */
 function items(data) {
   if (Array.isArray(data)) return data;
@@ -535,7 +540,8 @@ function renderExplain(box, x) {
       r.body !== undefined && r.body !== null ? h("pre", { class: "body", "data-request-body": i }, pretty(r.body)) : null,
     ),
   );
-  box.replaceChildren(
+  fill(
+    box,
     h("h3", {}, `Explain for ${x.target}`),
     h(
       "dl",
@@ -559,7 +565,8 @@ function renderExplain(box, x) {
 
 function renderProvision(box, result) {
   const attempts = items(result).length ? items(result) : [result];
-  box.replaceChildren(
+  fill(
+    box,
     h("h3", {}, "Provision now"),
     result.job_id ? h("p", { id: "provision-job", "data-state": result.state }, `Job ${result.job_id}: `, outcomeBadge(result.state), result.remote_id ? ` remote id ${result.remote_id}` : "") : null,
     table(
@@ -782,7 +789,8 @@ async function targetPage(name) {
   };
   const showProblems = (error) => {
     const problems = (error && error.problems) || [];
-    problemsBox.replaceChildren(
+    fill(
+      problemsBox,
       h("p", {}, error ? error.message : "No problems."),
       problems.length ? h("ul", { class: "problems" }, problems.map((p) => h("li", {}, typeof p === "string" ? p : `${p.key ? p.key + ": " : ""}${p.message}`))) : null,
     );
@@ -846,11 +854,16 @@ async function targetPage(name) {
     guard(async () => {
       const report = await api("POST", path("reconcile", { target: name }), { repair: repair.checked });
       renderReconciliation(reportBox, report);
-      flash(`Reconciliation ${report.id ?? ""} finished: ${(report.drift || []).length} drift(s)`);
+      await loadRuns();
+      flash(`Reconciliation ${report.id ?? ""} ${report.state || "finished"}: ${report.drift_count ?? (report.drift || []).length} drift(s)`);
     });
   });
-  const runs = await guard(() => api("GET", path("reconciliations", { target: name })));
-  const runRows = items(runs).map((r) =>
+  const runsBox = h("div", { id: "reconciliations-box" });
+  const loadRuns = async () => {
+    const runs = await guard(() => api("GET", path("reconciliations", { target: name })));
+    fill(runsBox, table("reconciliations", ["Run", "Started", "State", "Policy", "Drift"], runRows(items(runs)), "No reconciliation runs yet."));
+  };
+  const runRows = (runs) => runs.map((r) =>
     h(
       "tr",
       { "data-reconciliation": r.id },
@@ -858,9 +871,10 @@ async function targetPage(name) {
       h("td", {}, fmtTime(r.started_at)),
       h("td", {}, r.state),
       h("td", {}, r.policy),
-      h("td", { class: "num" }, r.drift ? r.drift.length : r.drift_count ?? ""),
+      h("td", { class: "num" }, r.drift_count ?? (r.drift ? r.drift.length : "")),
     ),
   );
+  await loadRuns();
 
   return page(
     `Target ${name}`,
@@ -869,7 +883,7 @@ async function targetPage(name) {
     h("div", { class: "panel" }, form),
     h("h2", {}, "Reconciliation"),
     h("div", { class: "panel" }, reconcileForm, reportBox),
-    table("reconciliations", ["Run", "Started", "State", "Policy", "Drift"], runRows, "No reconciliation runs yet."),
+    runsBox,
   );
 }
 
@@ -887,9 +901,11 @@ function renderReconciliation(box, r) {
       h("td", {}, d.repair || ""),
     ),
   );
-  box.replaceChildren(
+  fill(
+    box,
     h("h3", {}, `Run #${r.id} (${r.state || ""}, ${r.policy || ""})`),
-    h("p", { class: "muted" }, `${fmtTime(r.started_at)} – ${fmtTime(r.finished_at)}; remote ${r.remote_seen ?? "?"}, local ${r.local_seen ?? "?"}`),
+    h("p", { class: "muted" }, `${fmtTime(r.started_at)} – ${fmtTime(r.finished_at)}; remote ${r.remote_seen ?? "?"}, local ${r.local_seen ?? "?"}, drift ${r.drift_count ?? (r.drift || []).length}`),
+    r.error ? h("p", { class: "problems", id: "reconcile-error" }, r.error) : null,
     table("drift-table", ["Drift", "User", "Remote id", "Field", "Expected", "Actual", "Repair"], rows, "No drift: the target is in sync."),
   );
 }
@@ -962,7 +978,7 @@ async function route() {
   const main = document.getElementById("main");
   const show = (view) => {
     if (seq !== state.seq || !view) return;
-    main.replaceChildren(h("h1", {}, view.title), ...view.content);
+    fill(main, h("h1", {}, view.title), view.content);
     main.dataset.route = parts[0] || "overview";
     delete main.dataset.loading;
   };
