@@ -23,3 +23,12 @@ wait_for_scim_base() {
     cat "$out" "$err" >&2
     exit 1
 }
+
+# stop_server PID: stops the server PID gracefully (SIGTERM, then waits for it), if it runs.
+stop_server() {
+    local pid="$1"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+}

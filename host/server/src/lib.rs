@@ -14,6 +14,7 @@ pub mod admin;
 pub mod admission;
 pub mod backend;
 pub mod config;
+pub mod console;
 pub mod egress;
 pub mod explain;
 pub mod observability;
@@ -448,6 +449,7 @@ pub async fn start_with(
     };
     let app = scim::router(backend, auth, scim_config)
         .merge(admin::router(admin_state))
+        .merge(console::router())
         .merge(observability::routes(observability::ObservabilityState {
             engine: engine.clone(),
             registry: registry.clone(),

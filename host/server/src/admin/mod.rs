@@ -167,5 +167,21 @@ pub fn openapi_text() -> String {
 
 /// The admin router, ready to merge beside the SCIM router.
 pub fn router(state: AdminState) -> axum::Router {
-    api().split_for_parts().0.with_state(state)
+    api()
+        .split_for_parts()
+        .0
+        .route(&format!("{PREFIX}/{{*rest}}"), axum::routing::any(no_route))
+        .with_state(state)
+}
+
+/// Any other path under [`PREFIX`]: a JSON 404, never the SCIM API's Basic challenge (which
+/// would make a browser prompt for credentials in the middle of the console).
+async fn no_route(uri: axum::http::Uri) -> error::ApiError {
+    error::ApiError::not_found(
+        "no_such_route",
+        format!(
+            "the admin API has no route {}; GET {PREFIX}/openapi.json lists every route",
+            uri.path()
+        ),
+    )
 }
