@@ -73,7 +73,14 @@ async fn every_documented_operation_is_served_and_the_document_is_served_too() {
             .replace("{key}", "no-such-key")
             .replace("{reference}", "sha256:00")
             .replace("{id}", "0");
-        for method in item.as_object().unwrap().keys() {
+        for (method, operation) in item.as_object().unwrap() {
+            // Every response is described (OpenAPI requires it; validators refuse the document).
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"].is_string(),
+                    "{method} {path} {status} has no description"
+                );
+            }
             let method: reqwest::Method = method.to_uppercase().parse().unwrap();
             let mut request = s
                 .http

@@ -238,7 +238,7 @@ fn api_error(error: ExplainError) -> ApiError {
 #[utoipa::path(get, path = "/tenants/{tenant}/users/{id}/explain", tag = "explain",
     params(("tenant" = String, Path, description = "tenant name"),
         ("id" = String, Path, description = "the user's id or user name"), ExplainParams),
-    responses((status = 200, body = ExplanationView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = ExplanationView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn explain_user(
     principal: Principal,
     State(state): State<AdminState>,
@@ -257,8 +257,8 @@ async fn explain_user(
 #[utoipa::path(post, path = "/tenants/{tenant}/users/{id}/provision", tag = "explain",
     params(("tenant" = String, Path, description = "tenant name"),
         ("id" = String, Path, description = "the user's id or user name"), ProvisionParams),
-    responses((status = 200, body = ProvisionedView), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = ProvisionedView), (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody),
+        (status = 409, description = "the user cannot be provisioned to this target now (out of scope or paused)", body = ErrorBody)))]
 async fn provision_user(
     principal: Principal,
     State(state): State<AdminState>,

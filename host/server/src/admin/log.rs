@@ -159,8 +159,8 @@ async fn page(
 /// The tenant's provisioning log, newest first.
 #[utoipa::path(get, path = "/tenants/{tenant}/log", tag = "log",
     params(("tenant" = String, Path, description = "tenant name"), LogParams),
-    responses((status = 200, body = Vec<LogEntryView>), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<LogEntryView>), (status = 400, description = "the request is malformed", body = ErrorBody),
+        (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn tenant_log(
     principal: Principal,
     State(state): State<AdminState>,
@@ -174,8 +174,8 @@ async fn tenant_log(
 #[utoipa::path(get, path = "/tenants/{tenant}/users/{id}/log", tag = "log",
     params(("tenant" = String, Path, description = "tenant name"),
         ("id" = String, Path, description = "the user's id or user name"), UserLogParams),
-    responses((status = 200, body = Vec<LogEntryView>), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "success", body = Vec<LogEntryView>), (status = 400, description = "the request is malformed", body = ErrorBody),
+        (status = 404, description = "no such tenant (or one the caller may not see), or no such resource", body = ErrorBody)))]
 async fn user_log(
     principal: Principal,
     State(state): State<AdminState>,
