@@ -15,7 +15,7 @@ pub const SERVER_ENV: &str = "PROVISIONER_SERVER";
 /// `--server` (the admin API) or `--db` (offline).
 #[derive(Debug, Args)]
 pub struct Access {
-    /// A running server, e.g. `http://127.0.0.1:8080` (default: $PROVISIONER_SERVER); the
+    /// A running server, e.g. `http://127.0.0.1:9443` (default: $PROVISIONER_SERVER); the
     /// command asks its admin API. Credentials come from the environment:
     /// PROVISIONER_ADMIN_TOKEN, or PROVISIONER_ADMIN_USER and PROVISIONER_ADMIN_PASSWORD.
     #[arg(long, conflicts_with = "db")]

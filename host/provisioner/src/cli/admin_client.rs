@@ -29,7 +29,7 @@ pub struct AdminClient {
 }
 
 impl AdminClient {
-    /// A client of the server at `server` (e.g. `http://127.0.0.1:8080`), with credentials
+    /// A client of the server at `server` (e.g. `http://127.0.0.1:9443`), with credentials
     /// from the environment.
     pub fn from_env(server: &str) -> anyhow::Result<Self> {
         let credential = match (
@@ -50,7 +50,7 @@ impl AdminClient {
             ),
         };
         let mut base = url::Url::parse(server).with_context(|| {
-            format!("--server {server} is not a URL, e.g. http://127.0.0.1:8080")
+            format!("--server {server} is not a URL, e.g. http://127.0.0.1:9443")
         })?;
         if !matches!(base.scheme(), "http" | "https") {
             bail!("--server {server}: give an http:// or https:// URL");
