@@ -160,6 +160,14 @@ fn operational_commands_work_through_the_admin_api_as_offline() {
     assert_eq!(online, offline, "both modes print the same jobs");
     assert_eq!(online.as_array().unwrap().len(), 3);
 
+    // The tenant's counts, as the admin API reports them.
+    let out = provisioner(&["jobs", "--tenant", "acme"], &api);
+    assert!(
+        text(&out).starts_with("jobs: acme: open=2 dead=1"),
+        "{}",
+        text(&out)
+    );
+
     let dead = provisioner(&["dead-letters", "--tenant", "acme"], &api);
     let said = text(&dead);
     assert!(dead.status.success(), "{said}");

@@ -43,15 +43,38 @@ const PER_TARGET: &str = "SELECT t.tenant, t.name AS target,
 
 /// Running jobs by target (`jobs_lease` leads with the state; running jobs are few: at most the
 /// workers of every process).
-const RUNNING: &str = "SELECT tenant, target, COUNT(*) AS n FROM jobs WHERE state = 'running'
-     GROUP BY tenant, target";
+const RUNNING: &str = "SELECT tenant, target, COUNT(*) AS n FROM jobs WHERE state = 'running'";
 
 impl Store {
     /// Every stored target's queue (targets without jobs included, all zero), ordered by
     /// tenant and target. Jobs left by a deleted target are not counted.
     pub async fn queue_gauges(&self) -> StoreResult<Vec<QueueGauge>> {
+        self.gauges_of(None).await
+    }
+
+    /// [`Store::queue_gauges`] of one tenant's targets only (the same index-only counts, so
+    /// the cost follows the tenant's open jobs and dead letters, never its history).
+    pub async fn tenant_queue_gauges(&self, tenant: &str) -> StoreResult<Vec<QueueGauge>> {
+        self.gauges_of(Some(tenant)).await
+    }
+
+    async fn gauges_of(&self, tenant: Option<&str>) -> StoreResult<Vec<QueueGauge>> {
+        let (per_target, running) = match tenant {
+            None => (
+                PER_TARGET.to_owned(),
+                format!("{RUNNING} GROUP BY tenant, target"),
+            ),
+            Some(_) => (
+                format!("{PER_TARGET} WHERE t.tenant = $1"),
+                format!("{RUNNING} AND tenant = $1 GROUP BY tenant, target"),
+            ),
+        };
         let mut gauges: BTreeMap<(String, String), (QueueGauge, i64)> = BTreeMap::new();
-        for row in sqlx::query(PER_TARGET).fetch_all(&self.pool).await? {
+        let bound = |sql| match tenant {
+            Some(tenant) => sqlx::query(sql).bind(tenant.to_owned()),
+            None => sqlx::query(sql),
+        };
+        for row in bound(&per_target).fetch_all(&self.pool).await? {
             let gauge = QueueGauge {
                 tenant: row.try_get("tenant")?,
                 target: row.try_get("target")?,
@@ -63,7 +86,7 @@ impl Store {
             let open: i64 = row.try_get("open")?;
             gauges.insert((gauge.tenant.clone(), gauge.target.clone()), (gauge, open));
         }
-        for row in sqlx::query(RUNNING).fetch_all(&self.pool).await? {
+        for row in bound(&running).fetch_all(&self.pool).await? {
             let key: (String, String) = (row.try_get("tenant")?, row.try_get("target")?);
             if let Some((gauge, _)) = gauges.get_mut(&key) {
                 gauge.running = row.try_get("n")?;

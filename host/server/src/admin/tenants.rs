@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use provisioner_engine::store::{EntityTable, JobState};
+use provisioner_engine::store::EntityTable;
 
 use super::error::{ApiResult, ErrorBody};
 use super::{AdminState, Principal};
@@ -64,20 +64,14 @@ async fn get_tenant(
 ) -> ApiResult<Json<TenantDetail>> {
     state.require_tenant(&principal, &tenant)?;
     let store = state.engine.store();
-    let counts = store.count_jobs(Some(&tenant)).await?;
-    let count = |wanted: &[JobState]| -> i64 {
-        counts
-            .iter()
-            .filter(|(state, _)| wanted.contains(state))
-            .map(|(_, n)| n)
-            .sum()
-    };
+    // Index-only counts of open jobs and dead letters: never a count over the job history.
+    let gauges = store.tenant_queue_gauges(&tenant).await?;
     Ok(Json(TenantDetail {
         users: store.live_count(&tenant, EntityTable::Users).await?,
         groups: store.live_count(&tenant, EntityTable::Groups).await?,
-        targets: store.targets(Some(&tenant)).await?.len() as u64,
-        open_jobs: count(&[JobState::Pending, JobState::Running]),
-        dead_letters: count(&[JobState::Dead]),
+        targets: gauges.len() as u64,
+        open_jobs: gauges.iter().map(|g| g.ready + g.blocked + g.running).sum(),
+        dead_letters: gauges.iter().map(|g| g.dead).sum(),
         name: tenant,
     }))
 }
