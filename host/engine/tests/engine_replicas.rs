@@ -167,3 +167,27 @@ async fn concurrent_writes_of_one_version_let_exactly_one_win() {
         assert_eq!(now, version + 1);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_unconditional_writes_both_apply_one_after_the_other() {
+    let (first, _dir, url) = store_with_url().await;
+    let second = Store::open(&url).await.unwrap();
+    let (a, b) = (Engine::new(first.clone()), Engine::new(second));
+    create(&a, user("u", "L", &[])).await;
+    // Two replicas update the same user with no precondition (a SCIM PUT without If-Match): both
+    // succeed, each on the version the other left, and no write is lost to a false conflict.
+    for round in 0..20 {
+        let version = first.user(TENANT, "u").await.unwrap().unwrap().version;
+        let change = |last: &str| UserChange::Update(user("u", last, &[]));
+        let (x, y) = tokio::join!(
+            a.apply_user_change_at(TENANT, change(&format!("A{round}")), None),
+            b.apply_user_change_at(TENANT, change(&format!("B{round}")), None),
+        );
+        let (x, y) = (x.unwrap(), y.unwrap());
+        let mut versions = [x.version, y.version];
+        versions.sort();
+        assert_eq!(versions, [version + 1, version + 2], "round {round}");
+        let now = first.user(TENANT, "u").await.unwrap().unwrap().version;
+        assert_eq!(now, version + 2);
+    }
+}

@@ -119,6 +119,17 @@ impl Backend {
         }
     }
 
+    /// What a write transaction appends to a single-row read so that it locks the row until the
+    /// transaction ends: on PostgreSQL `FOR UPDATE` (a concurrent writer of the row waits, then
+    /// reads the committed result); on SQLite nothing, the write transaction excludes every other
+    /// writer already.
+    pub(super) fn lock_row(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// What the claim appends to its head query so that it locks the rows it reads.
     ///
     /// On SQLite the claim's write transaction already excludes every other writer. On

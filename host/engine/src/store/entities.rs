@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::backend::Backend;
 use super::{flag, now_ms, DbConn, DbRow, GroupRecord, Store, StoreError, StoreResult, UserRecord};
 
 /// The columns of a user, in the order [`user_from_row`] reads them (flags as integers, see
@@ -41,9 +42,22 @@ pub(super) fn group_from_row(row: &DbRow) -> StoreResult<GroupRecord> {
     })
 }
 
-/// Reads a user (deleted or not) inside a transaction.
+/// Reads a user (deleted or not) inside a write transaction and locks its row until the
+/// transaction ends, so that a concurrent writer of the same user waits and then reads what this
+/// one wrote (PostgreSQL: `FOR UPDATE`; SQLite's write transaction already excludes every other
+/// writer). A check made on what it returns therefore still holds when the transaction writes.
 pub async fn user_in(conn: &mut DbConn, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM local_users WHERE tenant = $1 AND id = $2");
+    let lock = Backend::of_conn(conn).lock_row();
+    read_user(conn, tenant, id, lock).await
+}
+
+async fn read_user(
+    conn: &mut DbConn,
+    tenant: &str,
+    id: &str,
+    lock: &str,
+) -> StoreResult<Option<UserRecord>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM local_users WHERE tenant = $1 AND id = $2{lock}");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id)
@@ -85,13 +99,25 @@ pub async fn put_user(conn: &mut DbConn, user: &UserRecord) -> StoreResult<()> {
     Ok(())
 }
 
-/// Reads a group (deleted or not) inside a transaction.
+/// Reads a group (deleted or not) inside a write transaction and locks its row until the
+/// transaction ends, as [`user_in`] does.
 pub async fn group_in(
     conn: &mut DbConn,
     tenant: &str,
     id: &str,
 ) -> StoreResult<Option<GroupRecord>> {
-    let sql = format!("SELECT {GROUP_COLUMNS} FROM local_groups WHERE tenant = $1 AND id = $2");
+    let lock = Backend::of_conn(conn).lock_row();
+    read_group(conn, tenant, id, lock).await
+}
+
+async fn read_group(
+    conn: &mut DbConn,
+    tenant: &str,
+    id: &str,
+    lock: &str,
+) -> StoreResult<Option<GroupRecord>> {
+    let sql =
+        format!("SELECT {GROUP_COLUMNS} FROM local_groups WHERE tenant = $1 AND id = $2{lock}");
     let row = sqlx::query(&sql)
         .bind(tenant)
         .bind(id)
@@ -161,13 +187,13 @@ impl Store {
     /// A user by local id, including a deleted one.
     pub async fn user(&self, tenant: &str, id: &str) -> StoreResult<Option<UserRecord>> {
         let mut conn = self.pool.acquire().await?;
-        user_in(&mut conn, tenant, id).await
+        read_user(&mut conn, tenant, id, "").await
     }
 
     /// A group by local id, including a deleted one.
     pub async fn group(&self, tenant: &str, id: &str) -> StoreResult<Option<GroupRecord>> {
         let mut conn = self.pool.acquire().await?;
-        group_in(&mut conn, tenant, id).await
+        read_group(&mut conn, tenant, id, "").await
     }
 
     /// A live user by user name.
