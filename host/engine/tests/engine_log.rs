@@ -1,6 +1,7 @@
 //! The provisioning log: every call is recorded with its job's operation and the mapped fields
 //! it carried (secrets redacted); the log filters by user (id or name, in any case), target,
-//! outcome and time, pages newest first by attempt id, and each filter reads an index.
+//! outcome, inbound request and time, pages newest first by attempt id, and each filter reads an
+//! index.
 
 mod engine_support;
 
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 
 use engine_support::*;
 use provisioner_contract::{ClaimMapping, EntityKind};
+use provisioner_engine::observe::with_request_id;
 use provisioner_engine::store::{AttemptRecord, Backend, LogEntry, LogFilter, Store, TargetSpec};
 use provisioner_engine::Engine;
 
@@ -39,7 +41,8 @@ async fn mapped_target(store: &Store, name: &str) {
         .unwrap();
 }
 
-/// Three users provisioned to targets `a` and `b`; `b` refuses u3's name as invalid data.
+/// Three users provisioned to targets `a` and `b`; `b` refuses u3's name as invalid data. Each
+/// user is created by a request of its own, `req-<id>`.
 async fn provisioned() -> (Store, tempfile::TempDir) {
     let (store, dir) = store().await;
     mapped_target(&store, "a").await;
@@ -56,7 +59,7 @@ async fn provisioned() -> (Store, tempfile::TempDir) {
         state
             .claims
             .insert(PASSWORD_CLAIM.into(), vec!["hunter2".into()]);
-        create(&engine, state).await;
+        with_request_id(format!("req-{id}"), create(&engine, state)).await;
     }
     dispatcher(&engine, FakeSource::with(&[("a", a), ("b", b)]))
         .run_until_idle()
@@ -165,6 +168,50 @@ async fn filters_by_user_target_and_outcome() {
     )
     .await;
     assert!(nobody.is_empty());
+}
+
+#[tokio::test]
+async fn filters_by_the_request_that_queued_the_jobs() {
+    let (store, _dir) = provisioned().await;
+    let entries = log(
+        &store,
+        LogFilter {
+            request: Some("req-u2".into()),
+            ..LogFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(entries.len(), 2, "{entries:#?}");
+    assert!(entries.iter().all(|e| e.entity_id == "u2"));
+    assert!(entries
+        .iter()
+        .all(|e| e.request_id.as_deref() == Some("req-u2")));
+    assert!(
+        entries[0].attempt_id > entries[1].attempt_id,
+        "newest first"
+    );
+    // Every entry names the request that caused it.
+    for entry in log(&store, LogFilter::default()).await {
+        let expected = format!("req-{}", entry.entity_id);
+        assert_eq!(entry.request_id.as_deref(), Some(expected.as_str()));
+    }
+    // Combined with the other filters; a request that queued nothing has no calls.
+    let refused = log(
+        &store,
+        LogFilter {
+            request: Some("req-u3".into()),
+            outcome: Some("invalid_data".into()),
+            ..LogFilter::default()
+        },
+    )
+    .await;
+    assert_eq!(refused.len(), 1, "{refused:#?}");
+    assert_eq!(refused[0].target, "b");
+    let none = LogFilter {
+        request: Some("req-none".into()),
+        ..LogFilter::default()
+    };
+    assert!(log(&store, none).await.is_empty());
 }
 
 #[tokio::test]
@@ -291,6 +338,13 @@ async fn each_filter_reads_an_index_not_the_tenants_history() {
             },
             "attempts_outcome",
         ),
+        (
+            LogFilter {
+                request: Some("req-1".into()),
+                ..LogFilter::default()
+            },
+            "attempts_job",
+        ),
     ];
     for (filter, index) in cases {
         let plan = store.log_query_plan(TENANT, &filter).await.unwrap();
@@ -304,7 +358,15 @@ async fn each_filter_reads_an_index_not_the_tenants_history() {
             "{filter:?} should seek {index}:\n{plan}"
         );
         assert!(!plan.contains("SCAN"), "{filter:?} scans:\n{plan}");
-        if filter.user.is_none() {
+        if filter.request.is_some() {
+            assert!(
+                plan.contains("USING INDEX jobs_request"),
+                "{filter:?} should find the request's jobs by index:\n{plan}"
+            );
+        }
+        // A user's or a request's calls are few, and sorted; any other filter walks its index
+        // in order.
+        if filter.user.is_none() && filter.request.is_none() {
             assert!(!plan.contains("TEMP B-TREE"), "{filter:?} sorts:\n{plan}");
         }
     }

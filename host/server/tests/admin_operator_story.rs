@@ -1,7 +1,7 @@
 //! The operator story through the admin API, against the quickstart server (real SQLite, the
 //! Salesforce connector, the emulated org): a user whose user name is not an email address
 //! dead-letters on the tutorial target with Salesforce's code; the provisioning log shows the
-//! code and message; explain shows the Username field and why the connector refuses it, without
+//! code and message, and finds the call by the request that caused it; explain shows the Username field and why the connector refuses it, without
 //! sending anything; the target is fixed through `PUT /targets/{target}`; explain then shows the
 //! create it would send; a replay brings the user into the org; provisioning on demand returns
 //! the attempt.
@@ -117,6 +117,19 @@ async fn find_a_failed_user_understand_why_fix_the_target_replay_and_confirm() {
     );
     assert_eq!(failed["fields"]["LastName"], "Jones");
     assert_eq!(failed["fields"]["Email"], "pat@example.com");
+    // The entry names the request that queued the job (the POST above), and that request's
+    // calls are found by it.
+    let request_id = failed["request_id"]
+        .as_str()
+        .expect("the log names the request");
+    let (status, by_request) =
+        call(&s, Method::GET, &format!("/log?request={request_id}"), None).await;
+    assert_eq!(status, 200, "{by_request}");
+    let by_request = by_request.as_array().unwrap();
+    assert_eq!(by_request.len(), 1, "{by_request:?}");
+    assert_eq!(by_request[0]["attempt_id"], failed["attempt_id"]);
+    let (_, unknown) = call(&s, Method::GET, "/log?request=no-such-request", None).await;
+    assert_eq!(unknown, json!([]));
     let (status, bad) = call(&s, Method::GET, "/log?limit=0", None).await;
     assert_eq!(status, 400, "{bad}");
 

@@ -1,10 +1,12 @@
 //! The provisioning log: every connector call made for a tenant's entities, newest first,
-//! filtered by user, target, outcome and time, keyset-paged by attempt id, with the user's name.
+//! filtered by user, target, outcome, inbound request and time, keyset-paged by attempt id, with
+//! the user's name and the id of the request that queued the call's job.
 //!
 //! Cost: the query always filters on the tenant and orders by attempt id, and each filter has an
 //! index that starts with the tenant and ends with the id (migration 12): a user (by id, or by
 //! live user name resolved to its id first) reads `attempts_entity`, a target `attempts_target`,
-//! an outcome `attempts_outcome`, and no filter `attempts_log`. A page is one seek into that
+//! an outcome `attempts_outcome`, and no filter `attempts_log`; a request reads its jobs through
+//! `jobs_request` and their calls through `attempts_job`. A page is one seek into that
 //! index (just below `before`) and a walk down it that stops after `limit` matching rows: a
 //! page never reads more of the tenant's history than the rows of its index that are newer than
 //! its last entry. A time range is checked on the walked rows, so an `until` far in the past
@@ -39,6 +41,8 @@ pub struct LogFilter {
     /// Only calls with this outcome (`ok`, `found`, `absent` or an error case such as
     /// `invalid_data`).
     pub outcome: Option<String>,
+    /// Only calls made for jobs queued by the inbound request with this id (its `X-Request-Id`).
+    pub request: Option<String>,
     /// Only calls started at or after this time, epoch milliseconds.
     pub since: Option<i64>,
     /// Only calls started before this time, epoch milliseconds.
@@ -83,6 +87,9 @@ pub struct LogEntry {
     pub duration_ms: i64,
     /// The mapped fields the call carried, secret-looking values redacted.
     pub fields: Option<BTreeMap<String, String>>,
+    /// The id of the inbound request whose change queued the job (none for jobs queued outside
+    /// a request).
+    pub request_id: Option<String>,
 }
 
 fn entry_from_row(row: &DbRow) -> StoreResult<LogEntry> {
@@ -103,6 +110,7 @@ fn entry_from_row(row: &DbRow) -> StoreResult<LogEntry> {
         remote_id: attempt.remote_id,
         duration_ms: attempt.duration_ms,
         fields: attempt.fields,
+        request_id: row.try_get("request_id")?,
     })
 }
 
@@ -123,6 +131,21 @@ fn log_sql(tenant: &str, filter: &LogFilter, user_ids: Option<&[String]>) -> (St
             placeholders(binds.len() + 1, ids.len())
         ));
         binds.extend(ids.iter().cloned().map(Bind::Text));
+    }
+    // A request's calls: its jobs first (one seek into `jobs_request`), then their calls
+    // (`attempts_job`), as many rows as that request queued whatever the tenant's history.
+    // SQLite keeps the left table of a CROSS JOIN as the outer loop, so it cannot walk the
+    // tenant's whole log in id order instead; PostgreSQL plans it as any join.
+    let mut source = "attempts a";
+    // A job's calls are its tenant's, so the tenant is checked on the job only (a condition on
+    // `a.tenant` would let SQLite seek the tenant's whole log instead of the job's calls).
+    if let Some(request) = &filter.request {
+        source = "jobs r CROSS JOIN attempts a";
+        binds.push(Bind::Text(request.clone()));
+        conditions[0] = format!(
+            "r.tenant = $1 AND r.request_id = ${} AND a.job_id = r.id",
+            binds.len()
+        );
     }
     let mut condition = |sql: &str, bind: Bind| {
         binds.push(bind);
@@ -151,8 +174,8 @@ fn log_sql(tenant: &str, filter: &LogFilter, user_ids: Option<&[String]>) -> (St
     let sql = format!(
         "SELECT a.id, a.job_id, a.tenant, a.target, a.entity_kind, a.entity_id, a.operation,
                 a.call, a.outcome, a.target_code, a.message, a.remote_id, a.started_at, a.duration_ms,
-                a.fields, COALESCE(u.user_name, j.entity_name) AS user_name
-         FROM attempts a
+                a.fields, COALESCE(u.user_name, j.entity_name) AS user_name, j.request_id
+         FROM {source}
          LEFT JOIN local_users u
            ON a.entity_kind = 'user' AND u.tenant = a.tenant AND u.id = a.entity_id
          LEFT JOIN jobs j ON j.id = a.job_id

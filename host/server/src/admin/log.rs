@@ -51,6 +51,9 @@ pub struct LogEntryView {
     /// The mapped fields the call carried, target field to value; secret-looking values are
     /// `[redacted]`.
     pub fields: Option<BTreeMap<String, String>>,
+    /// The id of the inbound request (SCIM or admin call, its `X-Request-Id`) whose change
+    /// queued the job; none for jobs queued outside a request.
+    pub request_id: Option<String>,
 }
 
 impl From<LogEntry> for LogEntryView {
@@ -71,6 +74,7 @@ impl From<LogEntry> for LogEntryView {
             remote_id: e.remote_id,
             duration_ms: e.duration_ms,
             fields: e.fields,
+            request_id: e.request_id,
         }
     }
 }
@@ -86,6 +90,9 @@ pub struct LogParams {
     /// Only calls with this outcome: `ok`, `found`, `absent` or an error case such as
     /// `invalid_data`.
     pub outcome: Option<String>,
+    /// Only calls for jobs queued by the inbound request with this id (the `X-Request-Id` the
+    /// server echoed on that SCIM or admin response).
+    pub request: Option<String>,
     /// Only calls started at or after this time, epoch milliseconds.
     pub since: Option<i64>,
     /// Only calls started before this time, epoch milliseconds.
@@ -132,6 +139,7 @@ impl LogParams {
             user: self.user,
             target: self.target,
             outcome: self.outcome,
+            request: self.request,
             since: self.since,
             until: self.until,
             before: self.before,
@@ -186,6 +194,7 @@ async fn user_log(
         user: Some(id),
         target: params.target,
         outcome: params.outcome,
+        request: None,
         since: params.since,
         until: params.until,
         limit: params.limit,

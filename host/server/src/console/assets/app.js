@@ -456,9 +456,10 @@ function logTable(id, entries) {
       h("td", {}, e.remote_id ? h("code", {}, e.remote_id) : ""),
       h("td", { class: "num" }, e.duration_ms ?? ""),
       h("td", {}, e.fields && Object.keys(e.fields).length ? h("details", {}, h("summary", {}, `${Object.keys(e.fields).length} fields`), h("pre", {}, pretty(e.fields))) : ""),
+      h("td", {}, e.request_id ? h("a", { href: `#/log?${new URLSearchParams({ request: e.request_id })}`, title: "every call this request caused" }, h("code", {}, e.request_id)) : ""),
     ),
   );
-  return table(id, ["Time", "User", "Target", "Operation", "Outcome", "Target code / message", "Remote id", "ms", "Fields"], rows, "No attempts.");
+  return table(id, ["Time", "User", "Target", "Operation", "Outcome", "Target code / message", "Remote id", "ms", "Fields", "Request"], rows, "No attempts.");
 }
 
 async function userPage(id) {
@@ -636,13 +637,14 @@ async function logPage(query) {
   const target = h("select", {}, h("option", { value: "" }, "any"), targets.map((t) => h("option", { value: targetName(t), selected: targetName(t) === query.target }, targetName(t))));
   const outcome = h("input", { type: "search", value: query.outcome || "", list: "log-outcomes", placeholder: "any" });
   const outcomes = h("datalist", { id: "log-outcomes" }, ["ok", "found", "absent", "invalid_data", "conflict", "not_found", "auth", "transient", "rate_limited"].map((o) => h("option", { value: o })));
-  const form = h("form", { class: "inline", id: "log-search", role: "search" }, field("log-user", "User", user), field("log-target", "Target", target), field("log-outcome", "Outcome", outcome), outcomes, h("button", { type: "submit" }, "Search"));
+  const request = h("input", { type: "search", value: query.request || "", placeholder: "X-Request-Id" });
+  const form = h("form", { class: "inline", id: "log-search", role: "search" }, field("log-user", "User", user), field("log-target", "Target", target), field("log-outcome", "Outcome", outcome), outcomes, field("log-request", "Request", request), h("button", { type: "submit" }, "Search"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    const qs = new URLSearchParams({ user: user.value, target: target.value, outcome: outcome.value });
+    const qs = new URLSearchParams({ user: user.value, target: target.value, outcome: outcome.value, request: request.value });
     location.hash = `#/log?${qs}`;
   });
-  const entries = await api("GET", path("log", {}, { user: query.user, target: query.target, outcome: query.outcome, limit: 100 }));
+  const entries = await api("GET", path("log", {}, { user: query.user, target: query.target, outcome: query.outcome, request: query.request, limit: 100 }));
   return page("Provisioning log", form, logTable("log-table", items(entries)));
 }
 
