@@ -191,6 +191,7 @@ class Console:
             cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
             rows[row.get_attribute("data-field")] = {
                 "value": cells[1], "source": row.get_attribute("data-source"), "claim": cells[3], "default": cells[4],
+                "connector": cells[5],
             }
         bodies = [pre.text for pre in self.css("#explain-requests pre.body")]
         return rows, bodies
@@ -243,6 +244,8 @@ def run(console, quickstart):
         assert fields["TimeZoneSidKey"]["source"] == "default", fields["TimeZoneSidKey"]
         assert fields["TimeZoneSidKey"]["value"] == "America/Los_Angeles", fields["TimeZoneSidKey"]
         assert any('"Username": "samuel@wso2.com"' in body for body in bodies), f"no request body with the Username: {bodies}"
+        # The connector sent every mapped value as mapped.
+        assert all(not row["connector"] for row in fields.values()), fields
         console.shot("user-explain")
 
     def plain_user_is_dead_lettered():
@@ -260,6 +263,9 @@ def run(console, quickstart):
         console.one("#explain-form")
         fields, _ = console.explain(TARGET)
         assert fields["Email"]["value"] == "john.doe@example.org", fields["Email"]
+        # The Username row says the connector refuses the value it derives, whatever the mapping.
+        username = fields["Username"]["connector"]
+        assert "refused by the connector" in username and PLAIN_USER in username, fields["Username"]
         # The dry run meets the connector's refusal: the Username is not an email address.
         explained = console.one("#explain").text
         assert PLAIN_USER in explained and "email" in explained.lower(), f"the explain view should say why: {explained}"

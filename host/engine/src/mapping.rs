@@ -23,6 +23,9 @@ pub enum FieldSource {
     Constant,
     /// Neither a claim value nor a default: the field is not sent.
     Unset,
+    /// No mapping names the field: the connector sets it itself (explain shows such fields
+    /// from the request the connector sends; [`provenance`] never produces this).
+    Connector,
 }
 
 /// One target field as a mapping produces it for one user.

@@ -149,6 +149,18 @@ async fn find_a_failed_user_understand_why_fix_the_target_replay_and_confirm() {
     assert_eq!(fields.len(), 12);
     let username = fields.iter().find(|f| f["field"] == "Username").unwrap();
     assert_eq!(username["claim"], claim("emailaddress"));
+    // The mapping offers the email, but the connector derives the Username from the user name
+    // (the provisioning pattern) and refuses it: the field's row says so.
+    assert_eq!(username["value"], "pat@example.com");
+    let refusal = username["connector"].as_str().unwrap_or_default();
+    assert!(
+        refusal.starts_with("refused by the connector") && refusal.contains(USER),
+        "{username}"
+    );
+    assert!(fields
+        .iter()
+        .filter(|f| f["field"] != "Username")
+        .all(|f| f["connector"].is_null()));
     let outcome = explained["dry_run_outcome"].as_str().unwrap();
     assert!(
         outcome.starts_with("invalid_data") && outcome.contains(USER),
@@ -206,6 +218,18 @@ async fn find_a_failed_user_understand_why_fix_the_target_replay_and_confirm() {
     assert_eq!(create["method"], "POST");
     assert_eq!(create["body"]["Username"], "pat.jones@example.com");
     assert_eq!(create["body"]["LastName"], "Jones");
+    // The Username row now shows the value the connector derives, and that it is not the
+    // mapped one.
+    let username = explained["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "Username")
+        .cloned()
+        .unwrap();
+    assert_eq!(username["sent"], "pat.jones@example.com", "{username}");
+    let note = username["connector"].as_str().unwrap_or_default();
+    assert!(note.contains("not the mapped value"), "{username}");
     assert_eq!(
         s.emulator.counters(),
         calls_before,

@@ -112,7 +112,9 @@ async fn the_tutorial_user_is_explained_field_by_field_with_the_body_the_org_the
 
     // Every one of the tutorial's twelve fields, with its claim or default.
     assert_eq!(explained.fields.len(), 12);
-    for ((field, local, default), shown) in TUTORIAL_MAPPING.iter().zip(&explained.fields) {
+    for ((field, local, default), explained_field) in TUTORIAL_MAPPING.iter().zip(&explained.fields)
+    {
+        let shown = &explained_field.mapped;
         assert_eq!(shown.field, *field);
         assert_eq!(shown.claim.as_deref(), Some(claim(local).as_str()));
         assert_eq!(shown.default_value.as_deref(), Some(*default));
@@ -124,6 +126,9 @@ async fn the_tutorial_user_is_explained_field_by_field_with_the_body_the_org_the
         };
         assert_eq!(shown.source, source, "{field} (from claim: {from_claim})");
         assert_eq!(shown.value.as_deref(), Some(value), "{field}");
+        // The connector sent each field as mapped (the pattern's Username is the email here).
+        assert_eq!(explained_field.sent.as_deref(), Some(value), "{field}");
+        assert_eq!(explained_field.connector, None, "{field}");
     }
 
     // The dry run's requests: the host's token request, then the connector's create; the

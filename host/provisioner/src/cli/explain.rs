@@ -99,12 +99,21 @@ pub fn render(e: &Explanation) -> String {
     line(String::new());
     line(format!("{:<36} {:<28} SOURCE", "FIELD", "VALUE"));
     for field in &e.fields {
+        let mapped = &field.mapped;
+        let value = mapped.value.as_deref().or(field.sent.as_deref());
         line(format!(
             "{:<36} {:<28} {}",
-            field.field,
-            field.value.as_deref().unwrap_or("-"),
-            source(field)
+            mapped.field,
+            value.unwrap_or("-"),
+            source(mapped)
         ));
+        if let Some(connector) = field
+            .connector
+            .as_ref()
+            .filter(|_| mapped.source != FieldSource::Connector)
+        {
+            line(format!("{:<36} ! {connector}", ""));
+        }
     }
     line(String::new());
     if e.requests.is_empty() {
@@ -163,6 +172,7 @@ fn source(field: &FieldProvenance) -> String {
         FieldSource::Claim => format!("claim {claim}"),
         FieldSource::Default => format!("default (claim {claim} has no value)"),
         FieldSource::Constant => "constant".to_owned(),
-        FieldSource::Unset => format!("not sent (claim {claim} has no value, no default)"),
+        FieldSource::Unset => format!("no value (claim {claim} has no value, no default)"),
+        FieldSource::Connector => "set by the connector (no mapping names it)".to_owned(),
     }
 }

@@ -14,17 +14,19 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use provisioner_engine::mapping::{FieldProvenance, FieldSource};
+use provisioner_engine::mapping::FieldSource;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::jobs::AttemptView;
 use super::{AdminState, Principal};
-use crate::explain::{self, ExplainError, ExplainedRequest, Explanation, OnDemandResult};
+use crate::explain::{
+    self, ExplainError, ExplainedField, ExplainedRequest, Explanation, OnDemandResult,
+};
 
 /// How long `POST .../provision` waits for the job by default, in milliseconds.
 const DEFAULT_WAIT_MS: u64 = 30_000;
 
-/// One mapped field and where its value comes from.
+/// One target field: where the mapping takes its value from, and what the connector sent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FieldView {
     /// The target's field, e.g. `LastName`.
@@ -33,27 +35,38 @@ pub struct FieldView {
     pub claim: Option<String>,
     /// The mapping's default.
     pub default_value: Option<String>,
-    /// `claim` (the claim had a value), `default` (it had none), `constant` (no claim) or
-    /// `unset` (neither: the field is not sent).
+    /// `claim` (the claim had a value), `default` (it had none), `constant` (no claim),
+    /// `unset` (neither: the mapping gives no value) or `connector` (no mapping names the
+    /// field: the connector sets it itself).
     pub source: String,
-    /// The value sent (`[redacted]` for secret-looking fields).
+    /// The value the mapping gives (`[redacted]` for secret-looking fields).
     pub value: Option<String>,
+    /// The value the connector's request body held for the field in the dry run, as text;
+    /// none without a body, when the body lacks it, or for a path explain cannot follow.
+    pub sent: Option<String>,
+    /// How the connector's handling differs from the mapping (it sends another value, leaves
+    /// the field out, refuses the value, or sets a field no mapping names); none when it sent
+    /// the mapped value.
+    pub connector: Option<String>,
 }
 
-impl From<FieldProvenance> for FieldView {
-    fn from(f: FieldProvenance) -> Self {
-        let source = match f.source {
+impl From<ExplainedField> for FieldView {
+    fn from(f: ExplainedField) -> Self {
+        let source = match f.mapped.source {
             FieldSource::Claim => "claim",
             FieldSource::Default => "default",
             FieldSource::Constant => "constant",
             FieldSource::Unset => "unset",
+            FieldSource::Connector => "connector",
         };
         FieldView {
-            field: f.field,
-            claim: f.claim,
-            default_value: f.default_value,
+            field: f.mapped.field,
+            claim: f.mapped.claim,
+            default_value: f.mapped.default_value,
             source: source.into(),
-            value: f.value,
+            value: f.mapped.value,
+            sent: f.sent,
+            connector: f.connector,
         }
     }
 }

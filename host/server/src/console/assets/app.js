@@ -524,12 +524,13 @@ function renderExplain(box, x) {
   const fieldRows = (x.fields || []).map((f) =>
     h(
       "tr",
-      { "data-field": f.field, "data-source": f.source },
+      { "data-field": f.field, "data-source": f.source, "data-connector": f.connector ? "differs" : "same" },
       h("td", {}, h("code", {}, f.field)),
-      h("td", {}, f.value ?? h("span", { class: "muted" }, "not sent")),
+      h("td", {}, f.value ?? f.sent ?? h("span", { class: "muted" }, "no value")),
       h("td", {}, badge(f.source, f.source === "claim" ? "ok" : f.source === "unset" ? "bad" : "")),
       h("td", {}, f.claim ? h("code", {}, f.claim) : ""),
       h("td", {}, f.default_value ?? ""),
+      h("td", { class: "connector-note" }, f.connector ? h("span", { class: "badge warn" }, f.connector) : ""),
     ),
   );
   const requests = (x.requests || []).map((r, i) =>
@@ -557,7 +558,7 @@ function renderExplain(box, x) {
       h("dd", { id: "explain-operation" }, x.operation || "none", x.remote_id ? h("span", { class: "muted" }, ` (remote id ${x.remote_id})`) : null),
       x.dry_run_outcome ? [h("dt", {}, "Dry run"), h("dd", { id: "explain-outcome" }, x.dry_run_outcome)] : null,
     ),
-    table("explain-fields", ["Field", "Value", "Source", "Claim", "Default"], fieldRows, "No mapped fields."),
+    table("explain-fields", ["Field", "Value", "Source", "Claim", "Default", "What the connector did"], fieldRows, "No mapped fields."),
     h("h3", {}, "Requests the connector would send"),
     h("div", { id: "explain-requests" }, requests.length ? requests : h("p", { class: "muted" }, "None.")),
     (x.notes || []).length ? h("ul", { id: "explain-notes" }, x.notes.map((n) => h("li", {}, n))) : null,

@@ -20,23 +20,24 @@
 //! [`provision_now`] then queues that user's job through the engine and waits, with a bound,
 //! for the server's dispatcher to run it, and returns the job's attempts.
 
+mod dry_run;
+mod sent_fields;
+
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::registry::Registry;
-use provisioner_engine::logged_fields::{looks_secret, REDACTED};
-use provisioner_engine::mapping::FieldProvenance;
+use provisioner_engine::connector::CallFailure;
 use provisioner_engine::preview::{FilterDecision, Preview, RoleDecision};
 use provisioner_engine::store::{operation_str, AttemptRecord, JobState, Store, UserRecord};
 use provisioner_engine::{Engine, EngineError, JobOutcome};
-use provisioner_runtime::capabilities::transport::TransportFuture;
-use provisioner_runtime::{
-    Exchange, ExchangeKind, HttpObserver, OutboundRequest, Transport, TransportResponse,
-};
+
+pub use dry_run::DryRun;
+pub use sent_fields::{ExplainedField, RefusedField};
 
 /// The remote id the dry run's synthetic `POST` answer carries (15 letters and digits, so a
 /// Salesforce connector accepts it as a record id).
@@ -117,8 +118,10 @@ pub struct Explanation {
     pub operation: Option<String>,
     /// The user's remote id in the target, if it has one.
     pub remote_id: Option<String>,
-    /// Every mapped field with the claim or default that produces it (secrets redacted).
-    pub fields: Vec<FieldProvenance>,
+    /// Every mapped field with the claim or default that produces it (secrets redacted), the
+    /// value the connector's request carried for it and how that differs; then the fields only
+    /// the connector set (see [`sent_fields`]).
+    pub fields: Vec<ExplainedField>,
     /// The requests the connector would send, in order.
     pub requests: Vec<ExplainedRequest>,
     /// How the connector answered the dry run: `ok`, or the error case and message.
@@ -173,6 +176,7 @@ pub async fn explain(
     let preview = engine.preview_user(&record, user).await?;
     let mut notes = scope_notes(&preview);
     let mut requests = Vec::new();
+    let mut refused = Vec::new();
     let mut dry_run_outcome = None;
     if let Some(change) = &preview.change {
         notes.push(format!(
@@ -190,6 +194,7 @@ pub async fn explain(
                     Ok(_) => "ok".to_owned(),
                     Err(error) => {
                         let failure = crate::registry::call_failure(error);
+                        refused = refused_fields(&failure);
                         format!(
                             "{}: {}",
                             provisioner_engine::policy::failure_kind(&failure),
@@ -223,11 +228,27 @@ pub async fn explain(
         },
         operation,
         remote_id: preview.remote_id,
-        fields: preview.fields,
+        fields: sent_fields::compare(preview.fields, &requests, &refused),
         requests,
         dry_run_outcome,
         notes,
     })
+}
+
+/// The fields a connector's invalid-data error names, each with the error's message.
+fn refused_fields(failure: &CallFailure) -> Vec<RefusedField> {
+    let CallFailure::Connector(error) = failure else {
+        return Vec::new();
+    };
+    let detail = error.detail();
+    detail
+        .fields
+        .iter()
+        .map(|field| RefusedField {
+            field: field.clone(),
+            message: detail.message.clone(),
+        })
+        .collect()
 }
 
 /// Why a user is out of scope, in words; nothing when it is in scope.
@@ -293,160 +314,4 @@ pub async fn provision_now(
         outcome,
         attempts,
     })
-}
-
-/// The dry run's transport and observer: answers every request itself (see the module
-/// documentation) and keeps each exchange, as the runtime reports it with secrets redacted.
-#[derive(Default)]
-pub struct DryRun {
-    exchanges: Mutex<Vec<Exchange>>,
-}
-
-impl DryRun {
-    /// The requests recorded so far, in order.
-    pub fn requests(&self) -> Vec<ExplainedRequest> {
-        self.exchanges
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(explained)
-            .collect()
-    }
-}
-
-impl HttpObserver for DryRun {
-    fn on_exchange(&self, exchange: &Exchange) {
-        self.exchanges
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(exchange.clone());
-    }
-}
-
-impl Transport for DryRun {
-    fn send(&self, request: OutboundRequest) -> TransportFuture<'_> {
-        Box::pin(async move { Ok(synthetic_answer(&request)) })
-    }
-}
-
-/// The dry run's answer to `request` (see the module documentation).
-fn synthetic_answer(request: &OutboundRequest) -> TransportResponse {
-    let json = |status: u16, body: Value| TransportResponse {
-        status,
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: serde_json::to_vec(&body).unwrap_or_default(),
-    };
-    let sent: Option<Value> = request
-        .body
-        .as_deref()
-        .and_then(|body| serde_json::from_slice(body).ok());
-    let is_token_request = request
-        .body
-        .as_deref()
-        .is_some_and(|body| String::from_utf8_lossy(body).contains("grant_type="));
-    if is_token_request {
-        return json(
-            200,
-            serde_json::json!({
-                "access_token": DRY_RUN_TOKEN,
-                "token_type": "Bearer",
-                "expires_in": 3600,
-            }),
-        );
-    }
-    let echo = || {
-        let mut body = match &sent {
-            Some(Value::Object(fields)) => fields.clone(),
-            _ => serde_json::Map::new(),
-        };
-        body.insert("id".into(), DRY_RUN_REMOTE_ID.into());
-        body
-    };
-    match request.method.as_str() {
-        "POST" => {
-            let mut body = echo();
-            body.insert("success".into(), Value::Bool(true));
-            body.insert("errors".into(), Value::Array(Vec::new()));
-            json(201, Value::Object(body))
-        }
-        "PUT" => json(200, Value::Object(echo())),
-        "GET" => json(
-            404,
-            serde_json::json!([{"errorCode": "NOT_FOUND", "message": "dry run"}]),
-        ),
-        _ => TransportResponse {
-            status: 204,
-            headers: Vec::new(),
-            body: Vec::new(),
-        },
-    }
-}
-
-/// An exchange as explain shows it.
-fn explained(exchange: &Exchange) -> ExplainedRequest {
-    let body = if exchange.request_body.is_empty() {
-        Value::Null
-    } else {
-        match serde_json::from_slice::<Value>(&exchange.request_body) {
-            Ok(mut json) => {
-                redact_secret_keys(&mut json);
-                json
-            }
-            Err(_) => Value::String(String::from_utf8_lossy(&exchange.request_body).into_owned()),
-        }
-    };
-    ExplainedRequest {
-        kind: match exchange.kind {
-            ExchangeKind::Api => "api",
-            ExchangeKind::Token => "token",
-        }
-        .to_owned(),
-        method: exchange.method.clone(),
-        url: exchange.url.clone(),
-        headers: exchange.request_headers.iter().cloned().collect(),
-        body,
-    }
-}
-
-/// Replaces the values of secret-looking keys anywhere in `json` (a user's password mapped to a
-/// target field, say) with [`REDACTED`].
-fn redact_secret_keys(json: &mut Value) {
-    match json {
-        Value::Object(fields) => {
-            for (key, value) in fields.iter_mut() {
-                if looks_secret(key) && !value.is_null() {
-                    *value = Value::String(REDACTED.to_owned());
-                } else {
-                    redact_secret_keys(value);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact_secret_keys),
-        _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_keys_are_redacted_at_any_depth() {
-        let mut body = serde_json::json!({
-            "LastName": "Gnaniah",
-            "Password": "hunter2",
-            "nested": [{"client_secret": "s", "Alias": "sam"}],
-            "Token": null,
-        });
-        redact_secret_keys(&mut body);
-        assert_eq!(
-            body,
-            serde_json::json!({
-                "LastName": "Gnaniah",
-                "Password": REDACTED,
-                "nested": [{"client_secret": REDACTED, "Alias": "sam"}],
-                "Token": null,
-            })
-        );
-    }
 }
