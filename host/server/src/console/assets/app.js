@@ -456,7 +456,7 @@ function logTable(id, entries) {
       h("td", {}, e.remote_id ? h("code", {}, e.remote_id) : ""),
       h("td", { class: "num" }, e.duration_ms ?? ""),
       h("td", {}, e.fields && Object.keys(e.fields).length ? h("details", {}, h("summary", {}, `${Object.keys(e.fields).length} fields`), h("pre", {}, pretty(e.fields))) : ""),
-      h("td", {}, e.request_id ? h("a", { href: `#/log?${new URLSearchParams({ request: e.request_id })}`, title: "every call this request caused" }, h("code", {}, e.request_id)) : ""),
+      h("td", {}, e.request_id ? h("a", { href: `#/log?${new URLSearchParams({ request: e.request_id })}`, title: `request ${e.request_id}: every call it caused` }, h("code", {}, e.request_id.slice(0, 8))) : ""),
     ),
   );
   return table(id, ["Time", "User", "Target", "Operation", "Outcome", "Target code / message", "Remote id", "ms", "Fields", "Request"], rows, "No attempts.");
@@ -526,11 +526,10 @@ function renderExplain(box, x) {
       "tr",
       { "data-field": f.field, "data-source": f.source, "data-connector": f.connector ? "differs" : "same" },
       h("td", {}, h("code", {}, f.field)),
-      h("td", {}, f.value ?? f.sent ?? h("span", { class: "muted" }, "no value")),
+      h("td", {}, f.value ?? f.sent ?? h("span", { class: "muted" }, "no value"), f.connector ? h("div", { class: "connector-note" }, f.connector) : null),
       h("td", {}, badge(f.source, f.source === "claim" ? "ok" : f.source === "unset" ? "bad" : "")),
       h("td", {}, f.claim ? h("code", {}, f.claim) : ""),
       h("td", {}, f.default_value ?? ""),
-      h("td", { class: "connector-note" }, f.connector ? h("span", { class: "badge warn" }, f.connector) : ""),
     ),
   );
   const requests = (x.requests || []).map((r, i) =>
@@ -558,7 +557,7 @@ function renderExplain(box, x) {
       h("dd", { id: "explain-operation" }, x.operation || "none", x.remote_id ? h("span", { class: "muted" }, ` (remote id ${x.remote_id})`) : null),
       x.dry_run_outcome ? [h("dt", {}, "Dry run"), h("dd", { id: "explain-outcome" }, x.dry_run_outcome)] : null,
     ),
-    table("explain-fields", ["Field", "Value", "Source", "Claim", "Default", "What the connector did"], fieldRows, "No mapped fields."),
+    table("explain-fields", ["Field", "Value (and what the connector did)", "Source", "Claim", "Default"], fieldRows, "No mapped fields."),
     h("h3", {}, "Requests the connector would send"),
     h("div", { id: "explain-requests" }, requests.length ? requests : h("p", { class: "muted" }, "None.")),
     (x.notes || []).length ? h("ul", { id: "explain-notes" }, x.notes.map((n) => h("li", {}, n))) : null,
