@@ -40,7 +40,7 @@ use provisioner_engine::store::{
     Seeded, Store, StoreError, TargetEgress as StoredEgress, TargetSpec,
 };
 use provisioner_engine::{DispatchStats, Dispatcher, DispatcherConfig, Engine};
-use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, SecretSource};
+use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig, SecretSource, SecretValue};
 
 pub use backend::EngineBackend;
 pub use config::{ConfigError, ServerConfig};
@@ -183,23 +183,48 @@ pub async fn register_targets(
     store: &Store,
     config: &ServerConfig,
 ) -> Result<HashMap<(String, String), TargetExtras>, ServerError> {
-    Ok(seed_targets(store, config, false).await?.0)
+    Ok(seed_targets(store, config, false, None).await?.0)
 }
 
 /// Seeds the configured targets: the file is the seed, the database the state. A target an
 /// operator changed at run time (`target put`, `target rollback`) keeps its stored version
 /// unless `reseed`; each such target whose file version differs yields a notice saying so and
 /// how to apply the file's version. Returns the configuration's extras and the notices.
+///
+/// With `seal`, each literal secret of a configured target is written, sealed, to the stored
+/// secrets and the stored target references it as `stored:<key>`, instead of living only in
+/// this process's memory: a target changed at run time (admin API, console) then keeps its
+/// secrets, as a target whose secrets come from `env:` or `file:` does.
 pub async fn seed_targets(
     store: &Store,
     config: &ServerConfig,
     reseed: bool,
+    seal: Option<&secrets::Secrets>,
 ) -> Result<(HashMap<(String, String), TargetExtras>, Vec<String>), ServerError> {
     let mut extras = HashMap::new();
     let mut notices = Vec::new();
-    for (spec, target_extras) in configured_targets(config)? {
+    for (mut spec, mut target_extras) in configured_targets(config)? {
+        let to_seal = match seal {
+            Some(_) => refer_to_sealed(&mut spec, &mut target_extras),
+            None => Default::default(),
+        };
         let key = (spec.tenant.clone(), spec.name.clone());
-        if let Seeded::KeptRuntime(stored) = store.seed_target(&spec, reseed).await? {
+        let seeded = store.seed_target(&spec, reseed).await?;
+        if let (Some(sealed), false) = (seal, matches!(seeded, Seeded::KeptRuntime(_))) {
+            // The file's version applies: its secrets are the ones its references name.
+            for (secret, value) in &to_seal {
+                sealed
+                    .put(&spec.tenant, &spec.name, secret, value.expose())
+                    .await
+                    .map_err(|e| {
+                        ServerError::Task(format!(
+                            "sealing secret `{secret}` of target {}/{}: {e}",
+                            spec.tenant, spec.name
+                        ))
+                    })?;
+            }
+        }
+        if let Seeded::KeptRuntime(stored) = seeded {
             let notice = format!(
                 "target {tenant}/{name}: the configuration file's version differs from the one \
                  changed at run time (revision {revision}, connector {connector}), which is kept; \
@@ -217,6 +242,21 @@ pub async fn seed_targets(
         extras.insert(key, target_extras);
     }
     Ok((extras, notices))
+}
+
+/// Turns a configured target's literal secrets into `stored:<key>` references (see
+/// [`seed_targets`]); returns the values to seal.
+fn refer_to_sealed(
+    spec: &mut TargetSpec,
+    extras: &mut TargetExtras,
+) -> std::collections::BTreeMap<String, SecretValue> {
+    let literals = std::mem::take(&mut extras.literal_secrets);
+    for key in literals.keys() {
+        spec.secret_refs
+            .insert(key.clone(), format!("{}{key}", secrets::STORED_PREFIX));
+    }
+    extras.seeded = Some(spec.clone());
+    literals
 }
 
 /// Every target the configuration describes, as stored specifications plus what only the
@@ -356,6 +396,10 @@ pub struct StartOptions {
     /// The key sealing stored secrets when neither `PROVISIONER_SECRET_KEY` nor
     /// `[secrets] key_file` gives one (the quickstart's in-memory key).
     pub secret_key: Option<secrets::SecretKey>,
+    /// Seal the literal secrets of configured targets into the stored secrets (see
+    /// [`seed_targets`]), so that those targets can be changed at run time without giving
+    /// their secrets again (the quickstart's choice). Needs a key.
+    pub seal_literal_secrets: bool,
 }
 
 /// Starts the server described by `config` (already validated, e.g. by [`config::load`]).
@@ -370,9 +414,6 @@ pub async fn start_with(
 ) -> Result<ServerHandle, ServerError> {
     config.validate("<configuration>")?;
     let engine = open_engine(&config).await?;
-    let (extras, notices) = seed_targets(engine.store(), &config, options.reseed).await?;
-    let auth = Arc::new(credentials(&config)?);
-    let admin_credentials = Arc::new(admin::AdminCredentials::from_config(&config)?);
     let secret_key = secrets::SecretKey::from_config(&config.secrets, |k| std::env::var(k).ok())
         .map_err(|e| ConfigError {
             file: "<configuration>".into(),
@@ -382,6 +423,10 @@ pub async fn start_with(
         })?
         .or(options.secret_key);
     let sealed = secrets::Secrets::new(engine.store().clone(), secret_key);
+    let seal = options.seal_literal_secrets.then_some(&sealed);
+    let (extras, notices) = seed_targets(engine.store(), &config, options.reseed, seal).await?;
+    let auth = Arc::new(credentials(&config)?);
+    let admin_credentials = Arc::new(admin::AdminCredentials::from_config(&config)?);
 
     let runtime = runtime(&config)?;
     let registry = Registry::with_extras(runtime, extras)

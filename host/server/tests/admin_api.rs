@@ -1,7 +1,8 @@
 //! The admin API over real HTTP against the quickstart server (real SQLite, the Salesforce
 //! connector, the emulated org): tenant isolation, separate credentials, users written through
-//! the SCIM layer, jobs, dead letters and replay, pause/resume, refused target changes, and
-//! secrets written through the API, sealed at rest and used by the target's next call.
+//! the SCIM layer, jobs, dead letters and replay, pause/resume, refused target changes,
+//! secrets written through the API, sealed at rest and used by the target's next call, and a
+//! configuration's literal secrets sealed at start (the quickstart's) so its target can change.
 
 #[path = "support/org.rs"]
 mod org_support;
@@ -760,6 +761,78 @@ async fn secrets_written_through_the_api_are_sealed_never_returned_and_used_by_t
     .await;
     assert_eq!(status, 404, "{missing}");
     assert_eq!(missing["error"], "secret_not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn literal_secrets_sealed_at_start_let_the_configured_target_change_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("secret.key");
+    std::fs::write(&key_file, "33".repeat(32)).unwrap();
+    let options = provisioner_server::StartOptions {
+        seal_literal_secrets: true,
+        ..Default::default()
+    };
+    let s = scim_support::start_with(SCIM_PASSWORD, options, |config| {
+        config.admin = AdminSection {
+            users: Vec::new(),
+            tokens: vec![AdminToken {
+                label: "root".into(),
+                token: ROOT_TOKEN.into(),
+                tenant: None,
+            }],
+        };
+        config.secrets.key_file = Some(key_file);
+        config.database.url = format!("sqlite:{}", dir.path().join("provisioner.db").display());
+    })
+    .await;
+    let target = tenant_path(&format!("/targets/{TARGET}"));
+    let org = s.emulator.config();
+
+    // The configured target references its secrets in the sealed store, which holds them.
+    let (_, current) = call(&s, Method::GET, &target, ROOT, None).await;
+    assert_eq!(
+        current["spec"]["secret_refs"],
+        json!({
+            "sf-client-secret": "stored:sf-client-secret",
+            "sf-password": "stored:sf-password",
+        }),
+        "{current}"
+    );
+    let (_, listed) = call(&s, Method::GET, &format!("{target}/secrets"), ROOT, None).await;
+    let keys: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["sf-client-secret", "sf-password"]);
+    for secret in [&org.client_secret, &org.expected_password()] {
+        assert!(!listed.to_string().contains(secret.as_str()));
+    }
+
+    // Changed at run time without giving the secrets again: accepted, and its next call
+    // authenticates with the sealed ones.
+    let mut spec = current["spec"].clone();
+    spec["properties"]["sf-prov-domainName"] = json!("example.com");
+    let (status, put) = call(&s, Method::PUT, &target, ROOT, Some(spec)).await;
+    assert_eq!(status, 200, "{put}");
+    let (_, created) = call(
+        &s,
+        Method::POST,
+        &tenant_path("/users"),
+        ROOT,
+        Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ada",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "ada@lovelace.example", "primary": true}],
+        })),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let jobs = settled(&s, &id).await;
+    assert_eq!(jobs[0]["state"], "done", "{jobs:?}");
+    assert!(s.emulator.user_by_username("ada@example.com").is_some());
 }
 
 /// Polls an async check until it returns `Some`, for up to 60 seconds.

@@ -84,6 +84,7 @@ async fn run_quickstart(listen: String) -> anyhow::Result<()> {
     config.apply_env(|key| std::env::var(key).ok());
     let options = server::StartOptions {
         secret_key: Some(server::secrets::SecretKey::generate()),
+        seal_literal_secrets: true,
         ..server::StartOptions::default()
     };
     let handle = server::start_with(config, options).await?;

@@ -26,12 +26,21 @@ pub struct Setup {
 /// Starts the quickstart configuration (Basic user `admin` with `password`, the tutorial's
 /// Salesforce target) on a free port, with `adjust` applied to the configuration first.
 pub async fn start(password: &str, adjust: impl FnOnce(&mut ServerConfig)) -> Setup {
+    start_with(password, server::StartOptions::default(), adjust).await
+}
+
+/// [`start`] with start options.
+pub async fn start_with(
+    password: &str,
+    options: server::StartOptions,
+    adjust: impl FnOnce(&mut ServerConfig),
+) -> Setup {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", password);
     config.dispatcher.poll_ms = 50;
     adjust(&mut config);
-    let server = server::start(config).await.unwrap();
+    let server = server::start_with(config, options).await.unwrap();
     // Blocking targets' writes wait for their outcome only once the connector is prepared.
     assert!(
         server.connectors_prepared().await,
