@@ -311,11 +311,14 @@ def run(console, quickstart):
             raise Skip("this server's admin API has no reconciliation routes")
         console.go(f"targets/{TARGET}", "#reconcile-form")
         console.one("#reconcile-run").click()
-        report = console.one("#reconcile-report h3", "a reconciliation report")
-        assert report.text.startswith("Run #"), report.text
+        console.one("#reconcile-report h3", "a reconciliation report")
+        # The run goes on in the server; the page follows it until it ends.
+        heading = wait_until("the reconciliation run's end", lambda: next(
+            (h3.text for h3 in console.css("#reconcile-report h3") if "running" not in h3.text), None))
+        assert heading.startswith("Run #"), heading
         assert not console.css("#reconcile-error"), console.one("#reconcile-error").text
         console.shot("reconciliation")
-        run_id = report.text.split("#")[1].split()[0]
+        run_id = heading.split("#")[1].split()[0]
         console.go(f"targets/{TARGET}", "#reconcile-form")
         assert console.css(f'#reconciliations tr[data-reconciliation="{run_id}"]'), "the run should be listed on the target page"
 

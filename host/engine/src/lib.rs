@@ -30,7 +30,7 @@ pub use connector::{
     TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
-pub use reconcile::{ReconcileOptions, ReconcileReport};
+pub use reconcile::{ReconcileOptions, ReconcileReport, StartedReconciliation};
 pub use sync::SyncStep;
 
 use std::collections::BTreeSet;

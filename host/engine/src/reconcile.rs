@@ -100,6 +100,18 @@ impl From<sqlx::Error> for Stop {
     }
 }
 
+/// A reconciliation run that has started (its row is `running`) and is still to be walked:
+/// [`Engine::start_reconciliation`] opens it, [`Engine::finish_reconciliation`] walks it, so a
+/// caller can answer with the run's id before the walk ends.
+#[derive(Clone, Debug)]
+pub struct StartedReconciliation {
+    /// The run as opened.
+    pub run: ReconcileRun,
+    record: TargetRecord,
+    policy: ReconcilePolicy,
+    page_size: u32,
+}
+
 impl Engine {
     /// Runs one reconciliation of `target` and returns its report. A failure of the connector
     /// (it cannot be built, or a page fails) ends the run as `failed` with the reason, keeping
@@ -113,6 +125,18 @@ impl Engine {
         target: &str,
         options: ReconcileOptions,
     ) -> Result<ReconcileReport, EngineError> {
+        let started = self.start_reconciliation(tenant, target, options).await?;
+        self.finish_reconciliation(source, started).await
+    }
+
+    /// Opens a reconciliation run of `target` (the first half of [`Engine::reconcile`], with
+    /// its errors).
+    pub async fn start_reconciliation(
+        &self,
+        tenant: &str,
+        target: &str,
+        options: ReconcileOptions,
+    ) -> Result<StartedReconciliation, EngineError> {
         let record = self
             .store()
             .target(tenant, target)
@@ -137,8 +161,30 @@ impl Engine {
             policy = policy.as_str(),
             "reconciliation started"
         );
+        Ok(StartedReconciliation {
+            run,
+            record,
+            policy,
+            page_size: options.page_size,
+        })
+    }
+
+    /// Walks a started run to its end and returns its report (the second half of
+    /// [`Engine::reconcile`]).
+    pub async fn finish_reconciliation(
+        &self,
+        source: &dyn ConnectorSource,
+        started: StartedReconciliation,
+    ) -> Result<ReconcileReport, EngineError> {
+        let StartedReconciliation {
+            run,
+            record,
+            policy,
+            page_size,
+        } = started;
+        let (tenant, target) = (&record.spec.tenant, &record.spec.name);
         let walked = self
-            .reconcile_walk(source, &record, run.id, policy, options.page_size)
+            .reconcile_walk(source, &record, run.id, policy, page_size)
             .await;
         let (state, error) = match &walked {
             Ok(()) => (ReconcileState::Done, None),
@@ -153,8 +199,8 @@ impl Engine {
         }
         let report = self.reconcile_report(tenant, target, run.id).await?;
         tracing::info!(
-            tenant,
-            target_name = target,
+            tenant = tenant.as_str(),
+            target_name = target.as_str(),
             run = run.id,
             state = report.run.state.as_str(),
             drift = report.run.drift_count,

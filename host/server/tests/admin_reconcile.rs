@@ -1,6 +1,6 @@
 //! Reconciliation through the admin API over real HTTP, against the quickstart server and its
-//! emulated org: a report run finds an edited field, a repair run queues its fix and the
-//! dispatcher applies it; runs are listed and read back; other tenants' administrators see none
+//! emulated org: a report run (started without waiting, read back from its location) finds an
+//! edited field, a repair run (waited for) queues its fix and the dispatcher applies it; runs are listed and read back; other tenants' administrators see none
 //! of it.
 
 #[path = "support/org.rs"]
@@ -119,9 +119,49 @@ async fn drift_is_reported_repaired_and_listed_through_the_api() {
         )
         .unwrap();
 
+    // Started without waiting: 202 with the running run and where to read it; it goes on in
+    // the server and ends there.
     let path = format!("/targets/{TARGET}/reconcile");
-    let (status, report) = call(&s, Method::POST, &path, ROOT_TOKEN, None).await;
-    assert_eq!(status, 200, "{report}");
+    let response = s
+        .http
+        .post(format!("{}/admin/v1/tenants/{TENANT}{path}", s.base))
+        .bearer_auth(ROOT_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let started: Value = response.json().await.unwrap();
+    assert_eq!(started["state"], "running", "{started}");
+    assert_eq!(
+        location,
+        format!(
+            "/admin/v1/tenants/carbon.super/targets/Salesforce.com/reconciliations/{}",
+            started["id"]
+        )
+    );
+    let read = |location: String| {
+        let s = &s;
+        async move {
+            let response = s
+                .http
+                .get(format!("{}{location}", s.base))
+                .bearer_auth(ROOT_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let mut report = read(location.clone()).await;
+    for _ in 0..600 {
+        if report["state"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        report = read(location.clone()).await;
+    }
     assert_eq!(report["state"], "done", "{report}");
     assert_eq!(report["policy"], "report");
     let fields = of_kind(&report, "field_differs");
@@ -145,10 +185,11 @@ async fn drift_is_reported_repaired_and_listed_through_the_api() {
         Method::POST,
         &path,
         ROOT_TOKEN,
-        Some(json!({"repair": true})),
+        Some(json!({"repair": true, "wait": true})),
     )
     .await;
     assert_eq!(status, 200, "{repair}");
+    assert_eq!(repair["state"], "done", "{repair}");
     assert_eq!(repair["policy"], "repair");
     let fix = of_kind(&repair, "field_differs")[0]["repair"]
         .as_str()

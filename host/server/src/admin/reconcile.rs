@@ -1,9 +1,12 @@
-//! Reconciliation of one target: `POST /targets/{target}/reconcile` runs one and answers its
-//! report; `GET /targets/{target}/reconciliations` lists the runs, newest first, and
+//! Reconciliation of one target: `POST /targets/{target}/reconcile` starts one and answers
+//! `202` with the running run (and its `Location`), or with `"wait": true` answers its report
+//! when it ends; `GET /targets/{target}/reconciliations` lists the runs, newest first, and
 //! `GET /targets/{target}/reconciliations/{id}` reads one run with its drift.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -27,6 +30,11 @@ pub struct ReconcileRequest {
     /// target's policy (`report` unless configured otherwise).
     #[serde(default)]
     pub repair: Option<bool>,
+    /// `true`: answer when the run ends, with its report (the call lasts as long as the
+    /// target's listing); `false` or absent: answer at once with the running run, which goes
+    /// on in the server (read it back from its `Location`).
+    #[serde(default)]
+    pub wait: bool,
 }
 
 /// One difference between the target and the local users.
@@ -134,14 +142,17 @@ pub struct RunsParams {
     pub limit: Option<i64>,
 }
 
-/// Reads the target's users through its connector, compares them with the local users and
-/// answers the run's report; with repair, each drift names the job queued to fix it. The call
-/// lasts as long as the listing takes.
+/// Reads the target's users through its connector and compares them with the local users;
+/// with repair, each drift names the job queued to fix it. Starts the run and answers `202`
+/// with it (state `running`; its `Location` reads it, with its drift, as it goes), or with
+/// `"wait": true` answers the run's report when it ends.
 #[utoipa::path(post, path = "/tenants/{tenant}/targets/{target}/reconcile", tag = "reconciliation",
     params(("tenant" = String, Path, description = "tenant name"),
         ("target" = String, Path, description = "target name")),
-    request_body(content = ReconcileRequest, description = "optional; an empty body uses the target's policy"),
-    responses((status = 200, description = "the run's report (state `failed` with the reason when the connector could not list)", body = Reconciliation),
+    request_body(content = ReconcileRequest, description = "optional; an empty body uses the target's policy and does not wait"),
+    responses((status = 200, description = "with `wait`: the run's report (state `failed` with the reason when the connector could not list)", body = Reconciliation),
+        (status = 202, description = "the run started and goes on in the server; `Location` names it", body = ReconciliationSummary,
+            headers(("Location" = String, description = "the run's path"))),
         (status = 400, description = "the body is malformed", body = ErrorBody),
         (status = 404, description = "no such tenant (or one the caller may not see), or no such target", body = ErrorBody),
         (status = 409, description = "a run of this target is still running", body = ErrorBody)))]
@@ -150,7 +161,7 @@ async fn reconcile(
     State(state): State<AdminState>,
     Path((tenant, target)): Path<(String, String)>,
     body: Bytes,
-) -> ApiResult<Json<Reconciliation>> {
+) -> ApiResult<Response> {
     state.require_tenant(&principal, &tenant)?;
     state.require_target(&tenant, &target).await?;
     let request: ReconcileRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -158,7 +169,7 @@ async fn reconcile(
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request(format!(
-                "the body must be {{\"repair\": true|false}} or empty: {e}"
+                "the body must be {{\"repair\": true|false, \"wait\": true|false}} or empty: {e}"
             ))
         })?
     };
@@ -166,11 +177,50 @@ async fn reconcile(
         repair: request.repair,
         ..ReconcileOptions::default()
     };
-    let report = state
+    let started = state
         .engine
-        .reconcile(&state.registry, &tenant, &target, options)
+        .start_reconciliation(&tenant, &target, options)
         .await?;
-    Ok(Json(report.into()))
+    if request.wait {
+        let report = state
+            .engine
+            .finish_reconciliation(&state.registry, started)
+            .await?;
+        return Ok(Json(Reconciliation::from(report)).into_response());
+    }
+    let summary = ReconciliationSummary::from(started.run.clone());
+    let location = format!(
+        "/admin/v1/tenants/{}/targets/{}/reconciliations/{}",
+        path_segment(&tenant),
+        path_segment(&target),
+        summary.id
+    );
+    let (engine, registry) = (state.engine.clone(), state.registry.clone());
+    tokio::spawn(async move {
+        // The run records its own end (done, or failed with the reason); only the store failing
+        // is left to say here.
+        if let Err(error) = engine.finish_reconciliation(&registry, started).await {
+            tracing::warn!(%error, "a reconciliation run could not be finished");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(summary),
+    )
+        .into_response())
+}
+
+/// `text` percent-encoded for one path segment.
+fn path_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// The target's reconciliation runs, newest first, without their drift.

@@ -854,7 +854,15 @@ async function targetPage(name) {
   reconcileForm.addEventListener("submit", (event) => {
     event.preventDefault();
     guard(async () => {
-      const report = await api("POST", path("reconcile", { target: name }), { repair: repair.checked });
+      // The run goes on in the server; its page is read until it ends (or this page is left).
+      let report = await api("POST", path("reconcile", { target: name }), { repair: repair.checked });
+      renderReconciliation(reportBox, { ...report, drift: [] });
+      await loadRuns();
+      while (report.state === "running" && reportBox.isConnected) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        report = await api("GET", path("reconciliation", { target: name, id: report.id }));
+      }
+      if (!reportBox.isConnected) return;
       renderReconciliation(reportBox, report);
       await loadRuns();
       flash(`Reconciliation ${report.id ?? ""} ${report.state || "finished"}: ${report.drift_count ?? (report.drift || []).length} drift(s)`);
@@ -908,7 +916,7 @@ function renderReconciliation(box, r) {
     h("h3", {}, `Run #${r.id} (${r.state || ""}, ${r.policy || ""})`),
     h("p", { class: "muted" }, `${fmtTime(r.started_at)} – ${fmtTime(r.finished_at)}; remote ${r.remote_seen ?? "?"}, local ${r.local_seen ?? "?"}, drift ${r.drift_count ?? (r.drift || []).length}`),
     r.error ? h("p", { class: "problems", id: "reconcile-error" }, r.error) : null,
-    table("drift-table", ["Drift", "User", "Remote id", "Field", "Expected", "Actual", "Repair"], rows, "No drift: the target is in sync."),
+    table("drift-table", ["Drift", "User", "Remote id", "Field", "Expected", "Actual", "Repair"], rows, r.state === "running" ? "Running: the drift shows when the run ends." : "No drift: the target is in sync."),
   );
 }
 
