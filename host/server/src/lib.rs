@@ -543,7 +543,12 @@ pub async fn start_with(
     };
     let sync = {
         let connectors = sync_connectors(registry.clone(), engine.store().clone(), stopped.clone());
-        let schedule = reconcile_schedule::run(engine.clone(), registry.clone(), stopped.clone());
+        let schedule = reconcile_schedule::run(
+            engine.clone(),
+            registry.clone(),
+            stopped.clone(),
+            reconcile_schedule::CHECK_EVERY,
+        );
         tokio::spawn(async move {
             tokio::join!(connectors, schedule);
         })

@@ -1,7 +1,7 @@
 //! Scheduled reconciliation: targets with `reconcile_every_minutes` are reconciled by the
 //! server that often, with their own policy (report or repair).
 //!
-//! Every [`CHECK_EVERY`] the task asks the store which targets are due (their last run started
+//! Every [`CHECK_EVERY`] (in the server) the task asks the store which targets are due (their last run started
 //! at least the interval ago, or they never ran) and reconciles them one after another. Replicas
 //! sharing a database may both find a target due; the store lets one run per target at a time,
 //! and the other is told so and skips it. A run under way when the server stops is finished.
@@ -18,8 +18,14 @@ use crate::Registry;
 /// How often the schedule is checked.
 pub const CHECK_EVERY: Duration = Duration::from_secs(30);
 
-/// Reconciles due targets until `stopped` turns true.
-pub async fn run(engine: Engine, registry: Registry, mut stopped: watch::Receiver<bool>) {
+/// Reconciles due targets, checking every `check_every` (the server's is [`CHECK_EVERY`]),
+/// until `stopped` turns true.
+pub async fn run(
+    engine: Engine,
+    registry: Registry,
+    mut stopped: watch::Receiver<bool>,
+    check_every: Duration,
+) {
     loop {
         match engine.store().reconciliations_due(now_ms()).await {
             Ok(due) => {
@@ -35,7 +41,7 @@ pub async fn run(engine: Engine, registry: Registry, mut stopped: watch::Receive
             }
         }
         let stop = stopped.wait_for(|s| *s);
-        if tokio::time::timeout(CHECK_EVERY, stop).await.is_ok() {
+        if tokio::time::timeout(check_every, stop).await.is_ok() {
             return;
         }
     }

@@ -1,7 +1,7 @@
 //! Reconciliation end to end: the engine reads the emulated Salesforce org's users through the
 //! real connector component (`list-entities`, paged by `nextRecordsUrl`), compares them with the
 //! local users, reports the drift injected through the emulator's control API, and with repair
-//! on converges in one run.
+//! on converges in one run; the server's schedule reconciles a target when it is due.
 
 #[path = "../../engine/tests/engine_support/mod.rs"]
 mod engine_support;
@@ -11,6 +11,7 @@ mod salesforce_support;
 use engine_support::*;
 use provisioner_engine::store::{Drift, DriftKind, OutboundSettings, ReconcilePolicy};
 use provisioner_engine::{Engine, ReconcileOptions, ReconcileReport};
+use provisioner_server::reconcile_schedule;
 use salesforce_emulator::{Emulator, EmulatorConfig, Seed};
 use salesforce_support::*;
 use serde_json::json;
@@ -322,4 +323,67 @@ async fn a_connector_that_cannot_list_fails_the_run_with_the_reason() {
         missing.to_string().contains("target `acme/nope` not found"),
         "{missing}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_target_is_reconciled_when_due_and_not_again_within_its_interval() {
+    let emulator = Emulator::start(org()).await.unwrap();
+    let (store, dir) = store().await;
+    let hourly = OutboundSettings {
+        reconcile_every_minutes: Some(60),
+        ..settings()
+    };
+    salesforce_target(&store, &emulator, "hourly", hourly, dir.path()).await;
+    salesforce_target(&store, &emulator, "on-demand", settings(), dir.path()).await;
+    let engine = Engine::new(store.clone());
+    // Never dispatched: the user is missing remotely, for the scheduled run to report.
+    create(&engine, sf_user("s1", "Scheduled")).await;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let schedule = tokio::spawn(reconcile_schedule::run(
+        engine.clone(),
+        (*registry()).clone(),
+        stopped,
+        std::time::Duration::from_millis(50),
+    ));
+    // Never reconciled, so due at once: one run, with the target's policy (report).
+    let mut runs = Vec::new();
+    for _ in 0..600 {
+        runs = store.reconcile_runs(TENANT, "hourly", 10).await.unwrap();
+        if runs.iter().any(|run| run.finished_at.is_some()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let report = engine
+        .reconcile_report(TENANT, "hourly", runs[0].id)
+        .await
+        .unwrap();
+    assert_eq!(report.run.policy, ReconcilePolicy::Report);
+    assert_eq!(
+        summary(&report),
+        [(DriftKind::MissingRemotely, Some("s1".to_owned()), None)]
+    );
+    // Twenty more checks: not due again within the hour, and a target without a schedule never.
+    tokio::time::sleep(std::time::Duration::from_millis(1_000)).await;
+    assert_eq!(
+        store
+            .reconcile_runs(TENANT, "hourly", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .reconcile_runs(TENANT, "on-demand", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(30), schedule)
+        .await
+        .expect("the schedule stops when told")
+        .unwrap();
+    emulator.shutdown().await;
 }
