@@ -74,7 +74,10 @@ async fn setup(key_dir: &std::path::Path) -> Setup {
             ],
         };
         config.secrets.key_file = Some(key_file);
-        config.database.url = format!("sqlite:{}", key_dir.join("provisioner.db").display());
+        if scim_support::postgres::postgres_server().is_none() {
+            // A file of its own, checked for secrets in clear below.
+            config.database.url = format!("sqlite:{}", key_dir.join("provisioner.db").display());
+        }
     })
     .await
 }
@@ -782,7 +785,6 @@ async fn literal_secrets_sealed_at_start_let_the_configured_target_change_at_run
             }],
         };
         config.secrets.key_file = Some(key_file);
-        config.database.url = format!("sqlite:{}", dir.path().join("provisioner.db").display());
     })
     .await;
     let target = tenant_path(&format!("/targets/{TARGET}"));

@@ -20,6 +20,10 @@ use provisioner_engine::{
     DispatcherConfig, Engine, TargetConnector, UserChange, UserState,
 };
 
+#[path = "postgres.rs"]
+mod postgres;
+pub use postgres::*;
+
 /// One object in the fake target.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FakeObject {
@@ -375,11 +379,6 @@ pub const TENANT: &str = "acme";
 pub const EMAIL: &str = "http://wso2.org/claims/emailaddress";
 pub const LASTNAME: &str = "http://wso2.org/claims/lastname";
 
-/// The environment variable naming a PostgreSQL server (`postgres://user@host:port/database`)
-/// that the engine suites run against instead of SQLite; `tests/support/postgres.sh start`
-/// starts one and prints its URL.
-pub const POSTGRES_URL_VAR: &str = "PROVISIONER_TEST_POSTGRES_URL";
-
 /// A fresh store (kept alive by the returned guard): a SQLite file in a temporary directory,
 /// or a new PostgreSQL database when [`POSTGRES_URL_VAR`] is set.
 pub async fn store() -> (Store, tempfile::TempDir) {
@@ -405,48 +404,14 @@ pub async fn sqlite_store_with_url() -> (Store, tempfile::TempDir, String) {
 /// The URL of a new, empty database: a file in `dir`, or a database created on the server
 /// that [`POSTGRES_URL_VAR`] names.
 pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
-    match std::env::var(POSTGRES_URL_VAR) {
-        Ok(server) if !server.is_empty() => fresh_postgres_database(&server).await,
-        _ => sqlite_url(dir),
+    match postgres_server() {
+        Some(server) => fresh_postgres_database(&server).await,
+        None => sqlite_url(dir),
     }
 }
 
 fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite:{}", dir.path().join("engine.db").display())
-}
-
-/// Creates a uniquely named database on the PostgreSQL server at `server` and returns its URL.
-pub async fn fresh_postgres_database(server: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let name = format!(
-        "engine_test_{}_{}_{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    sqlx::any::install_default_drivers();
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(server)
-        .await
-        .unwrap_or_else(|error| panic!("{POSTGRES_URL_VAR}={server}: cannot connect: {error}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    sqlx::Connection::close(admin).await.unwrap();
-    let (base, query) = server.split_once('?').unwrap_or((server, ""));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    if query.is_empty() {
-        format!("{root}/{name}")
-    } else {
-        format!("{root}/{name}?{query}")
-    }
 }
 
 /// Fast-retry settings for tests.

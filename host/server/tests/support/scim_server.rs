@@ -10,6 +10,10 @@ use salesforce_emulator::{Emulator, EmulatorConfig};
 
 use super::org_support::org;
 
+/// Test databases on PostgreSQL, shared with the engine suites.
+#[path = "../../../engine/tests/engine_support/postgres.rs"]
+pub mod postgres;
+
 /// A running server, its emulated org and an HTTP client.
 pub struct Setup {
     /// The server.
@@ -24,7 +28,9 @@ pub struct Setup {
 }
 
 /// Starts the quickstart configuration (Basic user `admin` with `password`, the tutorial's
-/// Salesforce target) on a free port, with `adjust` applied to the configuration first.
+/// Salesforce target) on a free port, with `adjust` applied to the configuration first. The
+/// database is a new one on the PostgreSQL server [`postgres::POSTGRES_URL_VAR`] names, if set
+/// (`adjust` may still choose another), else a SQLite file.
 pub async fn start(password: &str, adjust: impl FnOnce(&mut ServerConfig)) -> Setup {
     start_with(password, server::StartOptions::default(), adjust).await
 }
@@ -39,6 +45,9 @@ pub async fn start_with(
     let dir = tempfile::tempdir().unwrap();
     let mut config = quickstart::config(&org(&emulator), dir.path(), "127.0.0.1:0", password);
     config.dispatcher.poll_ms = 50;
+    if let Some(server) = postgres::postgres_server() {
+        config.database.url = postgres::fresh_postgres_database(&server).await;
+    }
     adjust(&mut config);
     let server = server::start_with(config, options).await.unwrap();
     // Blocking targets' writes wait for their outcome only once the connector is prepared.
