@@ -480,6 +480,12 @@ pub async fn start_with(
         credentials: admin_credentials,
         secrets: sealed,
         tenants: Arc::new(config.tenants.iter().map(|t| t.name.clone()).collect()),
+        secure_cookies: config.server.tls.is_some()
+            || config
+                .server
+                .base_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
     };
     let metrics_token = match &config.server.metrics_token {
         Some(source) => Some(

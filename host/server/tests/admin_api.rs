@@ -329,6 +329,8 @@ async fn tenant_administrators_see_only_their_tenant_and_credentials_do_not_cros
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
         "{cookie}"
     );
+    // Plain HTTP: a Secure cookie would never come back.
+    assert!(!cookie.contains("Secure"), "{cookie}");
     let session = cookie.split(';').next().unwrap().to_owned();
     let whoami = |session: String| {
         s.http

@@ -1,5 +1,6 @@
 //! The server over HTTPS: a configuration with `[server.tls]` (a certificate issued by a CA
-//! generated here) serves the SCIM API over TLS to a client trusting that CA; clients that do
+//! generated here) serves the SCIM API over TLS to a client trusting that CA (and sets the
+//! console's session cookie `Secure`); clients that do
 //! not trust it, or speak plain HTTP, get nothing; unusable TLS files and CA bundles are
 //! configuration errors naming the key and the file.
 
@@ -64,7 +65,7 @@ async fn scim_over_https_with_a_client_trusting_the_ca() {
         dir.path(),
         &[("chain.pem", &pki.chain_pem), ("key.pem", &pki.key_pem)],
         TLS,
-        "",
+        "\n[[admin.users]]\nusername = \"root\"\npassword = \"https-admin-password\"\n",
     );
     let config = config::load(&path).unwrap();
     let handle = server::start(config).await.unwrap();
@@ -108,6 +109,20 @@ async fn scim_over_https_with_a_client_trusting_the_ca() {
             .unwrap();
         assert_eq!(read["userName"], user_name.as_str());
     }
+
+    // The console's session cookie is Secure over HTTPS.
+    let login = trusting
+        .post(format!("https://localhost:{port}/admin/v1/session"))
+        .json(&json!({"username": "root", "password": "https-admin-password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("provisioner_session=") && cookie.ends_with("; Secure"),
+        "{cookie}"
+    );
 
     // A client that does not trust the CA refuses the certificate.
     let error = reqwest::Client::new()

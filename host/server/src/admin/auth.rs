@@ -271,7 +271,7 @@ async fn whoami(principal: Principal) -> Json<WhoAmI> {
 }
 
 /// Logs in to the console: checks the user's password and sets the `provisioner_session`
-/// cookie (HttpOnly, SameSite=Strict, 8 hours).
+/// cookie (HttpOnly, SameSite=Strict, 8 hours; Secure when the server is reached over HTTPS).
 #[utoipa::path(post, path = "/session", tag = "session", request_body = Login,
     responses((status = 200, description = "success", body = WhoAmI), (status = 401, description = "no valid admin credentials", body = super::error::ErrorBody)))]
 async fn login(
@@ -288,10 +288,7 @@ async fn login(
         .decide(&credentials, connect.map(|Extension(c)| c.0.ip()))
         .await?;
     let token = state.credentials.open_session(principal.clone());
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_TTL.as_secs()
-    );
+    let cookie = session_cookie_header(&token, SESSION_TTL.as_secs(), state.secure_cookies);
     let mut response = Json(WhoAmI::from(principal)).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -307,12 +304,20 @@ async fn logout(State(state): State<AdminState>, headers: HeaderMap) -> Response
     if let Some(token) = session_cookie(&headers) {
         state.credentials.close_session(&token);
     }
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = session_cookie_header("", 0, state.secure_cookies);
     let mut response = StatusCode::NO_CONTENT.into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The `Set-Cookie` value of a console session: `Secure` when the server is reached over HTTPS
+/// (it serves TLS itself, or its `base_url` is `https://`), so the browser never sends the
+/// session over plain HTTP.
+fn session_cookie_header(token: &str, max_age_secs: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_secs}{secure}")
 }
 
 /// `GET /whoami`, `POST /session`, `DELETE /session`.

@@ -57,6 +57,9 @@ pub struct AdminState {
     pub secrets: Secrets,
     /// The configured tenants.
     pub tenants: Arc<Vec<String>>,
+    /// Whether clients reach the server over HTTPS (it serves TLS, or its `base_url` is
+    /// `https://`): the console's session cookie is then `Secure`.
+    pub secure_cookies: bool,
 }
 
 impl AdminState {
