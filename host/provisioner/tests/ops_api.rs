@@ -1,6 +1,7 @@
 //! The operational commands as clients of a running server's admin API (`--server`): a real
 //! `provisioner serve` process on a real SQLite database, driven by real `provisioner`
-//! processes, against the same data the offline mode (`--db`) reads.
+//! processes, against the same data the offline mode (`--db`) reads: jobs, history, dead
+//! letters, replay, pause/resume, and a target's revisions, rollback, reconciliation and delete.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -11,29 +12,31 @@ use provisioner_engine::{Engine, UserChange, UserState};
 
 const TOKEN: &str = "ops-api-test-token";
 
-/// A database with tenant `acme`, a paused target `crm` and three queued user creates, the
-/// oldest of them a dead letter.
+/// A database with tenant `acme`, a paused target `crm` (two revisions; its SCIM service is
+/// unreachable) and three queued user creates, the oldest of them a dead letter.
 fn seeded_database(dir: &std::path::Path) -> String {
     let db = format!("sqlite:{}", dir.join("ops.db").display());
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let store = Store::open(&db).await.unwrap();
-        store
-            .put_target(&TargetSpec {
-                tenant: "acme".into(),
-                name: "crm".into(),
-                connector: "builtin:scim".into(),
-                properties: BTreeMap::from([(
-                    "base-url".to_owned(),
-                    serde_json::json!("http://127.0.0.1:9/scim/v2"),
-                )]),
-                secret_refs: BTreeMap::new(),
-                claim_mappings: vec![],
-                settings: OutboundSettings::default(),
-                egress: Default::default(),
-            })
-            .await
-            .unwrap();
+        for path in ["scim/v1", "scim/v2"] {
+            store
+                .put_target(&TargetSpec {
+                    tenant: "acme".into(),
+                    name: "crm".into(),
+                    connector: "builtin:scim".into(),
+                    properties: BTreeMap::from([(
+                        "base-url".to_owned(),
+                        serde_json::json!(format!("http://127.0.0.1:9/{path}")),
+                    )]),
+                    secret_refs: BTreeMap::new(),
+                    claim_mappings: vec![],
+                    settings: OutboundSettings::default(),
+                    egress: Default::default(),
+                })
+                .await
+                .unwrap();
+        }
         let engine = Engine::new(store.clone());
         engine
             .pause_target("acme", "crm", "held for the test")
@@ -221,6 +224,74 @@ fn operational_commands_work_through_the_admin_api_as_offline() {
     assert_eq!(listed[0]["paused"], true, "{listed}");
     assert_eq!(listed[0]["pause_reason"], "api pause", "{listed}");
     assert_eq!(listed[0]["tenant"], "acme", "{listed}");
+
+    // A target's revisions, the same through the API and offline; a rollback through the API.
+    let history = |env: &[(&str, &str)], extra: &[&str]| {
+        let args = [
+            &["target", "history", "--tenant", "acme", "crm", "--json"],
+            extra,
+        ]
+        .concat();
+        let out = provisioner(&args, env);
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let online = history(&api, &[]);
+    assert_eq!(online, history(&[], &["--db", &db]));
+    assert_eq!(online.as_array().unwrap().len(), 2, "{online}");
+    let out = provisioner(
+        &["target", "rollback", "--tenant", "acme", "crm", "--to", "1"],
+        &api,
+    );
+    assert!(
+        out.status.success() && text(&out).contains("now revision 3"),
+        "{}",
+        text(&out)
+    );
+    let rolled = history(&[], &["--db", &db]);
+    let newest = rolled
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["revision"] == 3)
+        .unwrap();
+    assert_eq!(
+        newest["spec"]["properties"]["base-url"],
+        "http://127.0.0.1:9/scim/v1"
+    );
+
+    // Reconciliation by the server: its connector cannot list the unreachable service, so the
+    // run fails, and the command says so and fails too.
+    let out = provisioner(&["reconcile", "--tenant", "acme", "--target", "crm"], &api);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("reconciliation run 1 of acme/crm (report): failed"),
+        "{said}"
+    );
+    let out = provisioner(
+        &["target", "history", "--db", &db, "--tenant", "acme", "crm"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+
+    // Deleting through the API: refused while jobs are open (the three creates, the replayed
+    // dead letter among them), then forced.
+    let out = provisioner(&["target", "delete", "--tenant", "acme", "crm"], &api);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("409"), "{}", text(&out));
+    let out = provisioner(
+        &["target", "delete", "--tenant", "acme", "crm", "--force"],
+        &api,
+    );
+    assert!(
+        out.status.success() && text(&out).contains("3 pending or running job(s) dead-lettered"),
+        "{}",
+        text(&out)
+    );
+    let out = provisioner(&["target", "list", "--db", &db, "--json"], &[]);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed, serde_json::json!([]));
 }
 
 #[test]
@@ -242,6 +313,28 @@ fn credentials_and_the_mode_are_asked_for_clearly() {
     assert!(
         text(&out).contains("PROVISIONER_ADMIN_TOKEN"),
         "names where credentials go: {}",
+        text(&out)
+    );
+
+    // A command that works on the database only says so.
+    let out = provisioner(
+        &[
+            "explain",
+            "--server",
+            &server.url,
+            "--tenant",
+            "acme",
+            "--target",
+            "crm",
+            "--user",
+            "u1",
+        ],
+        &[("PROVISIONER_ADMIN_TOKEN", TOKEN)],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("database only") && text(&out).contains("--db"),
+        "{}",
         text(&out)
     );
 

@@ -123,6 +123,16 @@ impl AdminClient {
         self.send(self.http.get(url.clone()), &url).await
     }
 
+    /// `DELETE` a resource and read the JSON answer.
+    pub async fn delete<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, String)],
+    ) -> anyhow::Result<T> {
+        let url = self.url(segments, query);
+        self.send(self.http.delete(url.clone()), &url).await
+    }
+
     /// `POST` a JSON body and read the JSON answer.
     pub async fn post<B: Serialize, T: DeserializeOwned>(
         &self,

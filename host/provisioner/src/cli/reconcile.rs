@@ -2,17 +2,22 @@
 //! drift (missing remotely, unknown remotely, a field or the active state that differs); with
 //! `--repair` (or the target's `repair` policy) also queue the jobs that fix it.
 //!
-//! The connector reads the target the way the server's does, so the command needs what the
-//! server needs to reach it: `--config` (the server's targets and secrets), or `--db` with
-//! `--allow-loopback`/`--allow-private` for targets on such networks. The repair jobs run on
-//! a running server's dispatcher (or `provisioner dispatch`).
+//! With `--server` (or $PROVISIONER_SERVER) the running server reconciles through its admin API
+//! and this command prints the run. Offline, the connector reads the target the way the
+//! server's does, so the command needs what the server needs to reach it: `--config` (the
+//! server's targets and secrets), or `--db` with `--allow-loopback`/`--allow-private` for
+//! targets on such networks. The repair jobs run on a running server's dispatcher (or
+//! `provisioner dispatch`).
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use provisioner_engine::store::{Drift, DriftKind, ReconcileState};
+use provisioner_engine::reconcile::REPORT_DRIFT_LIMIT;
+use provisioner_engine::store::{Drift, DriftKind, ReconcileRun, ReconcileState};
 use provisioner_engine::{Engine, ReconcileOptions, ReconcileReport};
 use provisioner_runtime::EgressPolicy;
+use provisioner_server::admin::reconcile::Reconciliation;
 
+use super::admin_client::AdminClient;
 use super::target::ServerStoreArgs;
 
 /// Drift rows read per page when printing a run.
@@ -36,7 +41,7 @@ pub struct ReconcileArgs {
     /// Only report, whatever the target's policy.
     #[arg(long)]
     report_only: bool,
-    /// Remote users asked for per page.
+    /// Remote users asked for per page (offline; a server uses its own).
     #[arg(long, default_value_t = provisioner_engine::reconcile::RECONCILE_PAGE_SIZE)]
     page_size: u32,
     /// Let the connector reach loopback addresses, with --db (local emulators).
@@ -52,31 +57,15 @@ pub struct ReconcileArgs {
 
 /// Runs `provisioner reconcile`.
 pub async fn run(args: ReconcileArgs) -> anyhow::Result<()> {
-    let engine = args.store.engine().await?;
-    let egress = EgressPolicy {
-        allow_loopback: args.allow_loopback,
-        allow_private: args.allow_private,
-    };
-    let registry = args.store.registry(&engine, egress).await?;
     let repair = match (args.repair, args.report_only) {
         (true, _) => Some(true),
         (_, true) => Some(false),
         _ => None,
     };
-    let options = ReconcileOptions {
-        repair,
-        page_size: args.page_size,
+    let (report, drift) = match args.store.api()? {
+        Some(client) => through_api(&client, &args, repair).await?,
+        None => offline(&args, repair).await?,
     };
-    let report = engine
-        .reconcile(&registry, &args.tenant, &args.target, options)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot reconcile target {}/{} (`provisioner target list` shows the targets)",
-                args.tenant, args.target
-            )
-        })?;
-    let drift = all_drift(&engine, &report).await?;
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["drift"] = serde_json::to_value(&drift)?;
@@ -94,6 +83,111 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Reconciles on the database, with a connector built here; returns the run and all its drift.
+async fn offline(
+    args: &ReconcileArgs,
+    repair: Option<bool>,
+) -> anyhow::Result<(ReconcileReport, Vec<Drift>)> {
+    let engine = args.store.engine().await?;
+    let egress = EgressPolicy {
+        allow_loopback: args.allow_loopback,
+        allow_private: args.allow_private,
+    };
+    let registry = args.store.registry(&engine, egress).await?;
+    let options = ReconcileOptions {
+        repair,
+        page_size: args.page_size,
+    };
+    let report = engine
+        .reconcile(&registry, &args.tenant, &args.target, options)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot reconcile target {}/{} (`provisioner target list` shows the targets)",
+                args.tenant, args.target
+            )
+        })?;
+    let drift = all_drift(&engine, &report).await?;
+    Ok((report, drift))
+}
+
+/// Has the running server reconcile (waiting for the run's end); returns the run and the
+/// drift its report carries (the first [`REPORT_DRIFT_LIMIT`]).
+async fn through_api(
+    client: &AdminClient,
+    args: &ReconcileArgs,
+    repair: Option<bool>,
+) -> anyhow::Result<(ReconcileReport, Vec<Drift>)> {
+    let body = serde_json::json!({ "repair": repair, "wait": true });
+    let view: Reconciliation = client
+        .post(
+            &[
+                "tenants",
+                &args.tenant,
+                "targets",
+                &args.target,
+                "reconcile",
+            ],
+            &body,
+        )
+        .await
+        .with_context(|| format!("reconciling target {}/{}", args.tenant, args.target))?;
+    report_of(&args.tenant, view)
+}
+
+/// The engine's report of a run as the admin API shows it.
+fn report_of(tenant: &str, view: Reconciliation) -> anyhow::Result<(ReconcileReport, Vec<Drift>)> {
+    let unreadable = |what: &str, value: &str| {
+        anyhow!("the server answered a {what} this command does not know: `{value}`")
+    };
+    let run = view.run;
+    let run = ReconcileRun {
+        id: run.id,
+        tenant: tenant.to_owned(),
+        target: run.target,
+        state: run
+            .state
+            .parse()
+            .map_err(|_| unreadable("state", &run.state))?,
+        policy: run
+            .policy
+            .parse()
+            .map_err(|_| unreadable("policy", &run.policy))?,
+        remote_seen: run.remote_seen,
+        local_seen: run.local_seen,
+        drift_count: run.drift_count,
+        error: run.error,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+    };
+    let mut drift = Vec::with_capacity(view.drift.len());
+    for d in view.drift {
+        drift.push(Drift {
+            kind: d
+                .kind
+                .parse()
+                .map_err(|_| unreadable("drift kind", &d.kind))?,
+            entity_id: d.entity_id,
+            user_name: d.user_name,
+            remote_id: d.remote_id,
+            field: d.field,
+            expected: d.expected,
+            actual: d.actual,
+            repair_job: d
+                .repair
+                .as_deref()
+                .and_then(|r| r.strip_prefix("queued job "))
+                .and_then(|n| n.parse().ok()),
+            repair: d.repair,
+        });
+    }
+    let report = ReconcileReport {
+        run,
+        drift: drift.clone(),
+    };
+    Ok((report, drift))
 }
 
 /// Every drift of the run (a report carries only the first ones).
@@ -129,6 +223,13 @@ fn print_report(report: &ReconcileReport, drift: &[Drift]) {
     );
     for d in drift {
         println!("  {}", describe(d));
+    }
+    let unlisted = run.drift_count - drift.len() as i64;
+    if unlisted > 0 {
+        println!(
+            "  ... and {unlisted} more (the admin API shows a run's first {REPORT_DRIFT_LIMIT}; \
+             offline, with --config or --db, every one is printed)"
+        );
     }
 }
 

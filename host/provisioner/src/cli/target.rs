@@ -10,19 +10,26 @@ use provisioner_engine::policy;
 use provisioner_engine::store::{self, TargetSpec};
 use provisioner_engine::Engine;
 
-use provisioner_server::admin::targets::{PauseRequest, TargetView};
+use provisioner_server::admin::targets::{Deleted, PauseRequest, RevisionView, TargetView};
 
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig};
 use provisioner_server::{admission, Registry};
 use serde::Serialize;
 
-use super::access::{Access, Via};
+use super::access::{Access, Via, SERVER_ENV};
+use super::admin_client::AdminClient;
 use super::ops::{api_tenants, engine, DbArg};
 
 /// Where the server's database and compilation cache are: its configuration file, or both
-/// given directly.
+/// given directly; or, for the commands that can, a running server's admin API.
 #[derive(Debug, Args)]
 pub struct ServerStoreArgs {
+    /// A running server, e.g. `http://127.0.0.1:9443` (default: $PROVISIONER_SERVER when
+    /// neither --config nor --db is given); the command asks its admin API, with credentials
+    /// from PROVISIONER_ADMIN_TOKEN, or PROVISIONER_ADMIN_USER and PROVISIONER_ADMIN_PASSWORD.
+    /// Taken by `target history|rollback|delete` and `reconcile`.
+    #[arg(long, conflicts_with_all = ["config", "db", "cache_dir"])]
+    server: Option<String>,
     /// The server's configuration file (its database and compilation cache are used).
     #[arg(long, conflicts_with = "db")]
     config: Option<PathBuf>,
@@ -36,6 +43,19 @@ pub struct ServerStoreArgs {
 }
 
 impl ServerStoreArgs {
+    /// The admin API client when the command is to work through a running server: `--server`,
+    /// or $PROVISIONER_SERVER when neither --config nor --db is given. None: offline.
+    pub(super) fn api(&self) -> anyhow::Result<Option<AdminClient>> {
+        if self.config.is_some() || self.db.is_some() {
+            return Ok(None);
+        }
+        let server = self
+            .server
+            .clone()
+            .or_else(|| std::env::var(SERVER_ENV).ok().filter(|s| !s.is_empty()));
+        server.map(|s| AdminClient::from_env(&s)).transpose()
+    }
+
     /// The server's configuration, when given by file.
     pub(super) fn server_config(&self) -> anyhow::Result<Option<provisioner_server::ServerConfig>> {
         Ok(match &self.config {
@@ -57,6 +77,11 @@ impl ServerStoreArgs {
 
     /// The engine over the server's database.
     pub(super) async fn engine(&self) -> anyhow::Result<Engine> {
+        if self.server.is_some() {
+            bail!(
+                "this command works on the server's database only, not through --server: give                  --config <file> or --db <url>"
+            );
+        }
         match (&self.config, &self.db) {
             (Some(path), _) => {
                 let config = provisioner_server::config::load(path)?;
@@ -229,12 +254,22 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             name: TargetName { tenant, target },
             json,
         } => {
-            let history = store
-                .engine()
-                .await?
-                .store()
-                .target_history(&tenant, &target)
-                .await?;
+            let history: Vec<RevisionView> = match store.api()? {
+                Some(client) => {
+                    client
+                        .get(&["tenants", &tenant, "targets", &target, "history"], &[])
+                        .await?
+                }
+                None => store
+                    .engine()
+                    .await?
+                    .store()
+                    .target_history(&tenant, &target)
+                    .await?
+                    .into_iter()
+                    .map(RevisionView::from)
+                    .collect(),
+            };
             if history.is_empty() {
                 bail!("no stored revisions of target {tenant}/{target} (`target list` shows the targets)");
             }
@@ -244,12 +279,7 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             for r in history.iter().filter(|_| !json) {
                 println!(
                     "revision {:>4}  {:<8} {:<16} {} (egress: {}, at {} ms)",
-                    r.revision,
-                    r.origin.as_str(),
-                    r.note,
-                    r.spec.connector,
-                    r.spec.egress,
-                    r.created_at
+                    r.revision, r.origin, r.note, r.spec.connector, r.spec.egress, r.created_at
                 );
             }
         }
@@ -258,16 +288,29 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             name: TargetName { tenant, target },
             to,
         } => {
-            let record = store
-                .engine()
-                .await?
-                .store()
-                .rollback_target(&tenant, &target, to)
-                .await?;
+            let (revision, connector) = match store.api()? {
+                Some(client) => {
+                    let view: TargetView = client
+                        .post(
+                            &["tenants", &tenant, "targets", &target, "rollback"],
+                            &serde_json::json!({ "to": to }),
+                        )
+                        .await?;
+                    (view.revision, view.spec.connector)
+                }
+                None => {
+                    let record = store
+                        .engine()
+                        .await?
+                        .store()
+                        .rollback_target(&tenant, &target, to)
+                        .await?;
+                    (record.revision, record.spec.connector)
+                }
+            };
             println!(
-                "target {tenant}/{target} rolled back: now revision {} with connector {}; a \
-                 running server switches within a second",
-                record.revision, record.spec.connector
+                "target {tenant}/{target} rolled back: now revision {revision} with connector \
+                 {connector}; a running server switches within a second"
             );
         }
         TargetCommand::Delete {
@@ -275,18 +318,31 @@ pub async fn run(command: TargetCommand) -> anyhow::Result<()> {
             name: TargetName { tenant, target },
             force,
         } => {
-            let deleted = store
-                .engine()
-                .await?
-                .store()
-                .delete_target(&tenant, &target, force)
-                .await?;
-            println!("target {tenant}/{target} deleted");
-            if deleted.dead_lettered > 0 {
-                println!(
-                    "  {} pending or running job(s) dead-lettered (`dead-letters --target \
-                     {target}` lists them)",
+            let dead_lettered = match store.api()? {
+                Some(client) => {
+                    let deleted: Deleted = client
+                        .delete(
+                            &["tenants", &tenant, "targets", &target],
+                            &[("force", force.to_string())],
+                        )
+                        .await?;
                     deleted.dead_lettered
+                }
+                None => {
+                    store
+                        .engine()
+                        .await?
+                        .store()
+                        .delete_target(&tenant, &target, force)
+                        .await?
+                        .dead_lettered
+                }
+            };
+            println!("target {tenant}/{target} deleted");
+            if dead_lettered > 0 {
+                println!(
+                    "  {dead_lettered} pending or running job(s) dead-lettered (`dead-letters \
+                     --target {target}` lists them)"
                 );
             }
         }
