@@ -3,6 +3,7 @@
 //! The dispatcher only ever talks to a [`TargetConnector`]; the sandboxed runtime is adapted to
 //! it by the registry, and tests substitute fakes.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -154,4 +155,24 @@ pub trait ConnectorSource: Send + Sync + 'static {
         &'a self,
         target: &'a TargetRecord,
     ) -> BoxFuture<'a, Result<Arc<dyn TargetConnector>, ConnectorUnavailable>>;
+
+    /// What `target`'s connector would write, rendered without sending anything (a dry run),
+    /// so that reconciliation compares a remote value with what the connector really writes
+    /// (a value it derives, cuts or coerces by its own rules) and not with the mapping alone.
+    /// None (the default): not available, the mapping is the reference.
+    fn renderer<'a>(
+        &'a self,
+        target: &'a TargetRecord,
+    ) -> BoxFuture<'a, Option<Arc<dyn ChangeRenderer>>> {
+        let _ = target;
+        Box::pin(async { None })
+    }
+}
+
+/// Renders the fields a connector would send for a change, without sending it.
+pub trait ChangeRenderer: Send + Sync {
+    /// The fields the connector's request for `change` would carry, by target field (nested
+    /// ones as dotted paths), values as text; None when it cannot tell (the connector refused
+    /// the change, or sent no body).
+    fn render<'a>(&'a self, change: &'a Change) -> BoxFuture<'a, Option<BTreeMap<String, String>>>;
 }

@@ -26,8 +26,8 @@ pub mod sync;
 
 pub use clock::Clock;
 pub use connector::{
-    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
-    TargetConnector,
+    CallFailure, CallResult, ChangeRenderer, ConnectorSource, ConnectorUnavailable,
+    SandboxFailureKind, TargetConnector,
 };
 pub use dispatcher::{DispatchStats, Dispatcher, DispatcherConfig};
 pub use reconcile::{ReconcileOptions, ReconcileReport, StartedReconciliation};

@@ -10,7 +10,7 @@ use crate::execute::user_claims;
 use crate::mapping::{self, FieldProvenance};
 use crate::store::{Claims, ScopeFilter, StoreResult, TargetRecord, UserRecord};
 use crate::{logged_fields, scope, Engine};
-use provisioner_contract::{Change, Entity, EntityKind, Operation, User};
+use provisioner_contract::{Change, Claim, Entity, EntityKind, Operation, User};
 
 /// The provisioning-role half of a scope decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -63,6 +63,33 @@ impl Preview {
     }
 }
 
+/// The change a job sends for `user` (with `claims`, its claims as a job sends them): a create
+/// without a remote id, else an update of every field (as a replayed create does).
+pub(crate) fn change_for(
+    user: &UserRecord,
+    claims: Vec<Claim>,
+    remote_id: Option<String>,
+) -> Change {
+    let (operation, changed_claims) = match remote_id {
+        None => (Operation::Create, Vec::new()),
+        Some(_) => (
+            Operation::Update,
+            claims.iter().map(|claim| claim.uri.clone()).collect(),
+        ),
+    };
+    Change {
+        operation,
+        entity: Entity::User(User {
+            local_id: user.id.clone(),
+            name: user.user_name.clone(),
+            remote_id,
+            claims,
+            changed_claims,
+            previous_name: None,
+        }),
+    }
+}
+
 impl Engine {
     /// What a job would send for `user` to `target` now (see the module documentation).
     pub async fn preview_user(
@@ -107,27 +134,7 @@ impl Engine {
             .collect();
         let mut fields = mapping::provenance(&target.spec.claim_mappings, &sent);
         logged_fields::redact(&mut fields);
-        let change = in_scope.then(|| {
-            let (operation, changed_claims) = match remote_id {
-                None => (Operation::Create, Vec::new()),
-                // A job finding a remote id updates every field (as a replayed create does).
-                Some(_) => (
-                    Operation::Update,
-                    claims.iter().map(|claim| claim.uri.clone()).collect(),
-                ),
-            };
-            Change {
-                operation,
-                entity: Entity::User(User {
-                    local_id: user.id.clone(),
-                    name: user.user_name.clone(),
-                    remote_id: remote_id.clone(),
-                    claims,
-                    changed_claims,
-                    previous_name: None,
-                }),
-            }
-        });
+        let change = in_scope.then(|| change_for(&user, claims, remote_id.clone()));
         Ok(Preview {
             user,
             in_scope,

@@ -22,7 +22,12 @@
 //! (as the built-in connectors do), and a 15-character record id equals its 18-character form
 //! (Salesforce answers references in the long form). The remote user name is not compared: it
 //! is the connector's correlation key, built by its own rules. Fields the mappings leave unset
-//! are not compared either.
+//! are not compared either. When the connector source can render a change without sending it
+//! ([`ConnectorSource::renderer`]; the server's runs the real component against a dry-run
+//! transport, as explain does), a field that differs from the mapping is checked against the
+//! value the connector would really send, and is drift only if that differs too: a connector
+//! that cuts, derives or coerces a value (Salesforce's 8-character Alias) is not reported, nor
+//! repaired, on every run. Only users whose fields differ are rendered.
 //!
 //! With the `repair` policy each drift also queues, in the transaction that records it, the job
 //! that fixes it through the normal path: a `create` for a missing user (an upsert: it adopts
@@ -33,13 +38,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::connector::ConnectorSource;
+use crate::connector::{ChangeRenderer, ConnectorSource};
 use crate::mapping::{self, FieldSource};
 use crate::store::{
     self, Drift, DriftKind, NewJob, ReconcilePolicy, ReconcileRun, ReconcileState, StoreError,
     TargetRecord, UserRecord,
 };
-use crate::{activity, scope, Engine, EngineError};
+use crate::{activity, logged_fields, preview, scope, Engine, EngineError};
 use provisioner_contract::{ClaimMapping, EntityKind, ListRequest, Operation, RemoteObject};
 
 /// Remote users asked for per `list-entities` page (the connector may return fewer).
@@ -246,6 +251,7 @@ impl Engine {
         let connector = source.connector(record).await.map_err(|error| {
             Stop::Connector(format!("the target's connector is unavailable: {error}"))
         })?;
+        let renderer = source.renderer(record).await;
         let mut cursor: Option<String> = None;
         loop {
             let request = ListRequest {
@@ -256,7 +262,7 @@ impl Engine {
             let page = connector.list_entities(request).await.map_err(|failure| {
                 Stop::Connector(format!("listing the target's users failed: {failure}"))
             })?;
-            self.reconcile_remote_page(record, run, policy, &page.objects)
+            self.reconcile_remote_page(record, run, policy, &page.objects, renderer.as_deref())
                 .await?;
             match page.next_cursor {
                 Some(next) if Some(&next) == cursor.as_ref() => {
@@ -279,14 +285,17 @@ impl Engine {
         Ok(())
     }
 
-    /// Compares one page of remote users with the local users they map to; records the drift
-    /// (and queues repairs) in one transaction.
+    /// Compares one page of remote users with the local users they map to, and records the
+    /// drift (and queues repairs). The page's remote ids and users are read in one
+    /// transaction; field drift is then confirmed with `renderer` (dry runs, outside any
+    /// transaction); the drift and repairs are written in a second transaction.
     async fn reconcile_remote_page(
         &self,
         record: &TargetRecord,
         run: i64,
         policy: ReconcilePolicy,
         objects: &[RemoteObject],
+        renderer: Option<&dyn ChangeRenderer>,
     ) -> Result<(), Stop> {
         let (tenant, target) = (&record.spec.tenant, &record.spec.name);
         let settings = &record.spec.settings;
@@ -306,6 +315,7 @@ impl Engine {
             .map(|user| (user.id.clone(), user))
             .collect();
         let group_roles = group_roles_of(&mut tx, tenant, settings, &ids).await?;
+        tx.commit().await?;
         let mut drift = Vec::new();
         let mut repairs = Vec::new();
         for object in objects {
@@ -325,7 +335,10 @@ impl Engine {
             if !scope::applies(settings, user, roles) {
                 continue;
             }
-            let found = compare_user(&record.spec.claim_mappings, user, object);
+            let mut found = compare_user(&record.spec.claim_mappings, user, object);
+            if let Some(renderer) = renderer {
+                confirm_with_renderer(renderer, user, object, &mut found).await;
+            }
             if found.is_empty() {
                 continue;
             }
@@ -338,6 +351,7 @@ impl Engine {
             }
             drift.extend(found);
         }
+        let mut tx = self.store().begin_write().await?;
         self.queue_repairs(&mut tx, tenant, &mut drift, repairs)
             .await?;
         store::record_reconcile_step_in(&mut tx, run, &drift, objects.len() as i64, 0).await?;
@@ -557,6 +571,49 @@ pub fn compare_user(
         }
     }
     drift
+}
+
+/// Checks each field drift of `user` against what the connector would really send for it (its
+/// update, rendered by `renderer` without sending): a remote value equal to the rendered one is
+/// no drift (the connector derives, cuts or coerces that field by its own rules, e.g.
+/// Salesforce's 8-character Alias), and a drift that stays names the rendered value as the
+/// one expected. Fields the rendered body does not carry keep the mapping's comparison.
+async fn confirm_with_renderer(
+    renderer: &dyn ChangeRenderer,
+    user: &UserRecord,
+    remote: &RemoteObject,
+    found: &mut Vec<Drift>,
+) {
+    if !found.iter().any(|d| d.kind == DriftKind::FieldDiffers) {
+        return;
+    }
+    let change = preview::change_for(
+        user,
+        crate::execute::user_claims(user),
+        Some(remote.remote_id.clone()),
+    );
+    let Some(sent) = renderer.render(&change).await else {
+        return;
+    };
+    found.retain_mut(|d| {
+        if d.kind != DriftKind::FieldDiffers {
+            return true;
+        }
+        let field = d.field.as_deref().unwrap_or_default();
+        let rendered = sent
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(field))
+            .map(|(_, value)| value);
+        match rendered {
+            Some(value) if value == logged_fields::REDACTED => true,
+            Some(value) if same_value(value, d.actual.as_deref()) => false,
+            Some(value) => {
+                d.expected = Some(value.clone());
+                true
+            }
+            None => true,
+        }
+    });
 }
 
 /// The claims an update must carry to fix `drift`: the claims of the differing fields'

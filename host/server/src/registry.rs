@@ -23,8 +23,8 @@ use provisioner_contract::{
     Change, ListRequest, LookupKey, PropertyKind, ProvisionOutcome, RemoteObject, RemotePage,
 };
 use provisioner_engine::connector::{
-    CallFailure, CallResult, ConnectorSource, ConnectorUnavailable, SandboxFailureKind,
-    TargetConnector,
+    CallFailure, CallResult, ChangeRenderer, ConnectorSource, ConnectorUnavailable,
+    SandboxFailureKind, TargetConnector,
 };
 use provisioner_engine::store::{Store, TargetRecord, TargetSpec, DIGEST_PREFIX};
 use provisioner_runtime::secret_source::resolve_references;
@@ -446,6 +446,16 @@ impl Registry {
 }
 
 impl ConnectorSource for Registry {
+    fn renderer<'a>(
+        &'a self,
+        target: &'a TargetRecord,
+    ) -> BoxFuture<'a, Option<Arc<dyn ChangeRenderer>>> {
+        Box::pin(async move {
+            let renderer = crate::explain::DryRunRenderer::for_target(self, target).await?;
+            Some(Arc::new(renderer) as Arc<dyn ChangeRenderer>)
+        })
+    }
+
     fn connector<'a>(
         &'a self,
         target: &'a TargetRecord,

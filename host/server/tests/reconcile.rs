@@ -1,7 +1,8 @@
 //! Reconciliation end to end: the engine reads the emulated Salesforce org's users through the
 //! real connector component (`list-entities`, paged by `nextRecordsUrl`), compares them with the
 //! local users, reports the drift injected through the emulator's control API, and with repair
-//! on converges in one run; the server's schedule reconciles a target when it is due.
+//! on converges in one run; a value the connector itself cuts is no drift (checked with a dry
+//! run of the connector); the server's schedule reconciles a target when it is due.
 
 #[path = "../../engine/tests/engine_support/mod.rs"]
 mod engine_support;
@@ -385,5 +386,52 @@ async fn a_scheduled_target_is_reconciled_when_due_and_not_again_within_its_inte
         .await
         .expect("the schedule stops when told")
         .unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_the_connector_cuts_is_no_drift_but_a_real_change_to_it_is() {
+    let emulator = Emulator::start(org()).await.unwrap();
+    let (store, dir) = store().await;
+    salesforce_target(&store, &emulator, "sf", settings(), dir.path()).await;
+    let engine = Engine::new(store.clone());
+    let registry = registry();
+    // The tutorial maps the given name to Alias, which Salesforce holds to 8 characters: the
+    // connector sends "Christop".
+    let mut user = sf_user("long", "Name");
+    user.claims.insert(
+        provisioner_server::tutorial::claim("givenname"),
+        vec!["Christopher".to_owned()],
+    );
+    create(&engine, user).await;
+    dispatcher(&engine, registry.clone())
+        .run_until_idle()
+        .await
+        .unwrap();
+    let remote = emulator.user_by_username("long@example.com").unwrap();
+    assert_eq!(remote.get("Alias"), json!("Christop"));
+
+    let clean = engine
+        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(summary(&clean), [], "{:?}", clean.drift);
+
+    // Edited in the org, the Alias is drift, expected as the connector would write it.
+    emulator
+        .edit_user(
+            &remote.id,
+            json!({"Alias": "chris"}).as_object().unwrap().clone(),
+        )
+        .unwrap();
+    let edited = engine
+        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
+        .await
+        .unwrap();
+    let alias = find(&edited, DriftKind::FieldDiffers);
+    assert_eq!(alias.field.as_deref(), Some("Alias"));
+    assert_eq!(alias.expected.as_deref(), Some("Christop"));
+    assert_eq!(alias.actual.as_deref(), Some("chris"));
+    assert_eq!(edited.drift.len(), 1, "{:?}", edited.drift);
     emulator.shutdown().await;
 }

@@ -21,6 +21,14 @@ pub struct DryRun {
 }
 
 impl DryRun {
+    /// The requests recorded so far, in order, forgetting them.
+    pub fn take_requests(&self) -> Vec<ExplainedRequest> {
+        std::mem::take(&mut *self.exchanges.lock().unwrap_or_else(|p| p.into_inner()))
+            .iter()
+            .map(explained)
+            .collect()
+    }
+
     /// The requests recorded so far, in order.
     pub fn requests(&self) -> Vec<ExplainedRequest> {
         self.exchanges

@@ -21,6 +21,7 @@
 //! for the server's dispatcher to run it, and returns the job's attempts.
 
 mod dry_run;
+mod renderer;
 mod sent_fields;
 
 use std::collections::BTreeMap;
@@ -37,6 +38,7 @@ use provisioner_engine::store::{operation_str, AttemptRecord, JobState, Store, U
 use provisioner_engine::{Engine, EngineError, JobOutcome};
 
 pub use dry_run::DryRun;
+pub use renderer::DryRunRenderer;
 pub use sent_fields::{ExplainedField, RefusedField};
 
 /// The remote id the dry run's synthetic `POST` answer carries (15 letters and digits, so a

@@ -11,6 +11,8 @@
 //! `emails[type eq "work"].value`, an extension URN) are not compared: they carry no sent value
 //! and no note.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -50,11 +52,7 @@ pub fn compare(
     requests: &[ExplainedRequest],
     refused: &[RefusedField],
 ) -> Vec<ExplainedField> {
-    let body = requests
-        .iter()
-        .rev()
-        .filter(|request| request.kind == "api")
-        .find_map(|request| request.body.as_object());
+    let body = last_api_body(requests);
     let mut explained: Vec<ExplainedField> = fields
         .into_iter()
         .map(|mapped| compare_one(mapped, body, refused))
@@ -79,6 +77,45 @@ pub fn compare(
         }
     }
     explained
+}
+
+/// The fields of the last JSON object body among the connector's API `requests`, by field
+/// (nested objects as dotted paths, e.g. `name.familyName`), values as text; protocol keys
+/// (`schemas`, `attributes`) and nulls left out. None without such a body.
+pub fn body_fields(requests: &[ExplainedRequest]) -> Option<BTreeMap<String, String>> {
+    let body = last_api_body(requests)?;
+    let mut fields = BTreeMap::new();
+    flatten(body, "", &mut fields);
+    Some(fields)
+}
+
+fn flatten(object: &Map<String, Value>, prefix: &str, out: &mut BTreeMap<String, String>) {
+    for (key, value) in object {
+        if prefix.is_empty() && is_protocol_key(key) {
+            continue;
+        }
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Null => {}
+            Value::Object(inner) => flatten(inner, &path, out),
+            other => {
+                out.insert(path, text(other));
+            }
+        }
+    }
+}
+
+/// The body of the last API request that carried a JSON object.
+fn last_api_body(requests: &[ExplainedRequest]) -> Option<&Map<String, Value>> {
+    requests
+        .iter()
+        .rev()
+        .filter(|request| request.kind == "api")
+        .find_map(|request| request.body.as_object())
 }
 
 fn compare_one(
@@ -318,6 +355,31 @@ mod tests {
                 ("LastName", None, None),
             ]
         );
+    }
+
+    #[test]
+    fn body_fields_flatten_nested_objects_and_skip_protocol_keys() {
+        let body = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "pat",
+            "active": true,
+            "name": {"familyName": "Jones", "middleName": null},
+            "emails": [{"type": "work", "value": "pat@example.com"}],
+        });
+        let fields = body_fields(&[api(body)]).unwrap();
+        assert_eq!(
+            fields.into_iter().collect::<Vec<_>>(),
+            [
+                ("active".to_owned(), "true".to_owned()),
+                (
+                    "emails".to_owned(),
+                    r#"[{"type":"work","value":"pat@example.com"}]"#.to_owned()
+                ),
+                ("name.familyName".to_owned(), "Jones".to_owned()),
+                ("userName".to_owned(), "pat".to_owned()),
+            ]
+        );
+        assert_eq!(body_fields(&[]), None);
     }
 
     #[test]
