@@ -9,7 +9,12 @@
 //! connector refuses keys it does not declare) and both rows run one call per user; the
 //! output says so.
 //!
-//! Run: `cargo bench -p provisioner-tests --bench initial_sync [-- --users N] [--batch-sizes 200,1]`
+//! With `--reconcile`, each synced org is then reconciled twice (report only): in sync, and
+//! after 1% of its users had their LastName edited in the org (each of those is confirmed with a
+//! dry run of the connector); prints the wall time, the users read on each side and the drift.
+//!
+//! Run: `cargo bench -p provisioner-tests --bench initial_sync [-- --users N] [--batch-sizes 200,1]
+//! [--reconcile]`
 
 #[path = "../../host/engine/tests/engine_support/mod.rs"]
 mod engine_support;
@@ -21,8 +26,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use engine_support::{create, TENANT};
+use provisioner_engine::store::DriftKind;
 use provisioner_engine::store::{OutboundSettings, Store};
-use provisioner_engine::{Dispatcher, DispatcherConfig, Engine};
+use provisioner_engine::{Dispatcher, DispatcherConfig, Engine, ReconcileOptions};
 use provisioner_runtime::{EgressPolicy, Runtime, RuntimeConfig};
 use provisioner_server::Registry;
 use salesforce_emulator::{Emulator, EmulatorConfig};
@@ -36,10 +42,11 @@ const BATCH_SIZES: [i64; 2] = [1, 200];
 fn main() -> anyhow::Result<()> {
     let users = users_arg()?;
     let batch_sizes = batch_sizes_arg()?;
+    let reconcile = std::env::args().any(|a| a == "--reconcile");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(bench(users, batch_sizes))
+    runtime.block_on(bench(users, batch_sizes, reconcile))
 }
 
 /// `--batch-sizes a,b,...` from the command line; the default compares one call per user with
@@ -75,7 +82,7 @@ fn users_arg() -> anyhow::Result<usize> {
     }
 }
 
-async fn bench(users: usize, batch_sizes: Vec<i64>) -> anyhow::Result<()> {
+async fn bench(users: usize, batch_sizes: Vec<i64>, reconcile: bool) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let base = dir.path().join("base.db");
     let started = Instant::now();
@@ -105,8 +112,15 @@ async fn bench(users: usize, batch_sizes: Vec<i64>) -> anyhow::Result<()> {
         let row = dir.path().join(format!("batch-{batch}.db"));
         std::fs::copy(&base, &row)?;
         let url = format!("sqlite:{}", row.display());
-        let result =
-            sync_once(&runtime, &url, dir.path(), users, batching.then_some(batch)).await?;
+        let result = sync_once(
+            &runtime,
+            &url,
+            dir.path(),
+            users,
+            batching.then_some(batch),
+            reconcile,
+        )
+        .await?;
         println!(
             "{batch:>10}  {users:>6}  {:>7.1}  {:>8.0}  {:>9}  ({:.1})",
             result.wall.as_secs_f64(),
@@ -114,6 +128,16 @@ async fn bench(users: usize, batch_sizes: Vec<i64>) -> anyhow::Result<()> {
             result.api_calls,
             result.queueing.as_secs_f64()
         );
+        for run in &result.reconciliations {
+            println!(
+                "  reconcile {:<26} {:>7.1} s  remote {:>7}  local {:>7}  drift {:>6}",
+                run.what,
+                run.wall.as_secs_f64(),
+                run.remote_seen,
+                run.local_seen,
+                run.drift
+            );
+        }
     }
     Ok(())
 }
@@ -139,6 +163,16 @@ struct Measured {
     wall: Duration,
     queueing: Duration,
     api_calls: u64,
+    reconciliations: Vec<Reconciled>,
+}
+
+/// What one reconciliation run measured.
+struct Reconciled {
+    what: &'static str,
+    wall: Duration,
+    remote_seen: i64,
+    local_seen: i64,
+    drift: i64,
 }
 
 /// Adds the Salesforce target to the store at `url` (users already in it) and syncs it.
@@ -148,6 +182,7 @@ async fn sync_once(
     dir: &std::path::Path,
     users: usize,
     batch: Option<i64>,
+    reconcile: bool,
 ) -> anyhow::Result<Measured> {
     let emulator = Emulator::start(EmulatorConfig {
         licences: users as u32 + 10,
@@ -175,11 +210,12 @@ async fn sync_once(
             .insert(BATCH_SIZE_PROPERTY.into(), serde_json::Value::from(batch));
     }
     store.put_target(&spec).await?;
-    let registry =
-        Registry::with_runtime(runtime.clone(), EgressPolicy::loopback()).with_store(store.clone());
+    let registry = Arc::new(
+        Registry::with_runtime(runtime.clone(), EgressPolicy::loopback()).with_store(store.clone()),
+    );
     let dispatcher = Dispatcher::new(
         &engine,
-        Arc::new(registry),
+        registry.clone(),
         DispatcherConfig {
             workers: 16,
             ..DispatcherConfig::default()
@@ -229,11 +265,84 @@ async fn sync_once(
     if arrived != users {
         bail!("the emulator holds {arrived} of the {users} users");
     }
+    let reconciliations = if reconcile {
+        reconcile_twice(&engine, &registry, &emulator, users).await?
+    } else {
+        Vec::new()
+    };
     store.close().await;
     emulator.shutdown().await;
     Ok(Measured {
         wall,
         queueing,
         api_calls,
+        reconciliations,
+    })
+}
+
+/// Reconciles the synced org (report only) in sync, then after 1% of its users had their
+/// LastName edited there; checks each run found what it should.
+async fn reconcile_twice(
+    engine: &Engine,
+    registry: &Registry,
+    emulator: &Emulator,
+    users: usize,
+) -> anyhow::Result<Vec<Reconciled>> {
+    let mut measured = Vec::new();
+    let clean = reconcile_once(engine, registry, "in sync").await?;
+    // Only the org's integration user, which no local user maps to.
+    if clean.drift != 1 {
+        bail!("a synced org showed {} drift entries, not 1", clean.drift);
+    }
+    measured.push(clean);
+    let edited = (users / 100).max(1);
+    let mut remote = emulator.users();
+    remote.retain(|u| {
+        u.get("Username")
+            .as_str()
+            .is_some_and(|n| n.starts_with('b') && n.ends_with("@example.com"))
+    });
+    for user in remote.iter().take(edited) {
+        let change = serde_json::json!({"LastName": "EditedInOrg"});
+        emulator
+            .edit_user(&user.id, change.as_object().cloned().unwrap_or_default())
+            .map_err(|e| anyhow::anyhow!("editing {} in the org: {e:?}", user.id))?;
+    }
+    let drifted = reconcile_once(engine, registry, "after 1% edited in org").await?;
+    if drifted.drift != edited as i64 + 1 {
+        bail!(
+            "{edited} users edited in the org showed {} drift entries, not {}",
+            drifted.drift,
+            edited + 1
+        );
+    }
+    measured.push(drifted);
+    Ok(measured)
+}
+
+async fn reconcile_once(
+    engine: &Engine,
+    registry: &Registry,
+    what: &'static str,
+) -> anyhow::Result<Reconciled> {
+    let started = Instant::now();
+    let report = engine
+        .reconcile(registry, TENANT, "sf", ReconcileOptions::default())
+        .await?;
+    let wall = started.elapsed();
+    // The only field edited is LastName: any other field drift would be a false one.
+    if let Some(other) = report
+        .drift
+        .iter()
+        .find(|d| d.kind == DriftKind::FieldDiffers && d.field.as_deref() != Some("LastName"))
+    {
+        bail!("a field nobody edited drifted: {other:?}");
+    }
+    Ok(Reconciled {
+        what,
+        wall,
+        remote_seen: report.run.remote_seen,
+        local_seen: report.run.local_seen,
+        drift: report.run.drift_count,
     })
 }
