@@ -18,6 +18,7 @@ async fn names_differing_only_in_case_stop_the_upgrade_with_a_clear_message() {
     let (store, _dir, url) = sqlite_store_with_url().await;
     // The database as the version before migration 3 left it, holding two such names.
     for undo in [
+        "DROP INDEX provisioned_ids_remote",
         "DROP INDEX jobs_dead",
         "DROP INDEX jobs_request",
         "ALTER TABLE jobs DROP COLUMN request_id",

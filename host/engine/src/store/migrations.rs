@@ -75,6 +75,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0013_reconciliation.sql"),
     ),
     REQUEST_IDS,
+    REMOTE_ID_LOOKUP,
 ];
 
 /// Migration 12, shared by both backends (named, not indexed, so that inserting another
@@ -85,7 +86,6 @@ const PROVISIONING_LOG: (i64, &str, &str) = (
     include_str!("../../migrations/sqlite/0012_provisioning_log.sql"),
 );
 
-/// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
 /// Migration 14, shared by both backends.
 const REQUEST_IDS: (i64, &str, &str) = (
     14,
@@ -93,6 +93,14 @@ const REQUEST_IDS: (i64, &str, &str) = (
     include_str!("../../migrations/sqlite/0014_request_ids.sql"),
 );
 
+/// Migration 15, shared by both backends.
+const REMOTE_ID_LOOKUP: (i64, &str, &str) = (
+    15,
+    "remote id lookup",
+    include_str!("../../migrations/sqlite/0015_remote_id_lookup.sql"),
+);
+
+/// The PostgreSQL migrations, in order, with the same versions as [`SQLITE`].
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
         1,
@@ -132,6 +140,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/postgres/0013_reconciliation.sql"),
     ),
     REQUEST_IDS,
+    REMOTE_ID_LOOKUP,
 ];
 
 /// Migrations compiled into the binary.
