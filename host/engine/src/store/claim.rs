@@ -540,19 +540,7 @@ const READY_HEADS: &str = "SELECT j.id, j.due_at FROM jobs j
 mod tests {
     use super::*;
 
-    /// The plan SQLite picks for `sql`, one line per step.
-    async fn plan(store: &Store, sql: &str, binds: usize) -> String {
-        let explain = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut query = sqlx::query(&explain);
-        for _ in 0..binds {
-            query = query.bind(1_i64);
-        }
-        let rows = query.fetch_all(store.pool()).await.unwrap();
-        rows.iter()
-            .map(|row| row.try_get::<String, _>("detail").unwrap())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
+    use crate::store::query_plan as plan;
 
     #[tokio::test]
     async fn every_claim_query_seeks_an_index_instead_of_scanning_the_jobs() {

@@ -176,6 +176,23 @@ pub(crate) fn flag(row: &DbRow, column: &str) -> StoreResult<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
+/// The plan SQLite picks for `sql` with `binds` placeholders (each bound to 1), one line per
+/// step, for tests that check a query seeks an index.
+#[cfg(test)]
+pub(crate) async fn query_plan(store: &Store, sql: &str, binds: usize) -> String {
+    use sqlx::Row;
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let mut query = sqlx::query(&explain);
+    for _ in 0..binds {
+        query = query.bind(1_i64);
+    }
+    let rows = query.fetch_all(store.pool()).await.unwrap();
+    rows.iter()
+        .map(|row| row.try_get::<String, _>("detail").unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Renders `n` numbered placeholders starting at `$first`, comma separated.
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)

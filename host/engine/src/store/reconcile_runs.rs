@@ -332,11 +332,7 @@ pub async fn users_mapped_to_in(
 ) -> StoreResult<Vec<(String, String)>> {
     let mut out = Vec::new();
     for chunk in remote_ids.chunks(IDS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT entity_id, remote_id FROM provisioned_ids
-             WHERE tenant = $1 AND target = $2 AND entity_kind = 'user' AND remote_id IN ({})",
-            placeholders(3, chunk.len())
-        );
+        let sql = users_mapped_to_sql(chunk.len());
         let query = chunk
             .iter()
             .fold(sqlx::query(&sql).bind(tenant).bind(target), |q, id| {
@@ -347,6 +343,17 @@ pub async fn users_mapped_to_in(
         }
     }
     Ok(out)
+}
+
+/// The statement of [`users_mapped_to_in`] for `n` remote ids (`$1` tenant, `$2` target). It
+/// seeks `provisioned_ids_remote` (migration 15), one probe per remote id, whatever the
+/// target's size.
+fn users_mapped_to_sql(n: usize) -> String {
+    format!(
+        "SELECT entity_id, remote_id FROM provisioned_ids
+         WHERE tenant = $1 AND target = $2 AND entity_kind = 'user' AND remote_id IN ({})",
+        placeholders(3, n)
+    )
 }
 
 /// For each of `entity_ids` that has a remote id in `target`: (entity id, remote id, whether
@@ -530,5 +537,23 @@ impl Store {
         rows.iter()
             .map(|row| Ok((row.try_get("tenant")?, row.try_get("name")?)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn mapping_remote_ids_seeks_an_index_instead_of_reading_the_targets_mappings() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("plan.db").display());
+        let store = Store::open(&url).await.unwrap();
+        let plan = super::super::query_plan(&store, &users_mapped_to_sql(3), 5).await;
+        assert!(
+            plan.contains("SEARCH provisioned_ids USING INDEX provisioned_ids_remote"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN"), "{plan}");
     }
 }
