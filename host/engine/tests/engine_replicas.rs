@@ -139,12 +139,19 @@ async fn two_stores_on_one_database_claim_every_job_exactly_once() {
     assert!(!a.is_empty() && !b.is_empty(), "both replicas claimed work");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writes_of_one_version_let_exactly_one_win() {
-    let (first, _dir, url) = store_with_url().await;
+/// Two replicas (engines on their own pools) of one database holding user `u`; the first
+/// replica's store, to read from, and the database's directory guard.
+async fn two_replicas_with_one_user() -> (Store, tempfile::TempDir, Engine, Engine) {
+    let (first, dir, url) = store_with_url().await;
     let second = Store::open(&url).await.unwrap();
     let (a, b) = (Engine::new(first.clone()), Engine::new(second));
     create(&a, user("u", "L", &[])).await;
+    (first, dir, a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_of_one_version_let_exactly_one_win() {
+    let (first, _dir, a, b) = two_replicas_with_one_user().await;
     // Both replicas update version 1 at once, many times over: each round, exactly one wins.
     for round in 0..20 {
         let version = first.user(TENANT, "u").await.unwrap().unwrap().version;
@@ -170,10 +177,7 @@ async fn concurrent_writes_of_one_version_let_exactly_one_win() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_unconditional_writes_both_apply_one_after_the_other() {
-    let (first, _dir, url) = store_with_url().await;
-    let second = Store::open(&url).await.unwrap();
-    let (a, b) = (Engine::new(first.clone()), Engine::new(second));
-    create(&a, user("u", "L", &[])).await;
+    let (first, _dir, a, b) = two_replicas_with_one_user().await;
     // Two replicas update the same user with no precondition (a SCIM PUT without If-Match): both
     // succeed, each on the version the other left, and no write is lost to a false conflict.
     for round in 0..20 {

@@ -14,9 +14,7 @@ use salesforce_emulator::Seed;
 use scim_support::{eventually, Setup};
 use serde_json::{json, Value};
 
-use provisioner_server::config::{
-    AdminSection, AdminToken, AdminUser, BasicCredential, TenantConfig,
-};
+use provisioner_server::config::{AdminSection, AdminToken, AdminUser};
 use provisioner_server::quickstart;
 
 const SCIM_PASSWORD: &str = "scim-client-password";
@@ -44,35 +42,13 @@ async fn setup(key_dir: &std::path::Path) -> Setup {
     let key_file = key_dir.join("secret.key");
     std::fs::write(&key_file, "11".repeat(32)).unwrap();
     scim_support::start(SCIM_PASSWORD, |config| {
-        config.tenants.push(TenantConfig {
-            name: "other.example".into(),
-            basic: vec![BasicCredential {
-                username: "other".into(),
-                password: Some("other-scim-password".into()),
-                password_hash: None,
-            }],
-            ..TenantConfig::default()
-        });
-        config.admin = AdminSection {
-            users: vec![AdminUser {
-                username: CARBON_ADMIN.0.into(),
-                password: Some(CARBON_ADMIN.1.into()),
-                password_hash: None,
-                tenant: Some(TENANT.into()),
-            }],
-            tokens: vec![
-                AdminToken {
-                    label: "root".into(),
-                    token: ROOT_TOKEN.into(),
-                    tenant: None,
-                },
-                AdminToken {
-                    label: "other".into(),
-                    token: OTHER_TOKEN.into(),
-                    tenant: Some("other.example".into()),
-                },
-            ],
-        };
+        scim_support::add_other_tenant_and_admin_tokens(config, ROOT_TOKEN, OTHER_TOKEN);
+        config.admin.users = vec![AdminUser {
+            username: CARBON_ADMIN.0.into(),
+            password: Some(CARBON_ADMIN.1.into()),
+            password_hash: None,
+            tenant: Some(TENANT.into()),
+        }];
         config.secrets.key_file = Some(key_file);
         if scim_support::postgres::postgres_server().is_none() {
             // A file of its own, checked for secrets in clear below.

@@ -12,7 +12,6 @@ use reqwest::{Method, StatusCode};
 use scim_support::{eventually, Setup};
 use serde_json::{json, Value};
 
-use provisioner_server::config::{AdminSection, AdminToken, BasicCredential, TenantConfig};
 use provisioner_server::quickstart;
 
 const ROOT_TOKEN: &str = "server-admin-token-0123456789abcdef";
@@ -22,30 +21,7 @@ const TARGET: &str = "Salesforce.com";
 
 async fn setup() -> Setup {
     scim_support::start("scim-client-password", |config| {
-        config.tenants.push(TenantConfig {
-            name: "other.example".into(),
-            basic: vec![BasicCredential {
-                username: "other".into(),
-                password: Some("other-scim-password".into()),
-                password_hash: None,
-            }],
-            ..TenantConfig::default()
-        });
-        config.admin = AdminSection {
-            users: vec![],
-            tokens: vec![
-                AdminToken {
-                    label: "root".into(),
-                    token: ROOT_TOKEN.into(),
-                    tenant: None,
-                },
-                AdminToken {
-                    label: "other".into(),
-                    token: OTHER_TOKEN.into(),
-                    tenant: Some("other.example".into()),
-                },
-            ],
-        };
+        scim_support::add_other_tenant_and_admin_tokens(config, ROOT_TOKEN, OTHER_TOKEN);
     })
     .await
 }

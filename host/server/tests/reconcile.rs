@@ -12,7 +12,7 @@ mod salesforce_support;
 use engine_support::*;
 use provisioner_engine::store::{Drift, DriftKind, OutboundSettings, ReconcilePolicy};
 use provisioner_engine::{Engine, ReconcileOptions, ReconcileReport};
-use provisioner_server::reconcile_schedule;
+use provisioner_server::{reconcile_schedule, Registry};
 use salesforce_emulator::{Emulator, EmulatorConfig, Seed};
 use salesforce_support::*;
 use serde_json::json;
@@ -52,6 +52,22 @@ fn summary(report: &ReconcileReport) -> Vec<(DriftKind, Option<String>, Option<S
     out
 }
 
+/// Reconciles target `sf` with `repair` (None: the target's policy); returns the report.
+async fn reconcile_sf(
+    engine: &Engine,
+    registry: &Registry,
+    repair: Option<bool>,
+) -> ReconcileReport {
+    let options = ReconcileOptions {
+        repair,
+        ..ReconcileOptions::default()
+    };
+    engine
+        .reconcile(registry, TENANT, "sf", options)
+        .await
+        .unwrap()
+}
+
 fn find(report: &ReconcileReport, kind: DriftKind) -> &Drift {
     report
         .drift
@@ -77,10 +93,7 @@ async fn drift_is_reported_and_one_repair_run_converges() {
     assert_eq!(emulator.users().len(), USERS);
 
     // In sync: nothing to report.
-    let clean = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let clean = reconcile_sf(&engine, &registry, None).await;
     assert_eq!(clean.run.state.as_str(), "done", "{:?}", clean.run.error);
     assert_eq!(clean.run.remote_seen, USERS as i64);
     assert_eq!(clean.run.local_seen, USERS as i64);
@@ -127,10 +140,7 @@ async fn drift_is_reported_and_one_repair_run_converges() {
 
     // Report only (the target's default policy): exactly the three drifts, nothing queued.
     let jobs_before = store.count_jobs(None).await.unwrap();
-    let report = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let report = reconcile_sf(&engine, &registry, None).await;
     assert_eq!(report.run.policy, ReconcilePolicy::Report);
     assert_eq!(report.run.remote_seen, USERS as i64 + 1);
     assert_eq!(report.run.drift_count, 3);
@@ -164,18 +174,7 @@ async fn drift_is_reported_and_one_repair_run_converges() {
     assert_eq!(store.count_jobs(None).await.unwrap(), jobs_before);
 
     // Repair: the same drift, each local one with the job that fixes it.
-    let repair = engine
-        .reconcile(
-            &*registry,
-            TENANT,
-            "sf",
-            ReconcileOptions {
-                repair: Some(true),
-                ..ReconcileOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let repair = reconcile_sf(&engine, &registry, Some(true)).await;
     assert_eq!(repair.run.policy, ReconcilePolicy::Repair);
     assert_eq!(summary(&repair), summary(&report));
     for kind in [DriftKind::ActiveDiffers, DriftKind::FieldDiffers] {
@@ -203,10 +202,7 @@ async fn drift_is_reported_and_one_repair_run_converges() {
     );
 
     // Converged: only the unknown user is left.
-    let after = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let after = reconcile_sf(&engine, &registry, None).await;
     assert_eq!(
         summary(&after),
         [(DriftKind::UnknownRemotely, None::<String>, None::<String>)],
@@ -248,10 +244,7 @@ async fn a_user_the_target_never_received_is_missing_and_repair_creates_it() {
         .unwrap();
     create(&engine, sf_user("late", "Later")).await;
 
-    let report = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let report = reconcile_sf(&engine, &registry, None).await;
     assert_eq!(
         summary(&report),
         [(
@@ -266,18 +259,7 @@ async fn a_user_the_target_never_received_is_missing_and_repair_creates_it() {
     );
     assert_eq!(report.drift[0].remote_id, None);
 
-    let repair = engine
-        .reconcile(
-            &*registry,
-            TENANT,
-            "sf",
-            ReconcileOptions {
-                repair: Some(true),
-                ..ReconcileOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let repair = reconcile_sf(&engine, &registry, Some(true)).await;
     assert!(repair.drift[0].repair_job.is_some(), "{:?}", repair.drift);
     engine.resume_target(TENANT, "sf").await.unwrap();
     dispatcher(&engine, registry.clone())
@@ -289,10 +271,7 @@ async fn a_user_the_target_never_received_is_missing_and_repair_creates_it() {
         1,
         "created once"
     );
-    let after = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let after = reconcile_sf(&engine, &registry, None).await;
     assert_eq!(after.drift, vec![]);
     emulator.shutdown().await;
 }
@@ -411,10 +390,7 @@ async fn a_value_the_connector_cuts_is_no_drift_but_a_real_change_to_it_is() {
     let remote = emulator.user_by_username("long@example.com").unwrap();
     assert_eq!(remote.get("Alias"), json!("Christop"));
 
-    let clean = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let clean = reconcile_sf(&engine, &registry, None).await;
     assert_eq!(summary(&clean), [], "{:?}", clean.drift);
 
     // Edited in the org, the Alias is drift, expected as the connector would write it.
@@ -424,10 +400,7 @@ async fn a_value_the_connector_cuts_is_no_drift_but_a_real_change_to_it_is() {
             json!({"Alias": "chris"}).as_object().unwrap().clone(),
         )
         .unwrap();
-    let edited = engine
-        .reconcile(&*registry, TENANT, "sf", ReconcileOptions::default())
-        .await
-        .unwrap();
+    let edited = reconcile_sf(&engine, &registry, None).await;
     let alias = find(&edited, DriftKind::FieldDiffers);
     assert_eq!(alias.field.as_deref(), Some("Alias"));
     assert_eq!(alias.expected.as_deref(), Some("Christop"));

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use provisioner_engine::store::{JobFilter, JobRecord};
-use provisioner_server::config::ServerConfig;
+use provisioner_server::config::{
+    AdminSection, AdminToken, BasicCredential, ServerConfig, TenantConfig,
+};
 use provisioner_server::{self as server, quickstart, ServerHandle};
 use salesforce_emulator::{Emulator, EmulatorConfig};
 
@@ -63,6 +65,42 @@ pub async fn start_with(
         http: reqwest::Client::new(),
         _dir: dir,
     }
+}
+
+/// The tenant [`add_other_tenant_and_admin_tokens`] adds.
+pub const OTHER_TENANT: &str = "other.example";
+
+/// Adds tenant `other.example` (SCIM Basic user `other`) and two admin tokens: `root_token`, a
+/// server administrator, and `other_token`, the administrator of `other.example` alone.
+pub fn add_other_tenant_and_admin_tokens(
+    config: &mut ServerConfig,
+    root_token: &str,
+    other_token: &str,
+) {
+    config.tenants.push(TenantConfig {
+        name: OTHER_TENANT.into(),
+        basic: vec![BasicCredential {
+            username: "other".into(),
+            password: Some("other-scim-password".into()),
+            password_hash: None,
+        }],
+        ..TenantConfig::default()
+    });
+    config.admin = AdminSection {
+        users: Vec::new(),
+        tokens: vec![
+            AdminToken {
+                label: "root".into(),
+                token: root_token.into(),
+                tenant: None,
+            },
+            AdminToken {
+                label: "other".into(),
+                token: other_token.into(),
+                tenant: Some(OTHER_TENANT.into()),
+            },
+        ],
+    };
 }
 
 /// Polls `check` until it returns `Some`, for up to 60 seconds.
